@@ -1,0 +1,330 @@
+//! `faasrt-bench invoke`: the cost of one invocation of `hello`, in process
+//! and over HTTP, against wasmtime's own ways of running the same thing.
+//!
+//! Cases, all in one run:
+//! - `inprocess-invoke`: `Runtime::invoke` of `hello`, one at a time;
+//!   baseline `wasmtime-run-process` (the peer `wasmtime run` of the same
+//!   module, precompiled, as a new process per invocation).
+//! - `faasrt-http` at 1 and 32 connections: `POST /v1/functions/hello/invoke`
+//!   to `faasrt serve`; baseline `wasmtime-serve` (a wasi:http hello
+//!   component under `wasmtime serve`) at the same connection count, driven
+//!   by the same load generator.
+
+use crate::load::{self, LoadSpec};
+use crate::peers::{self, WasmtimePeer};
+use crate::report::{self, Bar, Format, Row};
+use crate::stats::Samples;
+use anyhow::Context;
+use bytes::Bytes;
+use faasrt_runtime::{InvokeRequest, Runtime, RuntimeConfig};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Options of `faasrt-bench invoke`.
+#[derive(Debug, clap::Args)]
+pub struct InvokeArgs {
+    /// A short run (under a minute) with fewer samples.
+    #[arg(long)]
+    pub quick: bool,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Directory for CSV, JSON and SVG output.
+    #[arg(long, default_value = "bench-out/invoke")]
+    pub out: PathBuf,
+    /// The faasrt binary to serve with (default: next to this one).
+    #[arg(long)]
+    pub faasrt: Option<PathBuf>,
+    /// Skip the wasmtime peers even if installed.
+    #[arg(long)]
+    pub no_peer: bool,
+}
+
+/// One result row.
+#[derive(Debug, Serialize)]
+pub struct InvokeRow {
+    case: String,
+    connections: usize,
+    n: u64,
+    req_per_s: f64,
+    p50_us: f64,
+    p99_us: f64,
+    max_us: f64,
+    baseline: String,
+    /// Baseline p50 over this p50: how many times faster this case is.
+    speedup_p50: Option<f64>,
+    /// This throughput over the baseline's.
+    speedup_req_per_s: Option<f64>,
+}
+
+impl Row for InvokeRow {
+    fn header() -> &'static [&'static str] {
+        &[
+            "case",
+            "connections",
+            "n",
+            "req_per_s",
+            "p50_us",
+            "p99_us",
+            "max_us",
+            "baseline",
+            "speedup_p50",
+            "speedup_req_per_s",
+        ]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        let ratio = |r: Option<f64>| r.map_or("n/a".to_owned(), |r| format!("{r:.2}"));
+        vec![
+            self.case.clone(),
+            self.connections.to_string(),
+            self.n.to_string(),
+            format!("{:.0}", self.req_per_s),
+            format!("{:.1}", self.p50_us),
+            format!("{:.1}", self.p99_us),
+            format!("{:.1}", self.max_us),
+            self.baseline.clone(),
+            ratio(self.speedup_p50),
+            ratio(self.speedup_req_per_s),
+        ]
+    }
+}
+
+struct Measured {
+    case: &'static str,
+    connections: usize,
+    samples: Samples,
+    req_per_s: f64,
+}
+
+struct Plan {
+    inprocess_n: u64,
+    process_n: u64,
+    warmup: Duration,
+    duration: Duration,
+}
+
+const HELLO_OUTPUT: &[u8] = b"Hello, world!\n";
+
+/// Runs the benchmark and prints/writes its results.
+pub fn run(args: InvokeArgs) -> anyhow::Result<()> {
+    let plan = if args.quick {
+        Plan {
+            inprocess_n: 5_000,
+            process_n: 30,
+            warmup: Duration::from_millis(500),
+            duration: Duration::from_secs(3),
+        }
+    } else {
+        Plan {
+            inprocess_n: 50_000,
+            process_n: 200,
+            warmup: Duration::from_secs(2),
+            duration: Duration::from_secs(10),
+        }
+    };
+    let peer = if args.no_peer {
+        None
+    } else {
+        match WasmtimePeer::find(&peers::peer_cache()) {
+            Ok(peer) => Some(peer),
+            Err(error) => {
+                eprintln!("note: {error:#}; peer rows are left out");
+                None
+            }
+        }
+    };
+    let faasrt = peers::faasrt_binary(args.faasrt.as_deref())?;
+    let steps = 1 + 2 + if peer.is_some() { 3 } else { 0 };
+    let progress = ProgressBar::new(steps).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("valid template"),
+    );
+    let mut measured = Vec::new();
+
+    progress.set_message("in-process invoke");
+    measured.push(inprocess(plan.inprocess_n)?);
+    progress.inc(1);
+
+    let scratch = tempfile::tempdir()?;
+    if let Some(peer) = &peer {
+        progress.set_message("wasmtime run as a process");
+        measured.push(wasmtime_run(peer, scratch.path(), plan.process_n)?);
+        progress.inc(1);
+    }
+
+    let io = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    {
+        let server = peers::start_faasrt(&faasrt, &scratch.path().join("faasrt-data"))?;
+        for connections in [1, 32] {
+            progress.set_message(format!("faasrt HTTP, {connections} connections"));
+            let spec = LoadSpec {
+                addr: server.addr,
+                path: "/v1/functions/hello/invoke".into(),
+                expected_body: Bytes::from_static(HELLO_OUTPUT),
+                connections,
+                warmup: plan.warmup,
+                duration: plan.duration,
+            };
+            let result = io.block_on(load::run(&spec)).context("load on faasrt")?;
+            measured.push(Measured {
+                case: "faasrt-http",
+                connections,
+                samples: result.samples,
+                req_per_s: result.requests_per_second,
+            });
+            progress.inc(1);
+        }
+    }
+    if let Some(peer) = &peer {
+        let server = peer.serve()?;
+        for connections in [1, 32] {
+            progress.set_message(format!("wasmtime serve, {connections} connections"));
+            let spec = LoadSpec {
+                addr: server.addr,
+                path: "/".into(),
+                expected_body: Bytes::from_static(HELLO_OUTPUT),
+                connections,
+                warmup: plan.warmup,
+                duration: plan.duration,
+            };
+            let result = io
+                .block_on(load::run(&spec))
+                .context("load on wasmtime serve")?;
+            measured.push(Measured {
+                case: "wasmtime-serve",
+                connections,
+                samples: result.samples,
+                req_per_s: result.requests_per_second,
+            });
+            progress.inc(1);
+        }
+    }
+    progress.finish_and_clear();
+
+    let rows = rows(&measured);
+    print!("{}", report::render(&rows, args.format)?);
+    report::write_files(&rows, &args.out, "invoke")?;
+    let bars: Vec<Bar> = measured
+        .iter()
+        .filter(|m| m.case.ends_with("serve") || m.case.ends_with("http"))
+        .map(|m| Bar {
+            label: format!("{} c={}", m.case, m.connections),
+            value: m.req_per_s,
+        })
+        .collect();
+    report::bar_chart(
+        &args.out.join("invoke-http.svg"),
+        "hello over HTTP: requests per second",
+        "requests/s",
+        &bars,
+    )?;
+    eprintln!(
+        "wrote {}/invoke.{{csv,json}} and invoke-http.svg",
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn rows(measured: &[Measured]) -> Vec<InvokeRow> {
+    let find = |case: &str, connections: usize| {
+        measured
+            .iter()
+            .find(|m| m.case == case && m.connections == connections)
+    };
+    measured
+        .iter()
+        .map(|m| {
+            let baseline = match m.case {
+                "inprocess-invoke" => Some("wasmtime-run-process"),
+                "faasrt-http" => Some("wasmtime-serve"),
+                _ => None,
+            };
+            let base = baseline.and_then(|b| find(b, m.connections));
+            let p50 = m.samples.quantile_us(0.5);
+            InvokeRow {
+                case: m.case.to_owned(),
+                connections: m.connections,
+                n: m.samples.len(),
+                req_per_s: m.req_per_s,
+                p50_us: p50,
+                p99_us: m.samples.quantile_us(0.99),
+                max_us: m.samples.max_us(),
+                baseline: baseline.unwrap_or("-").to_owned(),
+                speedup_p50: base.map(|b| b.samples.quantile_us(0.5) / p50),
+                speedup_req_per_s: base.map(|b| m.req_per_s / b.req_per_s),
+            }
+        })
+        .collect()
+}
+
+/// `Runtime::invoke` of `hello`, sequentially, after a warm-up.
+fn inprocess(n: u64) -> anyhow::Result<Measured> {
+    let io = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    io.block_on(async {
+        let runtime = Runtime::open(RuntimeConfig::in_memory())?;
+        let hello = faasrt_example_artifacts::get("hello").context("hello example")?;
+        runtime
+            .deploy("hello", Bytes::from_static(hello.wasm), Default::default())
+            .await?;
+        for _ in 0..n / 10 {
+            runtime.invoke("hello", InvokeRequest::default()).await?;
+        }
+        let mut samples = Samples::new();
+        let started = Instant::now();
+        for _ in 0..n {
+            let sent = Instant::now();
+            let invocation = runtime.invoke("hello", InvokeRequest::default()).await?;
+            samples.record(sent.elapsed());
+            anyhow::ensure!(&invocation.output[..] == HELLO_OUTPUT, "wrong output");
+        }
+        let req_per_s = n as f64 / started.elapsed().as_secs_f64();
+        Ok(Measured {
+            case: "inprocess-invoke",
+            connections: 1,
+            samples,
+            req_per_s,
+        })
+    })
+}
+
+/// The peer `wasmtime run` of the precompiled `hello`, one process each.
+fn wasmtime_run(
+    peer: &WasmtimePeer,
+    scratch: &std::path::Path,
+    n: u64,
+) -> anyhow::Result<Measured> {
+    let hello = faasrt_example_artifacts::get("hello").context("hello example")?;
+    let wasm = scratch.join("hello.wasm");
+    let cwasm = scratch.join("hello.cwasm");
+    std::fs::write(&wasm, hello.wasm)?;
+    peer.precompile(&wasm, &cwasm)?;
+    let mut samples = Samples::new();
+    let started = Instant::now();
+    for _ in 0..n {
+        let sent = Instant::now();
+        let output = Command::new(&peer.wasmtime)
+            .args(["run", "--allow-precompiled"])
+            .arg(&cwasm)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()?;
+        samples.record(sent.elapsed());
+        anyhow::ensure!(
+            output.stdout == HELLO_OUTPUT,
+            "wasmtime run printed something else"
+        );
+    }
+    Ok(Measured {
+        case: "wasmtime-run-process",
+        connections: 1,
+        samples,
+        req_per_s: n as f64 / started.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,33 @@
+//! `faasrt-bench`: faasrt's benchmarks. Each subcommand measures one thing
+//! against a baseline in the same run, prints a table (or CSV/JSON) with
+//! median, p99 and the ratio to the baseline, and writes CSV, JSON and an SVG
+//! plot under `--out`.
+
+mod invoke;
+mod load;
+mod peers;
+mod report;
+mod stats;
+
+use clap::{Parser, Subcommand};
+
+/// faasrt benchmarks.
+#[derive(Debug, Parser)]
+#[command(name = "faasrt-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Bench,
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// Invocation of `hello` in process and over HTTP (1 and 32
+    /// connections), against `wasmtime run` and `wasmtime serve`.
+    Invoke(invoke::InvokeArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Bench::Invoke(args) => invoke::run(args),
+    }
+}

@@ -1,0 +1,72 @@
+//! Per-invocation guest state: the WASI context, resource limits and log.
+
+use crate::stdio::{LogTail, OutputCapture};
+use bytes::Bytes;
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::MemoryInputPipe;
+
+/// What one invocation gets: its arguments, `faasin`, where `faasout` and the
+/// log go, and its memory limit.
+pub struct GuestSetup {
+    /// `argv`: the function name first, then the invocation's arguments.
+    pub args: Vec<String>,
+    /// The bytes the function reads from fd 0.
+    pub input: Bytes,
+    /// Receives fd 1.
+    pub output: OutputCapture,
+    /// Receives fd 2 and `faasrt::log`.
+    pub log: LogTail,
+    /// The most linear memory (in bytes) the instance may grow to.
+    pub memory_limit: usize,
+}
+
+/// The data a wasmtime `Store` carries for one invocation.
+pub struct GuestState {
+    wasi: WasiP1Ctx,
+    limits: StoreLimits,
+    log: LogTail,
+}
+
+impl GuestState {
+    /// Builds the state of one invocation from `setup`.
+    ///
+    /// The guest sees no environment variables and no preopened directories:
+    /// nothing of the host leaks in unless it is given here.
+    pub fn new(setup: GuestSetup) -> Self {
+        let wasi = WasiCtxBuilder::new()
+            .args(&setup.args)
+            .stdin(MemoryInputPipe::new(setup.input))
+            .stdout(setup.output)
+            .stderr(setup.log.clone())
+            .build_p1();
+        // Growth past the limit makes `memory.grow` return -1 inside the
+        // guest (its allocator reports out-of-memory); the host never traps
+        // or allocates on its behalf.
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(setup.memory_limit)
+            .trap_on_grow_failure(false)
+            .build();
+        GuestState {
+            wasi,
+            limits,
+            log: setup.log,
+        }
+    }
+
+    /// The WASI preview-1 context, for the linker's projections.
+    pub fn wasi(&mut self) -> &mut WasiP1Ctx {
+        &mut self.wasi
+    }
+
+    /// The resource limiter to install with `Store::limiter`.
+    pub fn limiter(&mut self) -> &mut dyn ResourceLimiter {
+        &mut self.limits
+    }
+
+    /// The function's log.
+    pub fn log(&self) -> &LogTail {
+        &self.log
+    }
+}

@@ -1,0 +1,22 @@
+//! faasrt-host-api: everything a guest function sees of the host.
+//!
+//! A function is a WASI preview-1 module. Per invocation it gets `faasin`
+//! on fd 0 (its input), `faasout` on fd 1 (its output, capped), its log on
+//! fd 2 (of which the tail is kept), its arguments, no environment, no
+//! preopened directories, and the optional `faasrt` imports.
+//!
+//! Each import family is one module that follows the same three steps:
+//! link into the [`wasmtime::Linker`] once ([`HostLinker::new`]), be
+//! configured per function, and build cheap per-invocation state
+//! ([`GuestState::new`]). `faasrt-runtime` sits above this crate;
+//! `faasrt-isolation` below it.
+
+mod guest;
+mod imports;
+mod linker;
+mod stdio;
+
+pub use guest::{GuestSetup, GuestState};
+pub use imports::{FAASRT_MODULE, WASI_P1_MODULE};
+pub use linker::{HostLinker, ImportError};
+pub use stdio::{LogTail, OutputCapture, OutputTooLarge};

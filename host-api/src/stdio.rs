@@ -1,0 +1,227 @@
+//! The byte sinks behind fd 1 (`faasout`) and fd 2 (the log).
+//!
+//! `faasout` is captured whole, up to a cap: output past the cap ends the
+//! invocation with [`OutputTooLarge`] instead of growing host memory without
+//! bound. The log keeps only its tail: a chatty function never fails because
+//! of its log, and the tail is what an operator reads after a failure.
+
+use bytes::{Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
+
+/// Returned (as a trap) when a function writes more to `faasout` than its cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("function output exceeded its limit of {limit} bytes")]
+pub struct OutputTooLarge {
+    /// The cap that was exceeded, in bytes.
+    pub limit: usize,
+}
+
+/// Captures a function's `faasout` up to a byte limit.
+///
+/// Clones share one buffer: the host keeps one handle and gives another to
+/// the guest's WASI context.
+#[derive(Clone, Debug)]
+pub struct OutputCapture {
+    inner: Arc<Mutex<CaptureState>>,
+    limit: usize,
+}
+
+#[derive(Debug, Default)]
+struct CaptureState {
+    buffer: BytesMut,
+    overflowed: bool,
+}
+
+impl OutputCapture {
+    /// A capture that accepts at most `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        OutputCapture {
+            inner: Arc::default(),
+            limit,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, CaptureState> {
+        // A panic while holding this lock cannot leave the buffer half
+        // written, so a poisoned lock is still safe to use.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Whether the function tried to write past the limit.
+    pub fn overflowed(&self) -> bool {
+        self.state().overflowed
+    }
+
+    /// The bytes written so far.
+    pub fn take(&self) -> Bytes {
+        std::mem::take(&mut self.state().buffer).freeze()
+    }
+
+    fn append(&self, bytes: &[u8]) -> Result<(), OutputTooLarge> {
+        let mut state = self.state();
+        if bytes.len() > self.limit - state.buffer.len() {
+            state.overflowed = true;
+            return Err(OutputTooLarge { limit: self.limit });
+        }
+        state.buffer.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// Keeps the last `capacity` bytes written to a function's log (fd 2 and the
+/// `faasrt::log` import).
+#[derive(Clone, Debug)]
+pub struct LogTail {
+    inner: Arc<Mutex<VecDeque<u8>>>,
+    capacity: usize,
+}
+
+impl LogTail {
+    /// A log that remembers at most its last `capacity` bytes.
+    pub fn new(capacity: usize) -> Self {
+        LogTail {
+            inner: Arc::default(),
+            capacity,
+        }
+    }
+
+    /// Appends `bytes`, forgetting the oldest bytes beyond the capacity.
+    pub fn append(&self, bytes: &[u8]) {
+        let mut tail = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let keep = bytes.len().min(self.capacity);
+        tail.extend(&bytes[bytes.len() - keep..]);
+        let excess = tail.len().saturating_sub(self.capacity);
+        tail.drain(..excess);
+    }
+
+    /// The remembered tail, as lossy UTF-8 text.
+    pub fn text(&self) -> String {
+        let tail = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let (front, back) = tail.as_slices();
+        let mut bytes = Vec::with_capacity(tail.len());
+        bytes.extend_from_slice(front);
+        bytes.extend_from_slice(back);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+/// The guest-facing stream of an [`OutputCapture`].
+struct CaptureStream(OutputCapture);
+
+#[wasmtime_wasi::async_trait]
+impl OutputStream for CaptureStream {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        self.0
+            .append(&bytes)
+            .map_err(|too_large| StreamError::Trap(wasmtime::Error::new(too_large)))
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        // Always writable; the limit is enforced in `write` so that the
+        // overflow is reported as such rather than as a closed stream.
+        Ok(usize::MAX)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for CaptureStream {
+    async fn ready(&mut self) {}
+}
+
+impl IsTerminal for OutputCapture {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for OutputCapture {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(CaptureStream(self.clone()))
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        unreachable!("faasrt links WASI preview 1 only, which uses p2_stream")
+    }
+}
+
+/// The guest-facing stream of a [`LogTail`].
+struct LogStream(LogTail);
+
+#[wasmtime_wasi::async_trait]
+impl OutputStream for LogStream {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        self.0.append(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        Ok(usize::MAX)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for LogStream {
+    async fn ready(&mut self) {}
+}
+
+impl IsTerminal for LogTail {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for LogTail {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(LogStream(self.clone()))
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        unreachable!("faasrt links WASI preview 1 only, which uses p2_stream")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capture_accepts_up_to_its_limit() {
+        let capture = OutputCapture::new(4);
+        assert_eq!(capture.append(b"ab"), Ok(()));
+        assert_eq!(capture.append(b"cd"), Ok(()));
+        assert!(!capture.overflowed());
+        assert_eq!(&capture.take()[..], b"abcd");
+    }
+
+    #[test]
+    fn capture_past_its_limit_is_output_too_large() {
+        let capture = OutputCapture::new(4);
+        assert_eq!(capture.append(b"abc"), Ok(()));
+        assert_eq!(capture.append(b"de"), Err(OutputTooLarge { limit: 4 }));
+        assert!(capture.overflowed());
+        assert_eq!(&capture.take()[..], b"abc");
+    }
+
+    #[test]
+    fn log_tail_keeps_the_newest_bytes() {
+        let log = LogTail::new(5);
+        log.append(b"hello ");
+        log.append(b"world");
+        assert_eq!(log.text(), "world");
+        log.append(b"0123456789");
+        assert_eq!(log.text(), "56789");
+    }
+}

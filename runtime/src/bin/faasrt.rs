@@ -1,0 +1,8 @@
+//! The `faasrt` binary: parses the command line and hands it to the library.
+
+use clap::Parser;
+
+fn main() {
+    let cli = faasrt_runtime::cli::Cli::parse();
+    std::process::exit(faasrt_runtime::cli::run(cli));
+}

@@ -1,0 +1,286 @@
+//! A small client of the HTTP API, used by the CLI (and usable by tools).
+
+use crate::function::FunctionInfo;
+use crate::name::FunctionName;
+use crate::server::{DURATION_HEADER, EXIT_CODE_HEADER};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+/// Why a client call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server URL is not an `http://host:port` URL.
+    #[error("invalid server URL {0:?}: expected http://HOST:PORT")]
+    InvalidServer(String),
+    /// A local argument is invalid (a bad function name, say).
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The server could not be reached.
+    #[error(
+        "cannot reach the faasrt server at {server}: {reason} (is `faasrt serve` running? set --server or FAASRT_SERVER)"
+    )]
+    Unreachable {
+        /// The server URL.
+        server: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The server answered with an error.
+    #[error("{message} ({status} {code})")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The stable error code.
+        code: String,
+        /// The human message.
+        message: String,
+        /// The whole JSON error body.
+        body: Value,
+    },
+    /// The server's answer could not be understood.
+    #[error("unexpected answer from the server: {0}")]
+    BadResponse(String),
+}
+
+/// The answer to an invocation that ran, successful or not.
+#[derive(Debug)]
+pub struct InvokeOutcome {
+    /// The function's exit code.
+    pub exit_code: i32,
+    /// How long it ran, in microseconds.
+    pub duration_us: u64,
+    /// Its output (empty when it failed).
+    pub output: Bytes,
+    /// The JSON error body when it failed.
+    pub error: Option<Value>,
+}
+
+/// A client of one faasrt server.
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    http: HyperClient<HttpConnector, Full<Bytes>>,
+}
+
+impl Client {
+    /// A client of the server at `server` (`http://host:port`), presenting
+    /// `token` when there is one.
+    ///
+    /// # Errors
+    /// [`ClientError::InvalidServer`] for anything but an http URL.
+    pub fn new(server: &str, token: Option<String>) -> Result<Self, ClientError> {
+        let base = server.trim_end_matches('/').to_owned();
+        let valid = base
+            .strip_prefix("http://")
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
+        if !valid || base.parse::<hyper::Uri>().is_err() {
+            return Err(ClientError::InvalidServer(server.to_owned()));
+        }
+        let http = HyperClient::builder(TokioExecutor::new()).build_http();
+        Ok(Client { base, token, http })
+    }
+
+    /// Deploys `module` as `name`.
+    pub async fn deploy(
+        &self,
+        name: &str,
+        module: Bytes,
+        args: &[String],
+        memory_mb: Option<u32>,
+        timeout_ms: Option<u64>,
+    ) -> Result<FunctionInfo, ClientError> {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for arg in args {
+            query.append_pair("arg", arg);
+        }
+        if let Some(mb) = memory_mb {
+            query.append_pair("memory_mb", &mb.to_string());
+        }
+        if let Some(ms) = timeout_ms {
+            query.append_pair("timeout_ms", &ms.to_string());
+        }
+        let path = format!("/v1/functions/{}?{}", checked(name)?, query.finish());
+        let body = self.call(Method::PUT, &path, module).await?;
+        parse_json(&body)
+    }
+
+    /// Invokes `name` with `args` and `input`.
+    ///
+    /// A function that fails is an `Ok` outcome with its exit code; errors
+    /// are for calls that did not run the function (unknown function, 429).
+    pub async fn invoke(
+        &self,
+        name: &str,
+        args: &[String],
+        input: Bytes,
+    ) -> Result<InvokeOutcome, ClientError> {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for arg in args {
+            query.append_pair("arg", arg);
+        }
+        let path = format!("/v1/functions/{}/invoke?{}", checked(name)?, query.finish());
+        let response = self.send(Method::POST, &path, input).await?;
+        let status = response.status();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let exit_code = header(EXIT_CODE_HEADER);
+        let duration_us = header(DURATION_HEADER);
+        let body = collect(response).await?;
+        let Some(exit_code) = exit_code else {
+            return Err(api_error(status, &body));
+        };
+        let exit_code = exit_code.parse().map_err(|_| {
+            ClientError::BadResponse(format!("bad {EXIT_CODE_HEADER} {exit_code:?}"))
+        })?;
+        let duration_us = duration_us.and_then(|d| d.parse().ok()).unwrap_or(0);
+        if status.is_success() {
+            Ok(InvokeOutcome {
+                exit_code,
+                duration_us,
+                output: body,
+                error: None,
+            })
+        } else {
+            Ok(InvokeOutcome {
+                exit_code,
+                duration_us,
+                output: Bytes::new(),
+                error: Some(serde_json::from_slice(&body).unwrap_or(Value::Null)),
+            })
+        }
+    }
+
+    /// Lists the deployed functions.
+    pub async fn list(&self) -> Result<Vec<FunctionInfo>, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Listing {
+            functions: Vec<FunctionInfo>,
+        }
+        let body = self
+            .call(Method::GET, "/v1/functions", Bytes::new())
+            .await?;
+        Ok(parse_json::<Listing>(&body)?.functions)
+    }
+
+    /// Removes `name`; returns what was removed.
+    pub async fn remove(&self, name: &str) -> Result<FunctionInfo, ClientError> {
+        let path = format!("/v1/functions/{}", checked(name)?);
+        let body = self.call(Method::DELETE, &path, Bytes::new()).await?;
+        parse_json(&body)
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Bytes) -> Result<Bytes, ClientError> {
+        let response = self.send(method, path, body).await?;
+        let status = response.status();
+        let body = collect(response).await?;
+        if !status.is_success() {
+            return Err(api_error(status, &body));
+        }
+        Ok(body)
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, ClientError> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("{}{}", self.base, path))
+            .header(CONTENT_TYPE, "application/octet-stream");
+        if let Some(token) = &self.token {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = request
+            .body(Full::new(body))
+            .map_err(|e| ClientError::InvalidArgument(format!("cannot build request: {e}")))?;
+        self.http
+            .request(request)
+            .await
+            .map_err(|e| ClientError::Unreachable {
+                server: self.base.clone(),
+                reason: error_chain(&e),
+            })
+    }
+}
+
+fn checked(name: &str) -> Result<&str, ClientError> {
+    // A name is checked before it goes into a URL path: nothing else could
+    // be smuggled into the request line.
+    FunctionName::parse(name)
+        .map(|_| name)
+        .map_err(|e| ClientError::InvalidArgument(e.to_string()))
+}
+
+async fn collect(response: hyper::Response<hyper::body::Incoming>) -> Result<Bytes, ClientError> {
+    response
+        .into_body()
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .map_err(|e| ClientError::BadResponse(format!("reading the body: {e}")))
+}
+
+fn api_error(status: StatusCode, body: &[u8]) -> ClientError {
+    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let code = value["error"]["code"]
+        .as_str()
+        .unwrap_or("unknown")
+        .to_owned();
+    let message = value["error"]["message"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    ClientError::Api {
+        status: status.as_u16(),
+        code,
+        message,
+        body: value,
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ClientError> {
+    serde_json::from_slice(body).map_err(|e| ClientError::BadResponse(e.to_string()))
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_urls_are_servers() {
+        assert!(Client::new("http://127.0.0.1:8080", None).is_ok());
+        assert!(Client::new("http://localhost:8080/", None).is_ok());
+        assert!(matches!(
+            Client::new("ftp://x", None),
+            Err(ClientError::InvalidServer(_))
+        ));
+        assert!(matches!(
+            Client::new("http://h/path", None),
+            Err(ClientError::InvalidServer(_))
+        ));
+    }
+}

@@ -1,0 +1,333 @@
+//! What each subcommand does. Every command returns the process exit code;
+//! errors are printed here, once, as text or as JSON with `--json`.
+
+use super::client::{Client, ClientError, InvokeOutcome};
+use super::{Cli, ClientArgs, Command, DeployArgs, InvokeArgs, RmArgs, RunArgs, ServeArgs};
+use crate::config::RuntimeConfig;
+use crate::data_dir::DataDir;
+use crate::function::{DeployOptions, FunctionInfo};
+use crate::limits::FunctionLimits;
+use crate::runtime::Runtime;
+use crate::server::{Server, ServerConfig, Token};
+use anyhow::Context;
+use bytes::Bytes;
+use serde_json::json;
+use std::io::{IsTerminal, Read, Write};
+
+/// Exit code of the CLI itself when a command fails before any function ran.
+const EXIT_FAILURE: i32 = 1;
+
+pub(super) fn run(cli: Cli) -> i32 {
+    let json = cli.json;
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).map(|()| 0),
+        Command::Deploy(args) => client_command(|| deploy(args, json)),
+        Command::Invoke(args) => client_command(|| invoke(args, json)),
+        Command::Ls(args) => client_command(|| list(args, json)),
+        Command::Rm(args) => client_command(|| remove(args, json)),
+        Command::Run(args) => client_command(|| run_local(args, json)),
+    };
+    result.unwrap_or_else(|error| {
+        report_error(&error, json);
+        EXIT_FAILURE
+    })
+}
+
+fn report_error(error: &anyhow::Error, json: bool) {
+    if json {
+        let body = match error.downcast_ref::<ClientError>() {
+            Some(ClientError::Api { body, .. }) if !body.is_null() => body.clone(),
+            _ => json!({ "error": { "code": "cli", "message": format!("{error:#}") } }),
+        };
+        println!("{body}");
+    } else {
+        eprintln!("faasrt: {error:#}");
+    }
+}
+
+/// Client commands run on a small current-thread runtime.
+fn client_command(command: impl FnOnce() -> CommandFuture) -> anyhow::Result<i32> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(command())
+}
+
+fn client(args: &ClientArgs) -> anyhow::Result<Client> {
+    Ok(Client::new(&args.server, token(args)?)?)
+}
+
+/// The token from `FAASRT_TOKEN`, else from the data directory, if any.
+fn token(args: &ClientArgs) -> anyhow::Result<Option<String>> {
+    if let Ok(token) = std::env::var("FAASRT_TOKEN") {
+        if !token.trim().is_empty() {
+            return Ok(Some(token.trim().to_owned()));
+        }
+    }
+    if !args.data_dir.is_dir() {
+        return Ok(None);
+    }
+    Ok(DataDir::open(&args.data_dir)?.read_token()?)
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging();
+    let config = RuntimeConfig::new(&args.data_dir)
+        .max_instances(args.max_instances)
+        .max_module_bytes(args.max_body)
+        .max_input_bytes(args.max_body);
+    let runtime = Runtime::open(config)?;
+    let token = runtime
+        .data_dir()
+        .expect("a runtime opened on a data directory has one")
+        .token()?;
+    let io = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("faasrt-api")
+        .build()
+        .context("cannot start the server's async runtime")?;
+    io.block_on(async move {
+        if args.examples {
+            deploy_examples(&runtime).await?;
+        }
+        let server_config = ServerConfig {
+            listen: args.listen,
+            auth_all: args.auth_all,
+            max_body_bytes: args.max_body,
+        };
+        let server = Server::bind(runtime.clone(), Token::new(token), server_config)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let address = server.local_addr()?;
+        tracing::info!(
+            "faasrt listening on http://{address} with {} functions; token in {}",
+            runtime.list().len(),
+            args.data_dir.join(crate::data_dir::TOKEN_FILE).display()
+        );
+        server.run(shutdown_signal()).await;
+        tracing::info!("faasrt stopped");
+        Ok(())
+    })
+}
+
+/// Deploys each example function that is missing or differs from the
+/// bytes built into this binary.
+async fn deploy_examples(runtime: &Runtime) -> anyhow::Result<()> {
+    for example in faasrt_example_artifacts::EXAMPLES {
+        let digest = faasrt_snapshots::ModuleDigest::of(example.wasm).to_string();
+        if runtime.get(example.name).is_ok_and(|f| f.digest == digest) {
+            continue;
+        }
+        runtime
+            .deploy(
+                example.name,
+                Bytes::from_static(example.wasm),
+                DeployOptions::default(),
+            )
+            .await
+            .with_context(|| format!("deploying example {}", example.name))?;
+        tracing::info!(function = example.name, "deployed example");
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in progress");
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+type CommandFuture = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<i32>>>>;
+
+fn deploy(args: DeployArgs, json: bool) -> CommandFuture {
+    Box::pin(async move {
+        let module = std::fs::read(&args.file)
+            .with_context(|| format!("cannot read {}", args.file.display()))?;
+        let client = client(&args.client)?;
+        let info = client
+            .deploy(
+                &args.name,
+                Bytes::from(module),
+                &args.args,
+                args.memory,
+                args.timeout,
+            )
+            .await?;
+        if json {
+            println!("{}", serde_json::to_string(&info)?);
+        } else {
+            println!(
+                "deployed {} ({}, {} bytes)",
+                info.name, info.digest, info.size
+            );
+        }
+        Ok(0)
+    })
+}
+
+fn invoke(args: InvokeArgs, json: bool) -> CommandFuture {
+    Box::pin(async move {
+        let client = client(&args.client)?;
+        let input = read_stdin()?;
+        let outcome = client.invoke(&args.name, &args.args, input).await?;
+        print_outcome(&outcome, json)
+    })
+}
+
+fn list(args: ClientArgs, json: bool) -> CommandFuture {
+    Box::pin(async move {
+        let functions = client(&args)?.list().await?;
+        if json {
+            println!("{}", serde_json::to_string(&functions)?);
+        } else {
+            print_table(&functions);
+        }
+        Ok(0)
+    })
+}
+
+fn remove(args: RmArgs, json: bool) -> CommandFuture {
+    Box::pin(async move {
+        let removed = client(&args.client)?.remove(&args.name).await?;
+        if json {
+            println!("{}", serde_json::to_string(&removed)?);
+        } else {
+            println!("removed {}", removed.name);
+        }
+        Ok(0)
+    })
+}
+
+fn run_local(args: RunArgs, json: bool) -> CommandFuture {
+    Box::pin(async move {
+        let module = std::fs::read(&args.file)
+            .with_context(|| format!("cannot read {}", args.file.display()))?;
+        let program = args
+            .file
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "main".into());
+        let defaults = FunctionLimits::default();
+        let limits = FunctionLimits {
+            memory_mb: args.memory.unwrap_or(defaults.memory_mb),
+            timeout_ms: args.timeout.unwrap_or(defaults.timeout_ms),
+        };
+        let runtime = Runtime::open(
+            RuntimeConfig::in_memory()
+                .max_instances(4)
+                .worker_threads(1),
+        )?;
+        let input = read_stdin()?;
+        let argv = std::iter::once(program).chain(args.args).collect();
+        let invocation = runtime
+            .run_module(Bytes::from(module), argv, input, limits)
+            .await?;
+        let error = invocation.status.failure_message().map(|message| {
+            json!({ "error": {
+                "code": invocation.status.label(),
+                "message": message,
+                "exit_code": invocation.status.exit_code(),
+                "log_tail": invocation.log_tail,
+            }})
+        });
+        // Locally the log is the terminal's: show it whether or not the
+        // function failed.
+        if !json && error.is_none() {
+            eprint!("{}", invocation.log_tail);
+        }
+        let outcome = InvokeOutcome {
+            exit_code: invocation.status.exit_code(),
+            duration_us: invocation.duration.as_micros() as u64,
+            output: invocation.output,
+            error,
+        };
+        print_outcome(&outcome, json)
+    })
+}
+
+/// Reads all of stdin, or nothing when stdin is a terminal (so `faasrt
+/// invoke hello` does not wait for input nobody will type).
+fn read_stdin() -> anyhow::Result<Bytes> {
+    let mut stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(Bytes::new());
+    }
+    let mut input = Vec::new();
+    stdin.read_to_end(&mut input).context("cannot read stdin")?;
+    Ok(Bytes::from(input))
+}
+
+fn print_outcome(outcome: &InvokeOutcome, json: bool) -> anyhow::Result<i32> {
+    if json {
+        let mut value = json!({
+            "exit_code": outcome.exit_code,
+            "duration_us": outcome.duration_us,
+            "output": String::from_utf8_lossy(&outcome.output),
+        });
+        if let Some(error) = &outcome.error {
+            value["error"] = error["error"].clone();
+        }
+        println!("{value}");
+        return Ok(outcome.exit_code);
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&outcome.output)?;
+    stdout.flush()?;
+    if let Some(error) = &outcome.error {
+        let message = error["error"]["message"]
+            .as_str()
+            .unwrap_or("function failed");
+        eprintln!("faasrt: {message}");
+        if let Some(log) = error["error"]["log_tail"]
+            .as_str()
+            .filter(|l| !l.is_empty())
+        {
+            eprintln!("--- log tail ---\n{}", log.trim_end());
+        }
+    }
+    Ok(outcome.exit_code)
+}
+
+fn print_table(functions: &[FunctionInfo]) {
+    if functions.is_empty() {
+        println!("no functions deployed");
+        return;
+    }
+    let width = functions
+        .iter()
+        .map(|f| f.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:width$}  {:>10}  {:<20}  DIGEST",
+        "NAME", "SIZE", "DEPLOYED"
+    );
+    for function in functions {
+        let short_digest: String = function.digest.chars().take(19).collect();
+        println!(
+            "{:width$}  {:>10}  {:<20}  {short_digest}",
+            function.name, function.size, function.deployed_at
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! The `faasrt` command line: argument definitions and what each command
+//! does. `src/bin/faasrt.rs` only parses and calls [`run`].
+
+mod client;
+mod commands;
+mod units;
+
+pub use client::{Client, ClientError};
+pub use units::{parse_duration_ms, parse_memory_mb};
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Default address of `faasrt serve`.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default server URL of the client commands.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+/// Default data directory.
+pub const DEFAULT_DATA_DIR: &str = "./.faasrt";
+
+/// faasrt: a Function-as-a-Service runtime for WebAssembly functions.
+#[derive(Debug, Parser)]
+#[command(name = "faasrt", version, about, long_about = None)]
+pub struct Cli {
+    /// Print machine-readable JSON instead of human output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: HTTP API, embedded store.
+    Serve(ServeArgs),
+    /// Deploy (or replace) a function from a wasm file.
+    Deploy(DeployArgs),
+    /// Invoke a function: stdin is its input, its output goes to stdout, and
+    /// faasrt exits with the function's exit code.
+    Invoke(InvokeArgs),
+    /// List deployed functions.
+    Ls(ClientArgs),
+    /// Remove a function.
+    Rm(RmArgs),
+    /// Run a wasm file once, locally, without a server (same semantics as
+    /// invoke).
+    Run(RunArgs),
+}
+
+/// Options of `faasrt serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Directory of the store and the token.
+    #[arg(long, env = "FAASRT_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// Deploy the example functions (hello, upper, cat, grep, wc, head).
+    #[arg(long)]
+    pub examples: bool,
+    /// Require the token for reads and invocations too, not only for
+    /// deploy and remove.
+    #[arg(long)]
+    pub auth_all: bool,
+    /// Largest request body (module or input), e.g. 64MiB.
+    #[arg(long, default_value = "64MiB", value_parser = units::parse_bytes)]
+    pub max_body: usize,
+    /// Most invocations running at once; more get 429.
+    #[arg(long, default_value_t = 256)]
+    pub max_instances: u32,
+}
+
+/// Where the client commands find the server and its token.
+#[derive(Debug, Args, Clone)]
+pub struct ClientArgs {
+    /// URL of the faasrt server.
+    #[arg(long, env = "FAASRT_SERVER", default_value = DEFAULT_SERVER)]
+    pub server: String,
+    /// Data directory to read the token from when FAASRT_TOKEN is not set.
+    #[arg(long, env = "FAASRT_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+}
+
+/// Options of `faasrt deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Function name: [a-z0-9][a-z0-9_-]{0,62}.
+    pub name: String,
+    /// The wasm module.
+    pub file: PathBuf,
+    /// An argument passed before each invocation's own (repeatable).
+    #[arg(long = "arg", value_name = "ARG")]
+    pub args: Vec<String>,
+    /// Memory limit of an instance, e.g. 64MiB.
+    #[arg(long, value_parser = parse_memory_mb)]
+    pub memory: Option<u32>,
+    /// Time limit of an invocation, e.g. 2s or 500ms.
+    #[arg(long, value_parser = parse_duration_ms)]
+    pub timeout: Option<u64>,
+    /// Server and token.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Options of `faasrt invoke`.
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    /// Server and token.
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// The function.
+    pub name: String,
+    /// Arguments for the function (everything after the name).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+/// Options of `faasrt rm`.
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// The function.
+    pub name: String,
+    /// Server and token.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Options of `faasrt run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Memory limit of the instance, e.g. 64MiB.
+    #[arg(long, value_parser = parse_memory_mb)]
+    pub memory: Option<u32>,
+    /// Time limit, e.g. 2s.
+    #[arg(long, value_parser = parse_duration_ms)]
+    pub timeout: Option<u64>,
+    /// The wasm module.
+    pub file: PathBuf,
+    /// Arguments for the function (everything after the file).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    commands::run(cli)
+}

@@ -1,0 +1,157 @@
+//! Runtime configuration: a builder with defaults that suit one host.
+
+use crate::limits::FunctionLimits;
+use std::path::{Path, PathBuf};
+
+/// How a [`crate::Runtime`] is set up.
+///
+/// ```
+/// use faasrt_runtime::RuntimeConfig;
+/// let config = RuntimeConfig::new("./.faasrt").max_instances(64);
+/// assert_eq!(config.get_max_instances(), 64);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    data_dir: Option<PathBuf>,
+    max_module_bytes: usize,
+    max_input_bytes: usize,
+    max_output_bytes: usize,
+    log_tail_bytes: usize,
+    max_instances: u32,
+    worker_threads: usize,
+    default_limits: FunctionLimits,
+    max_memory_mb: u32,
+    max_timeout_ms: u64,
+}
+
+impl RuntimeConfig {
+    /// A configuration that keeps its store in `data_dir`.
+    pub fn new(data_dir: impl AsRef<Path>) -> Self {
+        RuntimeConfig {
+            data_dir: Some(data_dir.as_ref().to_owned()),
+            ..Self::in_memory()
+        }
+    }
+
+    /// A configuration whose store lives in memory and is lost on drop
+    /// (`faasrt run`, tests, benchmarks).
+    pub fn in_memory() -> Self {
+        RuntimeConfig {
+            data_dir: None,
+            max_module_bytes: 64 << 20,
+            max_input_bytes: 64 << 20,
+            max_output_bytes: 64 << 20,
+            log_tail_bytes: 4096,
+            max_instances: 256,
+            worker_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            default_limits: FunctionLimits::default(),
+            max_memory_mb: 4096,
+            max_timeout_ms: 15 * 60 * 1000,
+        }
+    }
+
+    /// Largest module accepted at deploy, in bytes (default 64 MiB).
+    pub fn max_module_bytes(mut self, bytes: usize) -> Self {
+        self.max_module_bytes = bytes;
+        self
+    }
+
+    /// Largest invocation input, in bytes (default 64 MiB).
+    pub fn max_input_bytes(mut self, bytes: usize) -> Self {
+        self.max_input_bytes = bytes;
+        self
+    }
+
+    /// Largest invocation output (`faasout`), in bytes (default 64 MiB).
+    pub fn max_output_bytes(mut self, bytes: usize) -> Self {
+        self.max_output_bytes = bytes;
+        self
+    }
+
+    /// How much of each invocation's log is kept for errors (default 4 KiB).
+    pub fn log_tail_bytes(mut self, bytes: usize) -> Self {
+        self.log_tail_bytes = bytes;
+        self
+    }
+
+    /// Instance slots in the pooling allocator: the most invocations that run
+    /// at once (default 256). Each slot reserves address space, not memory.
+    pub fn max_instances(mut self, slots: u32) -> Self {
+        self.max_instances = slots.max(1);
+        self
+    }
+
+    /// Threads that execute guest code (default: one per CPU).
+    pub fn worker_threads(mut self, threads: usize) -> Self {
+        self.worker_threads = threads.max(1);
+        self
+    }
+
+    /// Limits for functions deployed without their own.
+    pub fn default_limits(mut self, limits: FunctionLimits) -> Self {
+        self.default_limits = limits;
+        self
+    }
+
+    /// The largest memory limit a function may ask for, in MiB (default 4096).
+    pub fn max_memory_mb(mut self, mb: u32) -> Self {
+        self.max_memory_mb = mb;
+        self
+    }
+
+    /// The largest timeout a function may ask for, in ms (default 15 min).
+    pub fn max_timeout_ms(mut self, ms: u64) -> Self {
+        self.max_timeout_ms = ms;
+        self
+    }
+
+    /// The data directory, or `None` for an in-memory store.
+    pub fn get_data_dir(&self) -> Option<&Path> {
+        self.data_dir.as_deref()
+    }
+
+    /// See [`RuntimeConfig::max_module_bytes`].
+    pub fn get_max_module_bytes(&self) -> usize {
+        self.max_module_bytes
+    }
+
+    /// See [`RuntimeConfig::max_input_bytes`].
+    pub fn get_max_input_bytes(&self) -> usize {
+        self.max_input_bytes
+    }
+
+    /// See [`RuntimeConfig::max_output_bytes`].
+    pub fn get_max_output_bytes(&self) -> usize {
+        self.max_output_bytes
+    }
+
+    /// See [`RuntimeConfig::log_tail_bytes`].
+    pub fn get_log_tail_bytes(&self) -> usize {
+        self.log_tail_bytes
+    }
+
+    /// See [`RuntimeConfig::max_instances`].
+    pub fn get_max_instances(&self) -> u32 {
+        self.max_instances
+    }
+
+    /// See [`RuntimeConfig::worker_threads`].
+    pub fn get_worker_threads(&self) -> usize {
+        self.worker_threads
+    }
+
+    /// See [`RuntimeConfig::default_limits`].
+    pub fn get_default_limits(&self) -> FunctionLimits {
+        self.default_limits
+    }
+
+    /// See [`RuntimeConfig::max_memory_mb`].
+    pub fn get_max_memory_mb(&self) -> u32 {
+        self.max_memory_mb
+    }
+
+    /// See [`RuntimeConfig::max_timeout_ms`].
+    pub fn get_max_timeout_ms(&self) -> u64 {
+        self.max_timeout_ms
+    }
+}

@@ -1,0 +1,97 @@
+//! The errors of the runtime library, one variant per thing a user can get
+//! wrong or the host can fail at. The HTTP layer maps each to one status code
+//! and one stable `code` string (`server/api_error.rs`).
+
+use std::path::PathBuf;
+
+/// An error from a [`crate::Runtime`] operation.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The function name does not match `[a-z0-9][a-z0-9_-]{0,62}`.
+    #[error("invalid function name {name:?}: {reason}")]
+    InvalidName {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No function of this name is deployed.
+    #[error("function {name:?} is not deployed")]
+    NotFound {
+        /// The name asked for.
+        name: String,
+    },
+    /// The bytes are not a valid WebAssembly module faasrt can run.
+    #[error("invalid module: {reason}")]
+    InvalidModule {
+        /// What the validator or compiler said.
+        reason: String,
+    },
+    /// The module imports functions the host does not provide.
+    #[error("module imports unknown functions: {}", .names.join(", "))]
+    UnknownImports {
+        /// Each unknown import as `module::name`.
+        names: Vec<String>,
+    },
+    /// The module has no `_start` function taking and returning nothing.
+    #[error("module has no entry point: it must export a function `_start` of type () -> ()")]
+    MissingEntryPoint,
+    /// A request body (module, input) is larger than the configured limit.
+    #[error("{what} is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// What was too large ("module", "input").
+        what: &'static str,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A limit asked for at deploy is outside what the server allows.
+    #[error("invalid limit: {0}")]
+    InvalidLimit(String),
+    /// Every instance slot is in use; retry later.
+    #[error("the server is running its maximum of {limit} concurrent invocations; retry later")]
+    Busy {
+        /// The number of concurrent instances allowed.
+        limit: u32,
+    },
+    /// The data directory cannot be used.
+    #[error("data directory {path}: {reason}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// The embedded store failed.
+    #[error("store: {0}")]
+    Store(#[from] redb::Error),
+    /// The store holds something this version cannot read.
+    #[error("store is corrupt: {0}")]
+    Corrupt(String),
+    /// The engine failed in a way that is not the module's fault.
+    #[error("engine: {0}")]
+    Engine(String),
+}
+
+impl RuntimeError {
+    pub(crate) fn engine(error: impl std::fmt::Display) -> Self {
+        RuntimeError::Engine(error.to_string())
+    }
+}
+
+macro_rules! store_error_from {
+    ($($ty:ty),*) => {$(
+        impl From<$ty> for RuntimeError {
+            fn from(error: $ty) -> Self {
+                RuntimeError::Store(error.into())
+            }
+        }
+    )*};
+}
+
+store_error_from!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);

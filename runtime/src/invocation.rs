@@ -1,0 +1,129 @@
+//! What an invocation asks for and how it ended.
+
+use bytes::Bytes;
+use std::time::Duration;
+
+/// The input of one invocation.
+#[derive(Clone, Debug, Default)]
+pub struct InvokeRequest {
+    /// Arguments after the function name (and after the args set at deploy).
+    pub args: Vec<String>,
+    /// The bytes the function reads from `faasin`.
+    pub input: Bytes,
+}
+
+/// How an invocation ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InvocationStatus {
+    /// `_start` returned (status 0) or the function called `proc_exit`.
+    Exited(i32),
+    /// The function trapped (unreachable, out-of-bounds access, stack
+    /// overflow, ...).
+    Trapped {
+        /// The trap in one line.
+        message: String,
+        /// The full error with the wasm backtrace, for logs.
+        detail: String,
+    },
+    /// The function ran past its timeout and was stopped.
+    TimedOut {
+        /// The timeout, in ms.
+        limit_ms: u64,
+    },
+    /// The function wrote more to `faasout` than allowed and was stopped.
+    OutputTooLarge {
+        /// The output limit, in bytes.
+        limit: usize,
+    },
+}
+
+/// Exit code reported for a trap (128 + SIGABRT, as a shell shows an abort).
+pub const EXIT_CODE_TRAP: i32 = 134;
+/// Exit code reported for a timeout (as coreutils `timeout` does).
+pub const EXIT_CODE_TIMEOUT: i32 = 124;
+/// Exit code reported when the output exceeded its limit (128 + SIGXFSZ).
+pub const EXIT_CODE_OUTPUT_TOO_LARGE: i32 = 153;
+
+impl InvocationStatus {
+    /// The exit code, with the conventional codes above for endings that
+    /// are not an exit.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            InvocationStatus::Exited(code) => *code,
+            InvocationStatus::Trapped { .. } => EXIT_CODE_TRAP,
+            InvocationStatus::TimedOut { .. } => EXIT_CODE_TIMEOUT,
+            InvocationStatus::OutputTooLarge { .. } => EXIT_CODE_OUTPUT_TOO_LARGE,
+        }
+    }
+
+    /// Whether the function succeeded (exited with 0).
+    pub fn is_success(&self) -> bool {
+        *self == InvocationStatus::Exited(0)
+    }
+
+    /// A stable label for metrics and error codes: `ok`, `exit`, `trap`,
+    /// `timeout`, `output_too_large`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            InvocationStatus::Exited(0) => "ok",
+            InvocationStatus::Exited(_) => "exit",
+            InvocationStatus::Trapped { .. } => "trap",
+            InvocationStatus::TimedOut { .. } => "timeout",
+            InvocationStatus::OutputTooLarge { .. } => "output_too_large",
+        }
+    }
+
+    /// One line that says how the invocation failed, or `None` on success.
+    pub fn failure_message(&self) -> Option<String> {
+        match self {
+            InvocationStatus::Exited(0) => None,
+            InvocationStatus::Exited(code) => Some(format!("function exited with status {code}")),
+            InvocationStatus::Trapped { message, .. } => {
+                Some(format!("function trapped: {message}"))
+            }
+            InvocationStatus::TimedOut { limit_ms } => {
+                Some(format!("function exceeded its timeout of {limit_ms} ms"))
+            }
+            InvocationStatus::OutputTooLarge { limit } => Some(format!(
+                "function output exceeded its limit of {limit} bytes"
+            )),
+        }
+    }
+}
+
+/// The result of one invocation.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    /// How it ended.
+    pub status: InvocationStatus,
+    /// What it wrote to `faasout` (up to the point it ended).
+    pub output: Bytes,
+    /// The end of its log.
+    pub log_tail: String,
+    /// Wall time from instantiation to the end.
+    pub duration: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_exit_zero_is_success() {
+        assert!(InvocationStatus::Exited(0).is_success());
+        assert!(!InvocationStatus::Exited(1).is_success());
+        assert!(!InvocationStatus::TimedOut { limit_ms: 1 }.is_success());
+        assert_eq!(InvocationStatus::Exited(0).failure_message(), None);
+    }
+
+    #[test]
+    fn non_exit_endings_have_conventional_codes() {
+        let trap = InvocationStatus::Trapped {
+            message: "unreachable".into(),
+            detail: String::new(),
+        };
+        assert_eq!(trap.exit_code(), EXIT_CODE_TRAP);
+        assert_eq!(InvocationStatus::TimedOut { limit_ms: 5 }.exit_code(), 124);
+        assert_eq!(InvocationStatus::Exited(3).exit_code(), 3);
+    }
+}

@@ -1,0 +1,36 @@
+//! faasrt-runtime: the engine, store, registry and invoker of faasrt, with
+//! the HTTP server and the `faasrt` command-line interface built on them.
+//!
+//! [`Runtime`] is the API: [`Runtime::deploy`], [`Runtime::invoke`],
+//! [`Runtime::list`], [`Runtime::get`], [`Runtime::remove`]. The server
+//! ([`server`]) and the CLI ([`cli`]) are thin layers over it, and tests and
+//! benches call it directly. Below it sit `faasrt-host-api` (what a guest
+//! sees), `faasrt-snapshots` (artifact keys) and `faasrt-isolation`.
+
+pub mod cli;
+mod config;
+mod data_dir;
+mod engine;
+mod error;
+mod function;
+mod invocation;
+mod limits;
+mod metrics;
+mod name;
+mod registry;
+mod runtime;
+pub mod server;
+mod store;
+mod workers;
+
+pub use config::RuntimeConfig;
+pub use data_dir::{DataDir, STORE_FILE, TOKEN_FILE};
+pub use error::RuntimeError;
+pub use function::{DeployOptions, FunctionInfo};
+pub use invocation::{
+    EXIT_CODE_OUTPUT_TOO_LARGE, EXIT_CODE_TIMEOUT, EXIT_CODE_TRAP, Invocation, InvocationStatus,
+    InvokeRequest,
+};
+pub use limits::{FunctionLimits, RequestedLimits};
+pub use name::{FunctionName, MAX_NAME_LEN};
+pub use runtime::Runtime;

@@ -1,0 +1,133 @@
+//! Prometheus metrics of the runtime, per function.
+
+use crate::invocation::Invocation;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FunctionLabels {
+    function: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    function: String,
+    outcome: String,
+}
+
+fn duration_histogram() -> Histogram {
+    // 10 us .. ~10 s: invocations start in microseconds and may run seconds.
+    Histogram::new(exponential_buckets(1e-5, 2.0, 21))
+}
+
+/// The runtime's metrics and the registry that encodes them.
+pub(crate) struct Metrics {
+    registry: Registry,
+    invocations: Family<OutcomeLabels, Counter>,
+    errors: Family<OutcomeLabels, Counter>,
+    duration: Family<FunctionLabels, Histogram, fn() -> Histogram>,
+    rejected: Family<FunctionLabels, Counter>,
+    deploys: Family<FunctionLabels, Counter>,
+    functions: Gauge,
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let mut registry = Registry::with_prefix("faasrt");
+        let invocations = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "invocations",
+            "Invocations that ran, by function and outcome (ok, exit, trap, timeout, output_too_large)",
+            invocations.clone(),
+        );
+        let errors = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "invocation_errors",
+            "Invocations that did not succeed, by function and outcome",
+            errors.clone(),
+        );
+        let duration = Family::<FunctionLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            duration_histogram,
+        );
+        registry.register(
+            "invocation_duration_seconds",
+            "Time from instantiation to the end of an invocation",
+            duration.clone(),
+        );
+        let rejected = Family::<FunctionLabels, Counter>::default();
+        registry.register(
+            "invocations_rejected",
+            "Invocations refused because every instance slot was busy",
+            rejected.clone(),
+        );
+        let deploys = Family::<FunctionLabels, Counter>::default();
+        registry.register(
+            "deploys",
+            "Successful deploys, by function",
+            deploys.clone(),
+        );
+        let functions = Gauge::default();
+        registry.register(
+            "functions",
+            "Functions currently deployed",
+            functions.clone(),
+        );
+        Metrics {
+            registry,
+            invocations,
+            errors,
+            duration,
+            rejected,
+            deploys,
+            functions,
+        }
+    }
+
+    pub(crate) fn record_invocation(&self, function: &str, invocation: &Invocation) {
+        let outcome = OutcomeLabels {
+            function: function.to_owned(),
+            outcome: invocation.status.label().to_owned(),
+        };
+        self.invocations.get_or_create(&outcome).inc();
+        if !invocation.status.is_success() {
+            self.errors.get_or_create(&outcome).inc();
+        }
+        self.duration
+            .get_or_create(&FunctionLabels {
+                function: function.to_owned(),
+            })
+            .observe(invocation.duration.as_secs_f64());
+    }
+
+    pub(crate) fn record_rejected(&self, function: &str) {
+        self.rejected
+            .get_or_create(&FunctionLabels {
+                function: function.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn record_deploy(&self, function: &str) {
+        self.deploys
+            .get_or_create(&FunctionLabels {
+                function: function.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn set_function_count(&self, count: usize) {
+        self.functions.set(count as i64);
+    }
+
+    /// The metrics in Prometheus text format.
+    pub(crate) fn encode(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        text
+    }
+}

@@ -1,0 +1,54 @@
+//! The functions this process serves, by name, as compiled modules.
+//!
+//! Entries are `Arc`s swapped whole: a redeploy replaces the entry while
+//! invocations in flight keep the old one until they finish.
+
+use crate::engine::PreparedModule;
+use crate::function::FunctionInfo;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+/// A deployed function, compiled and linked.
+pub(crate) struct LoadedFunction {
+    pub info: FunctionInfo,
+    pub prepared: PreparedModule,
+}
+
+/// Name → loaded function.
+#[derive(Default)]
+pub(crate) struct Registry {
+    functions: RwLock<BTreeMap<String, Arc<LoadedFunction>>>,
+}
+
+impl Registry {
+    pub(crate) fn get(&self, name: &str) -> Option<Arc<LoadedFunction>> {
+        self.read().get(name).cloned()
+    }
+
+    pub(crate) fn insert(&self, function: LoadedFunction) {
+        let name = function.info.name.clone();
+        self.write().insert(name, Arc::new(function));
+    }
+
+    pub(crate) fn remove(&self, name: &str) -> Option<Arc<LoadedFunction>> {
+        self.write().remove(name)
+    }
+
+    pub(crate) fn infos(&self) -> Vec<FunctionInfo> {
+        self.read().values().map(|f| f.info.clone()).collect()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<LoadedFunction>>> {
+        // Writers only insert or remove whole entries: a panic cannot leave
+        // the map half updated, so a poisoned lock is safe to use.
+        self.functions.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Arc<LoadedFunction>>> {
+        self.functions.write().unwrap_or_else(|p| p.into_inner())
+    }
+}

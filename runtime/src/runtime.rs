@@ -1,0 +1,465 @@
+//! [`Runtime`]: the library API that the server, the CLI, tests and benches
+//! all call: deploy, invoke, list, get, remove.
+
+use crate::config::RuntimeConfig;
+use crate::data_dir::DataDir;
+use crate::engine::{FunctionEngine, PreparedModule, RunRequest};
+use crate::error::RuntimeError;
+use crate::function::{DeployOptions, FunctionInfo};
+use crate::invocation::{Invocation, InvokeRequest};
+use crate::limits::FunctionLimits;
+use crate::metrics::Metrics;
+use crate::name::FunctionName;
+use crate::registry::{LoadedFunction, Registry};
+use crate::store::{DeployWrite, FunctionStore};
+use crate::workers::WorkerPool;
+use bytes::Bytes;
+use faasrt_snapshots::{ArtifactKey, ModuleDigest, seal, unseal};
+use std::sync::Arc;
+use std::time::SystemTime;
+use tokio::sync::{Mutex, Semaphore};
+
+/// One faasrt runtime: an engine, a store and the functions deployed in it.
+///
+/// Cheap to clone: clones share everything.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: RuntimeConfig,
+    data_dir: Option<DataDir>,
+    engine: Arc<FunctionEngine>,
+    store: FunctionStore,
+    registry: Registry,
+    metrics: Metrics,
+    slots: Arc<Semaphore>,
+    /// Serializes the commit + registry swap of deploys and removes, so the
+    /// registry always ends up matching the store.
+    publish: Mutex<()>,
+    workers: WorkerPool,
+}
+
+impl Runtime {
+    /// Opens the store described by `config` and loads every function in
+    /// it, from precompiled artifacts where they are valid for this engine.
+    ///
+    /// A function whose artifact is missing, corrupt or from another engine
+    /// configuration is recompiled from its stored module bytes, and the new
+    /// artifact is stored.
+    ///
+    /// # Errors
+    /// [`RuntimeError::DataDir`] when the data directory or its store cannot
+    /// be used (another process holds it, say), [`RuntimeError::Store`],
+    /// [`RuntimeError::Engine`].
+    pub fn open(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        let data_dir = config.get_data_dir().map(DataDir::open).transpose()?;
+        let store = match &data_dir {
+            Some(dir) => FunctionStore::open(dir)?,
+            None => FunctionStore::in_memory()?,
+        };
+        let engine = Arc::new(FunctionEngine::new(&config)?);
+        let workers = WorkerPool::new(config.get_worker_threads())?;
+        let inner = Inner {
+            slots: Arc::new(Semaphore::new(config.get_max_instances() as usize)),
+            config,
+            data_dir,
+            engine,
+            store,
+            registry: Registry::default(),
+            metrics: Metrics::new(),
+            publish: Mutex::new(()),
+            workers,
+        };
+        for info in inner.store.functions()? {
+            let name = info.name.clone();
+            match inner.load(info) {
+                Ok(loaded) => inner.registry.insert(loaded),
+                // One broken record must not keep the others from serving.
+                Err(error) => {
+                    tracing::error!(function = %name, %error, "cannot load function; skipped")
+                }
+            }
+        }
+        inner.metrics.set_function_count(inner.registry.len());
+        Ok(Runtime {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The configuration this runtime was opened with.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.inner.config
+    }
+
+    /// The data directory, or `None` for an in-memory runtime.
+    pub fn data_dir(&self) -> Option<&DataDir> {
+        self.inner.data_dir.as_ref()
+    }
+
+    /// Validates, compiles and stores `module` as function `name`, replacing
+    /// any function of that name atomically: invocations in flight finish on
+    /// the old version, later ones get the new one.
+    ///
+    /// # Errors
+    /// [`RuntimeError::InvalidName`], [`RuntimeError::TooLarge`],
+    /// [`RuntimeError::InvalidModule`], [`RuntimeError::UnknownImports`],
+    /// [`RuntimeError::MissingEntryPoint`], [`RuntimeError::InvalidLimit`],
+    /// [`RuntimeError::Store`]. On error nothing is stored and the previous
+    /// version, if any, keeps serving.
+    pub async fn deploy(
+        &self,
+        name: &str,
+        module: Bytes,
+        options: DeployOptions,
+    ) -> Result<FunctionInfo, RuntimeError> {
+        let name = FunctionName::parse(name)?;
+        let limit = self.inner.config.get_max_module_bytes();
+        if module.len() > limit {
+            return Err(RuntimeError::TooLarge {
+                what: "module",
+                limit,
+            });
+        }
+        let limits = self.inner.resolve_limits(options.limits)?;
+        let inner = self.inner.clone();
+        // Compiling is CPU-bound: keep it off the caller's async threads.
+        let compiled = self
+            .inner
+            .workers
+            .run_blocking(move || {
+                inner
+                    .compile(&module)
+                    .map(|(prepared, artifact)| (module, prepared, artifact))
+            })
+            .await??;
+        let (module, prepared, sealed) = compiled;
+        let digest = ModuleDigest::of(&module);
+        let info = FunctionInfo {
+            name: name.to_string(),
+            digest: digest.to_string(),
+            size: module.len() as u64,
+            args: options.args,
+            limits,
+            deployed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        };
+        let key = ArtifactKey::new(digest, self.inner.engine.fingerprint().clone());
+        let _publishing = self.inner.publish.lock().await;
+        let inner = self.inner.clone();
+        let write_info = info.clone();
+        self.inner
+            .workers
+            .run_blocking(move || {
+                inner.store.deploy(DeployWrite {
+                    info: &write_info,
+                    module: &module,
+                    artifact_key: &key,
+                    sealed_artifact: &sealed,
+                })
+            })
+            .await??;
+        self.inner.registry.insert(LoadedFunction {
+            info: info.clone(),
+            prepared,
+        });
+        self.inner.metrics.record_deploy(name.as_str());
+        self.inner
+            .metrics
+            .set_function_count(self.inner.registry.len());
+        Ok(info)
+    }
+
+    /// Runs function `name` once in a fresh instance.
+    ///
+    /// A trap, a non-zero exit, a timeout or an oversized output is reported
+    /// in the returned [`Invocation`]'s status, not as an error.
+    ///
+    /// # Errors
+    /// [`RuntimeError::InvalidName`], [`RuntimeError::NotFound`],
+    /// [`RuntimeError::TooLarge`] (input), [`RuntimeError::Busy`] when every
+    /// instance slot is in use.
+    pub async fn invoke(
+        &self,
+        name: &str,
+        request: InvokeRequest,
+    ) -> Result<Invocation, RuntimeError> {
+        let name = FunctionName::parse(name)?;
+        let function =
+            self.inner
+                .registry
+                .get(name.as_str())
+                .ok_or_else(|| RuntimeError::NotFound {
+                    name: name.to_string(),
+                })?;
+        let limit = self.inner.config.get_max_input_bytes();
+        if request.input.len() > limit {
+            return Err(RuntimeError::TooLarge {
+                what: "input",
+                limit,
+            });
+        }
+        let Ok(slot) = self.inner.slots.clone().try_acquire_owned() else {
+            self.inner.metrics.record_rejected(name.as_str());
+            return Err(RuntimeError::Busy {
+                limit: self.inner.config.get_max_instances(),
+            });
+        };
+        let args = std::iter::once(name.to_string())
+            .chain(function.info.args.iter().cloned())
+            .chain(request.args)
+            .collect();
+        let run = RunRequest {
+            args,
+            input: request.input,
+            memory_limit: function.info.limits.memory_bytes(),
+            timeout: function.info.limits.timeout(),
+        };
+        let engine = self.inner.engine.clone();
+        let invocation = self
+            .inner
+            .workers
+            .run(async move {
+                let invocation = engine.run(&function.prepared, run).await;
+                drop(slot);
+                invocation
+            })
+            .await?;
+        self.inner
+            .metrics
+            .record_invocation(name.as_str(), &invocation);
+        Ok(invocation)
+    }
+
+    /// Every deployed function, in name order.
+    pub fn list(&self) -> Vec<FunctionInfo> {
+        self.inner.registry.infos()
+    }
+
+    /// The function called `name`.
+    ///
+    /// # Errors
+    /// [`RuntimeError::InvalidName`], [`RuntimeError::NotFound`].
+    pub fn get(&self, name: &str) -> Result<FunctionInfo, RuntimeError> {
+        let name = FunctionName::parse(name)?;
+        self.inner
+            .registry
+            .get(name.as_str())
+            .map(|f| f.info.clone())
+            .ok_or_else(|| RuntimeError::NotFound {
+                name: name.to_string(),
+            })
+    }
+
+    /// Removes function `name` from the store and stops serving it;
+    /// invocations in flight finish.
+    ///
+    /// # Errors
+    /// [`RuntimeError::InvalidName`], [`RuntimeError::NotFound`],
+    /// [`RuntimeError::Store`].
+    pub async fn remove(&self, name: &str) -> Result<FunctionInfo, RuntimeError> {
+        let name = FunctionName::parse(name)?;
+        let _publishing = self.inner.publish.lock().await;
+        let inner = self.inner.clone();
+        let key = name.to_string();
+        let removed = self
+            .inner
+            .workers
+            .run_blocking(move || inner.store.remove(&key))
+            .await??;
+        self.inner.registry.remove(name.as_str());
+        self.inner
+            .metrics
+            .set_function_count(self.inner.registry.len());
+        removed.ok_or_else(|| RuntimeError::NotFound {
+            name: name.to_string(),
+        })
+    }
+
+    /// The runtime's metrics in Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        self.inner.metrics.encode()
+    }
+
+    /// Compiles and runs a module once without storing it (`faasrt run`).
+    /// `args[0]` is the program name the guest sees.
+    ///
+    /// # Errors
+    /// The compile errors of [`Runtime::deploy`], and those of
+    /// [`Runtime::invoke`] but `NotFound`.
+    pub async fn run_module(
+        &self,
+        module: Bytes,
+        args: Vec<String>,
+        input: Bytes,
+        limits: FunctionLimits,
+    ) -> Result<Invocation, RuntimeError> {
+        let inner = self.inner.clone();
+        let prepared = self
+            .inner
+            .workers
+            .run_blocking(move || inner.engine.compile(&module))
+            .await??;
+        let Ok(slot) = self.inner.slots.clone().try_acquire_owned() else {
+            return Err(RuntimeError::Busy {
+                limit: self.inner.config.get_max_instances(),
+            });
+        };
+        let engine = self.inner.engine.clone();
+        let run = RunRequest {
+            args,
+            input,
+            memory_limit: limits.memory_bytes(),
+            timeout: limits.timeout(),
+        };
+        self.inner
+            .workers
+            .run(async move {
+                let invocation = engine.run(&prepared, run).await;
+                drop(slot);
+                invocation
+            })
+            .await
+    }
+}
+
+impl Inner {
+    /// Compiles module bytes and seals their precompiled artifact.
+    fn compile(&self, module: &[u8]) -> Result<(PreparedModule, Vec<u8>), RuntimeError> {
+        let prepared = self.engine.compile(module)?;
+        let artifact = self.engine.serialize(&prepared)?;
+        Ok((prepared, seal(&artifact)))
+    }
+
+    /// Loads a stored function: from its artifact when that is valid for
+    /// this engine, else by recompiling its module bytes.
+    fn load(&self, info: FunctionInfo) -> Result<LoadedFunction, RuntimeError> {
+        let digest = ModuleDigest::parse(&info.digest)
+            .ok_or_else(|| RuntimeError::Corrupt(format!("bad digest {:?}", info.digest)))?;
+        let key = ArtifactKey::new(digest.clone(), self.engine.fingerprint().clone());
+        if let Some(sealed) = self.store.artifact(&key)? {
+            match unseal(&sealed)
+                .map_err(|e| RuntimeError::Corrupt(e.to_string()))
+                .and_then(|artifact| self.engine.deserialize(artifact))
+            {
+                Ok(prepared) => return Ok(LoadedFunction { info, prepared }),
+                Err(error) => {
+                    tracing::warn!(function = %info.name, %error, "precompiled artifact refused; recompiling")
+                }
+            }
+        }
+        let module = self.store.module(&digest)?.ok_or_else(|| {
+            RuntimeError::Corrupt(format!("module bytes of {digest} are missing"))
+        })?;
+        let (prepared, sealed) = self.compile(&module)?;
+        self.store.put_artifact(&key, &sealed)?;
+        Ok(LoadedFunction { info, prepared })
+    }
+
+    /// Fills in limits left out with the defaults, and checks them against
+    /// the server's caps.
+    fn resolve_limits(
+        &self,
+        requested: crate::limits::RequestedLimits,
+    ) -> Result<FunctionLimits, RuntimeError> {
+        let defaults = self.config.get_default_limits();
+        let limits = FunctionLimits {
+            memory_mb: requested.memory_mb.unwrap_or(defaults.memory_mb),
+            timeout_ms: requested.timeout_ms.unwrap_or(defaults.timeout_ms),
+        };
+        let max_memory = self.config.get_max_memory_mb();
+        if limits.memory_mb == 0 || limits.memory_mb > max_memory {
+            return Err(RuntimeError::InvalidLimit(format!(
+                "memory_mb must be between 1 and {max_memory}, got {}",
+                limits.memory_mb
+            )));
+        }
+        let max_timeout = self.config.get_max_timeout_ms();
+        if limits.timeout_ms == 0 || limits.timeout_ms > max_timeout {
+            return Err(RuntimeError::InvalidLimit(format!(
+                "timeout_ms must be between 1 and {max_timeout}, got {}",
+                limits.timeout_ms
+            )));
+        }
+        Ok(limits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invocation::InvocationStatus;
+
+    fn hello() -> Bytes {
+        Bytes::from_static(
+            faasrt_example_artifacts::get("hello")
+                .expect("hello is built")
+                .wasm,
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_corrupt_artifact_is_recompiled_and_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = {
+            let runtime = Runtime::open(RuntimeConfig::new(dir.path())).expect("open");
+            let info = runtime
+                .deploy("hello", hello(), DeployOptions::default())
+                .await
+                .expect("deploy");
+            let key = ArtifactKey::new(
+                ModuleDigest::parse(&info.digest).expect("digest"),
+                runtime.inner.engine.fingerprint().clone(),
+            );
+            // Damage the artifact the way a bad disk would.
+            let mut sealed = runtime
+                .inner
+                .store
+                .artifact(&key)
+                .expect("read")
+                .expect("stored");
+            let middle = sealed.len() / 2;
+            sealed[middle] ^= 0xff;
+            runtime
+                .inner
+                .store
+                .put_artifact(&key, &sealed)
+                .expect("write");
+            key
+        };
+        let runtime = Runtime::open(RuntimeConfig::new(dir.path())).expect("reopen");
+        let invocation = runtime
+            .invoke("hello", InvokeRequest::default())
+            .await
+            .expect("invoke");
+        assert_eq!(invocation.status, InvocationStatus::Exited(0));
+        assert_eq!(&invocation.output[..], b"Hello, world!\n");
+        let repaired = runtime
+            .inner
+            .store
+            .artifact(&key)
+            .expect("read")
+            .expect("stored");
+        assert!(
+            unseal(&repaired).is_ok(),
+            "the recompiled artifact replaced the bad one"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn limits_outside_the_caps_are_refused() {
+        let runtime = Runtime::open(RuntimeConfig::in_memory().max_memory_mb(128)).expect("open");
+        let options = DeployOptions {
+            limits: crate::limits::RequestedLimits {
+                memory_mb: Some(129),
+                timeout_ms: None,
+            },
+            ..Default::default()
+        };
+        assert!(matches!(
+            runtime.deploy("hello", hello(), options).await,
+            Err(RuntimeError::InvalidLimit(_))
+        ));
+        assert!(runtime.list().is_empty());
+    }
+}

@@ -1,0 +1,277 @@
+//! The real `faasrt` binary: `serve --examples`, the client commands
+//! against it, and `run` without a server.
+
+use crate::support::{example, exit_module};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+const FAASRT: &str = env!("CARGO_BIN_EXE_faasrt");
+
+/// A `faasrt serve --examples` process on a free port.
+struct Serve {
+    child: Child,
+    url: String,
+    data_dir: tempfile::TempDir,
+}
+
+impl Serve {
+    fn start() -> Self {
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new(FAASRT)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--examples",
+                "--data-dir",
+            ])
+            .arg(data_dir.path())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("faasrt serve starts");
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("faasrt serve exited before listening")
+                .expect("read stderr");
+            if let Some(at) = line.find("listening on http://") {
+                let rest = &line[at + "listening on ".len()..];
+                break rest.split_whitespace().next().expect("address").to_owned();
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Serve {
+            child,
+            url,
+            data_dir,
+        }
+    }
+
+    /// Runs a client command against this server with the token found in
+    /// its data directory.
+    fn faasrt(&self, args: &[&str], stdin: &[u8]) -> Output {
+        run(
+            Command::new(FAASRT)
+                .args(args)
+                .env("FAASRT_SERVER", &self.url)
+                .env("FAASRT_DATA_DIR", self.data_dir.path())
+                .env_remove("FAASRT_TOKEN"),
+            stdin,
+        )
+    }
+
+    /// Asks the server to stop as an operator's SIGTERM would.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits");
+        // SAFETY: kill(2) on the pid of a child this test spawned and has not
+        // yet reaped, so the pid cannot have been reused.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(command: &mut Command, stdin: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("faasrt runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write stdin");
+    child.wait_with_output().expect("faasrt ends")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write fixture");
+    path
+}
+
+#[test]
+fn serve_with_examples_answers_every_client_command() {
+    let serve = Serve::start();
+
+    let hello = serve.faasrt(&["invoke", "hello", "cli"], b"");
+    assert_eq!(stdout(&hello), "Hello, cli!\n", "{}", stderr(&hello));
+    assert_eq!(hello.status.code(), Some(0));
+
+    assert_eq!(
+        stdout(&serve.faasrt(&["invoke", "upper"], b"quiet\n")),
+        "QUIET\n"
+    );
+    assert_eq!(
+        stdout(&serve.faasrt(&["invoke", "wc", "-l"], b"1\n2\n3\n")),
+        "3\n"
+    );
+    assert_eq!(
+        stdout(&serve.faasrt(&["invoke", "head", "-n", "2"], b"a\nb\nc\n")),
+        "a\nb\n"
+    );
+    assert_eq!(stdout(&serve.faasrt(&["invoke", "cat"], b"same")), "same");
+
+    // The function's exit code is the CLI's: grep without a match exits 1.
+    let no_match = serve.faasrt(&["invoke", "grep", "zebra"], b"cat\ndog\n");
+    assert_eq!(no_match.status.code(), Some(1));
+    assert_eq!(stdout(&no_match), "");
+    assert!(
+        stderr(&no_match).contains("exited with status 1"),
+        "{}",
+        stderr(&no_match)
+    );
+
+    let listing = serve.faasrt(&["ls", "--json"], b"");
+    let functions: serde_json::Value =
+        serde_json::from_slice(&listing.stdout).expect("ls --json is JSON");
+    let mut names: Vec<_> = functions
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["cat", "grep", "head", "hello", "upper", "wc"]);
+    assert!(stdout(&serve.faasrt(&["ls"], b"")).contains("hello"));
+
+    let file = write_file(serve.data_dir.path(), "mine.wasm", example("upper"));
+    let deployed = serve.faasrt(&["deploy", "mine", file.to_str().unwrap(), "--json"], b"");
+    assert_eq!(deployed.status.code(), Some(0), "{}", stderr(&deployed));
+    let info: serde_json::Value =
+        serde_json::from_slice(&deployed.stdout).expect("deploy --json is JSON");
+    assert_eq!(info["name"], "mine");
+    assert_eq!(stdout(&serve.faasrt(&["invoke", "mine"], b"mine")), "MINE");
+
+    let json = serve.faasrt(&["--json", "invoke", "hello"], b"");
+    let outcome: serde_json::Value =
+        serde_json::from_slice(&json.stdout).expect("invoke --json is JSON");
+    assert_eq!(outcome["exit_code"], 0);
+    assert_eq!(outcome["output"], "Hello, world!\n");
+
+    let removed = serve.faasrt(&["rm", "mine"], b"");
+    assert_eq!(removed.status.code(), Some(0), "{}", stderr(&removed));
+    let missing = serve.faasrt(&["invoke", "mine"], b"");
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("not deployed"),
+        "{}",
+        stderr(&missing)
+    );
+
+    assert!(
+        serve.terminate().success(),
+        "SIGTERM ends the server cleanly"
+    );
+}
+
+#[test]
+fn management_without_the_token_is_refused() {
+    let serve = Serve::start();
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let file = write_file(elsewhere.path(), "f.wasm", example("cat"));
+    let output = run(
+        Command::new(FAASRT)
+            .args(["deploy", "f"])
+            .arg(&file)
+            .env("FAASRT_SERVER", &serve.url)
+            .env("FAASRT_DATA_DIR", elsewhere.path())
+            .env_remove("FAASRT_TOKEN"),
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("unauthorized"),
+        "{}",
+        stderr(&output)
+    );
+    // With FAASRT_TOKEN it works.
+    let token = std::fs::read_to_string(serve.data_dir.path().join("token")).expect("token");
+    let output = run(
+        Command::new(FAASRT)
+            .args(["deploy", "f"])
+            .arg(&file)
+            .env("FAASRT_SERVER", &serve.url)
+            .env("FAASRT_DATA_DIR", elsewhere.path())
+            .env("FAASRT_TOKEN", token.trim()),
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn run_executes_a_file_without_a_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hello = write_file(dir.path(), "hello.wasm", example("hello"));
+    let output = run(
+        Command::new(FAASRT).arg("run").arg(&hello).arg("local"),
+        b"",
+    );
+    assert_eq!(stdout(&output), "Hello, local!\n", "{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(0));
+
+    let grep = write_file(dir.path(), "grep.wasm", example("grep"));
+    let output = run(
+        Command::new(FAASRT).arg("run").arg(&grep).arg("b"),
+        b"a\nb\nab\n",
+    );
+    assert_eq!(stdout(&output), "b\nab\n");
+
+    let failing = write_file(dir.path(), "fail.wasm", &exit_module(7, "seven"));
+    let output = run(Command::new(FAASRT).arg("run").arg(&failing), b"");
+    assert_eq!(output.status.code(), Some(7));
+    assert!(
+        stderr(&output).contains("seven"),
+        "the log tail is shown: {}",
+        stderr(&output)
+    );
+
+    let garbage = write_file(dir.path(), "garbage.wasm", b"not wasm");
+    let output = run(Command::new(FAASRT).arg("run").arg(&garbage), b"");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("invalid module"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn an_unreachable_server_is_a_clear_error() {
+    // Port 9 (discard) on loopback: nothing listens there in the test VM.
+    let output = run(
+        Command::new(FAASRT)
+            .args(["ls"])
+            .env("FAASRT_SERVER", "http://127.0.0.1:9")
+            .env("FAASRT_DATA_DIR", "/nonexistent"),
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("cannot reach the faasrt server"),
+        "{}",
+        stderr(&output)
+    );
+}

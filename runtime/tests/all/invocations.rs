@@ -1,0 +1,200 @@
+//! How invocations end, and that they are isolated from each other.
+
+use crate::support::{
+    TestServer, counter_module, example, exit_module, flood_module, loop_module, trap_module,
+};
+use faasrt_runtime::{FunctionLimits, InvocationStatus, InvokeRequest, Runtime, RuntimeConfig};
+use hyper::{Method, StatusCode};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_state_survives_between_invocations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    assert_eq!(
+        http.deploy("counter", counter_module()).await.status,
+        StatusCode::CREATED
+    );
+    for _ in 0..5 {
+        // A leaked global or memory would print 2, 3, ... (or other bytes).
+        assert_eq!(http.invoke("counter", "", "").await.text(), "1");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn non_zero_exit_is_a_502_with_code_and_log_tail() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    http.deploy("fails", exit_module(3, "disk on fire")).await;
+    let reply = http.invoke("fails", "", "").await;
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(reply.header("x-faasrt-exit-code"), Some("3"));
+    let error = &reply.json()["error"];
+    assert_eq!(error["code"], "function_exit");
+    assert_eq!(error["exit_code"], 3);
+    assert_eq!(error["log_tail"], "disk on fire");
+    // proc_exit(0) is success, like returning from _start.
+    http.deploy("quits", exit_module(0, "bye")).await;
+    assert_eq!(http.invoke("quits", "", "").await.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trap_is_an_error_for_that_invocation_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    http.deploy("trap", trap_module()).await;
+    http.deploy("hello", example("hello")).await;
+    let reply = http.invoke("trap", "", "").await;
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(reply.error_code(), "function_trap");
+    assert!(
+        reply.json()["error"]["trap"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable")
+    );
+    assert_eq!(reply.header("x-faasrt-exit-code"), Some("134"));
+    assert_eq!(http.invoke("hello", "", "").await.text(), "Hello, world!\n");
+    assert_eq!(
+        http.invoke("trap", "", "").await.status,
+        StatusCode::BAD_GATEWAY
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_past_its_timeout_is_stopped_with_504() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    let deployed = http
+        .send(
+            Method::PUT,
+            "/v1/functions/spin?timeout_ms=200",
+            loop_module(),
+        )
+        .await;
+    assert_eq!(deployed.status, StatusCode::CREATED);
+    assert_eq!(deployed.json()["limits"]["timeout_ms"], 200);
+    http.deploy("hello", example("hello")).await;
+    // While it spins, the server still answers others promptly.
+    let (spun, hello) = tokio::join!(http.invoke("spin", "", ""), async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        http.invoke("hello", "?arg=you", "").await
+    });
+    assert_eq!(hello.text(), "Hello, you!\n");
+    assert_eq!(spun.status, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(spun.error_code(), "timeout");
+    let took: u64 = spun
+        .header("x-faasrt-duration-us")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        took >= 200_000,
+        "stopped after {took} us, before its timeout"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn output_past_the_limit_ends_the_invocation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start_with(dir.path(), |c| c.max_output_bytes(1 << 20), false);
+    let http = server.http();
+    http.deploy("flood", flood_module()).await;
+    let reply = http.invoke("flood", "", "").await;
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(reply.error_code(), "output_too_large");
+    // Output up to the limit is allowed: a 1 MiB cat passes.
+    http.deploy("cat", example("cat")).await;
+    let exactly = vec![b'x'; 1 << 20];
+    assert_eq!(
+        http.invoke("cat", "", exactly.clone()).await.body.len(),
+        exactly.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sixty_four_concurrent_invocations_all_answer_right() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    http.deploy("upper", example("upper")).await;
+    let calls = (0..64).map(|i| {
+        let http = http.clone();
+        tokio::spawn(async move {
+            let input = format!("request number {i} ").repeat(100);
+            let reply = http.invoke("upper", "", input.clone()).await;
+            (reply.status, reply.text(), input.to_uppercase())
+        })
+    });
+    for call in futures_join(calls).await {
+        let (status, got, expected) = call;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(got, expected);
+    }
+}
+
+async fn futures_join<T: Send + 'static>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut results = Vec::new();
+    for handle in handles.collect::<Vec<_>>() {
+        results.push(handle.await.expect("task"));
+    }
+    results
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn excess_invocations_get_429_not_a_crash() {
+    let runtime = Runtime::open(RuntimeConfig::in_memory().max_instances(1)).expect("runtime");
+    runtime
+        .deploy(
+            "spin",
+            loop_module().into(),
+            faasrt_runtime::DeployOptions {
+                limits: faasrt_runtime::RequestedLimits {
+                    timeout_ms: Some(300),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("deploy");
+    let busy = runtime.clone();
+    let first = tokio::spawn(async move { busy.invoke("spin", InvokeRequest::default()).await });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let second = runtime.invoke("spin", InvokeRequest::default()).await;
+    assert!(matches!(
+        second,
+        Err(faasrt_runtime::RuntimeError::Busy { limit: 1 })
+    ));
+    let first = first.await.expect("task").expect("invoke");
+    assert_eq!(first.status, InvocationStatus::TimedOut { limit_ms: 300 });
+    // The slot is free again.
+    assert!(
+        runtime
+            .invoke("spin", InvokeRequest::default())
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_module_runs_without_storing() {
+    let runtime = Runtime::open(RuntimeConfig::in_memory()).expect("runtime");
+    let invocation = runtime
+        .run_module(
+            example("hello").into(),
+            vec!["hello".into(), "local".into()],
+            bytes::Bytes::new(),
+            FunctionLimits::default(),
+        )
+        .await
+        .expect("runs");
+    assert_eq!(invocation.status, InvocationStatus::Exited(0));
+    assert_eq!(&invocation.output[..], b"Hello, local!\n");
+    assert!(runtime.list().is_empty());
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests of faasrt, gathered into one test binary (each extra
+//! binary links wasmtime again, which costs minutes on two cores).
+
+mod bad_input;
+mod cli;
+mod http_api;
+mod invocations;
+mod restart;
+mod support;
