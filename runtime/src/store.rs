@@ -133,16 +133,15 @@ impl FunctionStore {
                 write.sealed_artifact,
             )?;
             let record = serde_json::to_vec(write.info).expect("a record always serializes");
-            let previous = functions
+            functions
                 .insert(write.info.name.as_str(), record.as_slice())?
                 .map(|old| decode_record(old.value()))
-                .transpose()?;
-            previous
+                .transpose()?
         };
-        if let Some(old) = &previous {
-            if old.digest != write.info.digest {
-                collect_if_unreferenced(&txn, &old.digest)?;
-            }
+        if let Some(old) = &previous
+            && old.digest != write.info.digest
+        {
+            collect_if_unreferenced(&txn, &old.digest)?;
         }
         txn.commit()?;
         Ok(previous)
@@ -153,11 +152,10 @@ impl FunctionStore {
         let txn = self.db.begin_write()?;
         let removed = {
             let mut functions = txn.open_table(FUNCTIONS)?;
-            let removed = functions
+            functions
                 .remove(name)?
                 .map(|old| decode_record(old.value()))
-                .transpose()?;
-            removed
+                .transpose()?
         };
         if let Some(old) = &removed {
             collect_if_unreferenced(&txn, &old.digest)?;

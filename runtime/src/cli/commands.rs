@@ -60,10 +60,10 @@ fn client(args: &ClientArgs) -> anyhow::Result<Client> {
 
 /// The token from `FAASRT_TOKEN`, else from the data directory, if any.
 fn token(args: &ClientArgs) -> anyhow::Result<Option<String>> {
-    if let Ok(token) = std::env::var("FAASRT_TOKEN") {
-        if !token.trim().is_empty() {
-            return Ok(Some(token.trim().to_owned()));
-        }
+    if let Ok(token) = std::env::var("FAASRT_TOKEN")
+        && !token.trim().is_empty()
+    {
+        return Ok(Some(token.trim().to_owned()));
     }
     if !args.data_dir.is_dir() {
         return Ok(None);

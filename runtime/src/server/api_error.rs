@@ -134,10 +134,10 @@ impl ApiError {
             }
             _ => {}
         }
-        if let Some(Value::String(allow)) = self.details.get("allow") {
-            if let Ok(value) = HeaderValue::from_str(allow) {
-                headers.insert(hyper::header::ALLOW, value);
-            }
+        if let Some(Value::String(allow)) = self.details.get("allow")
+            && let Ok(value) = HeaderValue::from_str(allow)
+        {
+            headers.insert(hyper::header::ALLOW, value);
         }
         response
     }

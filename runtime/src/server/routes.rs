@@ -107,7 +107,7 @@ async fn deploy(
     body: &mut PendingBody,
 ) -> Result<HttpResponse, ApiError> {
     let mut options = DeployOptions::default();
-    for (key, value) in query_pairs(&request) {
+    for (key, value) in query_pairs(request) {
         match key.as_str() {
             "arg" => options.args.push(value),
             "memory_mb" => options.limits.memory_mb = Some(parse_number(&key, &value)?),
@@ -134,7 +134,7 @@ async fn invoke(
     body: &mut PendingBody,
 ) -> Result<HttpResponse, ApiError> {
     let mut args = Vec::new();
-    for (key, value) in query_pairs(&request) {
+    for (key, value) in query_pairs(request) {
         match key.as_str() {
             "arg" => args.push(value),
             _ => return Err(unknown_parameter(&key, "arg")),
