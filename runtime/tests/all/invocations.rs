@@ -198,3 +198,37 @@ async fn run_module_runs_without_storing() {
     assert_eq!(&invocation.output[..], b"Hello, local!\n");
     assert!(runtime.list().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guests_see_no_environment_and_no_directories() {
+    // The test process itself has environment variables (PATH at least).
+    assert!(std::env::vars().next().is_some());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    http.deploy("probe", crate::support::environment_probe_module()).await;
+    let reply = http.invoke("probe", "", "").await;
+    assert_eq!(reply.header("x-faasrt-exit-code"), Some("0"), "{}", reply.text());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invocation_in_flight_finishes_on_the_version_it_started_with() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    http.deploy("f", crate::support::sleepy_module(400, "old")).await;
+    let in_flight = {
+        let http = http.clone();
+        tokio::spawn(async move { http.invoke("f", "", "").await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let redeployed = http.deploy("f", crate::support::sleepy_module(0, "new")).await;
+    assert_eq!(redeployed.status, StatusCode::CREATED);
+    assert!(!in_flight.is_finished(), "the first invocation was still running");
+    assert_eq!(http.invoke("f", "", "").await.text(), "new");
+    let old = in_flight.await.expect("task");
+    assert_eq!(old.status, StatusCode::OK);
+    assert_eq!(old.text(), "old");
+    let slept: u64 = old.header("x-faasrt-duration-us").unwrap().parse().unwrap();
+    assert!(slept >= 400_000, "the old version ran for {slept} us");
+}

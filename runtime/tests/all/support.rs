@@ -302,3 +302,44 @@ pub fn flood_module() -> Vec<u8> {
                 (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
                 (br $l))))"#)
 }
+
+/// A module that sleeps `ms` milliseconds (WASI `poll_oneoff` on a relative
+/// clock) and then prints `text`.
+pub fn sleepy_module(ms: u64, text: &str) -> Vec<u8> {
+    wat(&format!(
+        r#"(module
+        (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 512) "{text}")
+        (func (export "_start")
+            ;; subscription at 0: userdata 0, tag 0 (clock), clock id 1
+            ;; (monotonic), timeout in ns, precision 0, flags 0 (relative)
+            (i32.store8 (i32.const 8) (i32.const 0))
+            (i32.store (i32.const 16) (i32.const 1))
+            (i64.store (i32.const 24) (i64.const {ns}))
+            (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+            (i32.store (i32.const 256) (i32.const 512))
+            (i32.store (i32.const 260) (i32.const {len}))
+            (drop (call $fd_write (i32.const 1) (i32.const 256) (i32.const 1) (i32.const 264)))))"#,
+        ns = ms * 1_000_000,
+        len = text.len()
+    ))
+}
+
+/// A module that exits with the number of environment variables it sees,
+/// plus 100 if fd 3 is a preopened directory: a confined guest exits 0.
+pub fn environment_probe_module() -> Vec<u8> {
+    wat(r#"(module
+        (import "wasi_snapshot_preview1" "environ_sizes_get" (func $sizes (param i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_prestat_get" (func $prestat (param i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+        (memory (export "memory") 1)
+        (func (export "_start")
+            (local $code i32)
+            (drop (call $sizes (i32.const 0) (i32.const 4)))
+            (local.set $code (i32.load (i32.const 0)))
+            (if (i32.eqz (call $prestat (i32.const 3) (i32.const 16)))
+                (then (local.set $code (i32.add (local.get $code) (i32.const 100)))))
+            (call $exit (local.get $code))))"#)
+}
