@@ -27,6 +27,7 @@ enum Bench {
 }
 
 fn main() -> anyhow::Result<()> {
+    faasrt_runtime::cli::quiet_library_backtraces();
     match Cli::parse().command {
         Bench::Invoke(args) => invoke::run(args),
     }

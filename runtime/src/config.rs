@@ -18,7 +18,6 @@ pub struct RuntimeConfig {
     max_output_bytes: usize,
     log_tail_bytes: usize,
     max_instances: u32,
-    worker_threads: usize,
     default_limits: FunctionLimits,
     max_memory_mb: u32,
     max_timeout_ms: u64,
@@ -43,7 +42,6 @@ impl RuntimeConfig {
             max_output_bytes: 64 << 20,
             log_tail_bytes: 4096,
             max_instances: 256,
-            worker_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             default_limits: FunctionLimits::default(),
             max_memory_mb: 4096,
             max_timeout_ms: 15 * 60 * 1000,
@@ -78,12 +76,6 @@ impl RuntimeConfig {
     /// at once (default 256). Each slot reserves address space, not memory.
     pub fn max_instances(mut self, slots: u32) -> Self {
         self.max_instances = slots.max(1);
-        self
-    }
-
-    /// Threads that execute guest code (default: one per CPU).
-    pub fn worker_threads(mut self, threads: usize) -> Self {
-        self.worker_threads = threads.max(1);
         self
     }
 
@@ -133,11 +125,6 @@ impl RuntimeConfig {
     /// See [`RuntimeConfig::max_instances`].
     pub fn get_max_instances(&self) -> u32 {
         self.max_instances
-    }
-
-    /// See [`RuntimeConfig::worker_threads`].
-    pub fn get_worker_threads(&self) -> usize {
-        self.worker_threads
     }
 
     /// See [`RuntimeConfig::default_limits`].

@@ -21,7 +21,6 @@ mod registry;
 mod runtime;
 pub mod server;
 mod store;
-mod workers;
 
 pub use config::RuntimeConfig;
 pub use data_dir::{DataDir, STORE_FILE, TOKEN_FILE};

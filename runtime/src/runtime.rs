@@ -12,7 +12,6 @@ use crate::metrics::Metrics;
 use crate::name::FunctionName;
 use crate::registry::{LoadedFunction, Registry};
 use crate::store::{DeployWrite, FunctionStore};
-use crate::workers::WorkerPool;
 use bytes::Bytes;
 use faasrt_snapshots::{ArtifactKey, ModuleDigest, seal, unseal};
 use std::sync::Arc;
@@ -38,7 +37,6 @@ struct Inner {
     /// Serializes the commit + registry swap of deploys and removes, so the
     /// registry always ends up matching the store.
     publish: Mutex<()>,
-    workers: WorkerPool,
 }
 
 impl Runtime {
@@ -60,7 +58,6 @@ impl Runtime {
             None => FunctionStore::in_memory()?,
         };
         let engine = Arc::new(FunctionEngine::new(&config)?);
-        let workers = WorkerPool::new(config.get_worker_threads())?;
         let inner = Inner {
             slots: Arc::new(Semaphore::new(config.get_max_instances() as usize)),
             config,
@@ -70,7 +67,6 @@ impl Runtime {
             registry: Registry::default(),
             metrics: Metrics::new(),
             publish: Mutex::new(()),
-            workers,
         };
         for info in inner.store.functions()? {
             let name = info.name.clone();
@@ -125,15 +121,12 @@ impl Runtime {
         let limits = self.inner.resolve_limits(options.limits)?;
         let inner = self.inner.clone();
         // Compiling is CPU-bound: keep it off the caller's async threads.
-        let compiled = self
-            .inner
-            .workers
-            .run_blocking(move || {
-                inner
-                    .compile(&module)
-                    .map(|(prepared, artifact)| (module, prepared, artifact))
-            })
-            .await??;
+        let compiled = blocking(move || {
+            inner
+                .compile(&module)
+                .map(|(prepared, artifact)| (module, prepared, artifact))
+        })
+        .await??;
         let (module, prepared, sealed) = compiled;
         let digest = ModuleDigest::of(&module);
         let info = FunctionInfo {
@@ -148,17 +141,15 @@ impl Runtime {
         let _publishing = self.inner.publish.lock().await;
         let inner = self.inner.clone();
         let write_info = info.clone();
-        self.inner
-            .workers
-            .run_blocking(move || {
-                inner.store.deploy(DeployWrite {
-                    info: &write_info,
-                    module: &module,
-                    artifact_key: &key,
-                    sealed_artifact: &sealed,
-                })
+        blocking(move || {
+            inner.store.deploy(DeployWrite {
+                info: &write_info,
+                module: &module,
+                artifact_key: &key,
+                sealed_artifact: &sealed,
             })
-            .await??;
+        })
+        .await??;
         self.inner.registry.insert(LoadedFunction {
             info: info.clone(),
             prepared,
@@ -215,16 +206,12 @@ impl Runtime {
             memory_limit: function.info.limits.memory_bytes(),
             timeout: function.info.limits.timeout(),
         };
-        let engine = self.inner.engine.clone();
-        let invocation = self
-            .inner
-            .workers
-            .run(async move {
-                let invocation = engine.run(&function.prepared, run).await;
-                drop(slot);
-                invocation
-            })
-            .await?;
+        // The guest runs right here, on the caller's executor thread, as an
+        // async task on a fiber: it yields at every epoch tick and whenever
+        // WASI blocks, so it never holds the thread for long, and no
+        // cross-thread hand-off sits on the invocation's path.
+        let invocation = self.inner.engine.run(&function.prepared, run).await;
+        drop(slot);
         self.inner
             .metrics
             .record_invocation(name.as_str(), &invocation);
@@ -262,11 +249,7 @@ impl Runtime {
         let _publishing = self.inner.publish.lock().await;
         let inner = self.inner.clone();
         let key = name.to_string();
-        let removed = self
-            .inner
-            .workers
-            .run_blocking(move || inner.store.remove(&key))
-            .await??;
+        let removed = blocking(move || inner.store.remove(&key)).await??;
         self.inner.registry.remove(name.as_str());
         self.inner
             .metrics
@@ -295,32 +278,32 @@ impl Runtime {
         limits: FunctionLimits,
     ) -> Result<Invocation, RuntimeError> {
         let inner = self.inner.clone();
-        let prepared = self
-            .inner
-            .workers
-            .run_blocking(move || inner.engine.compile(&module))
-            .await??;
+        let prepared = blocking(move || inner.engine.compile(&module)).await??;
         let Ok(slot) = self.inner.slots.clone().try_acquire_owned() else {
             return Err(RuntimeError::Busy {
                 limit: self.inner.config.get_max_instances(),
             });
         };
-        let engine = self.inner.engine.clone();
         let run = RunRequest {
             args,
             input,
             memory_limit: limits.memory_bytes(),
             timeout: limits.timeout(),
         };
-        self.inner
-            .workers
-            .run(async move {
-                let invocation = engine.run(&prepared, run).await;
-                drop(slot);
-                invocation
-            })
-            .await
+        let invocation = self.inner.engine.run(&prepared, run).await;
+        drop(slot);
+        Ok(invocation)
     }
+}
+
+/// Runs CPU-bound or blocking `work` (compilation, store commits) on the
+/// caller's runtime's blocking threads, keeping its async threads free.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, RuntimeError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| RuntimeError::engine(format!("background task failed: {e}")))
 }
 
 impl Inner {

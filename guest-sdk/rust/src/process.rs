@@ -44,21 +44,26 @@ pub fn exit(status: i32) -> ! {
     std::process::exit(status)
 }
 
-/// Runs a function's body and ends the process with its status.
+/// Runs a function's body and ends the function with its status.
 ///
-/// `Ok(())` is status 0. `Err(error)` writes the error's message (if it has
+/// `Ok(())` is status 0: `run` then returns, so that `main` returns normally.
+/// On WASI that ends the function without a `proc_exit` call (wasi-libc's
+/// `_start` only exits explicitly for a non-zero status), which spares the
+/// host an exit trap on every successful invocation. `Err(error)` writes the error's message (if it has
 /// one) to the log, prefixed with the function name, and ends with
 /// [`Error::exit_status`]. `faasout` is flushed in both cases; if that fails
 /// after `Ok(())`, the flush error is the status. A broken pipe — the
 /// consumer of `faasout` went away — ends the function quietly with
 /// [`BROKEN_PIPE_STATUS`](crate::BROKEN_PIPE_STATUS).
-pub fn run<F>(body: F) -> !
+pub fn run<F>(body: F)
 where
     F: FnOnce() -> Result<(), Error>,
 {
     let result = body();
     let status = outcome(result, flush_output());
-    std::process::exit(status)
+    if status != 0 {
+        std::process::exit(status)
+    }
 }
 
 /// Decides the exit status from the body's result and the final flush, and

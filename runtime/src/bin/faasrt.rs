@@ -3,6 +3,7 @@
 use clap::Parser;
 
 fn main() {
+    faasrt_runtime::cli::quiet_library_backtraces();
     let cli = faasrt_runtime::cli::Cli::parse();
     std::process::exit(faasrt_runtime::cli::run(cli));
 }

@@ -232,11 +232,7 @@ fn run_local(args: RunArgs, json: bool) -> CommandFuture {
             memory_mb: args.memory.unwrap_or(defaults.memory_mb),
             timeout_ms: args.timeout.unwrap_or(defaults.timeout_ms),
         };
-        let runtime = Runtime::open(
-            RuntimeConfig::in_memory()
-                .max_instances(4)
-                .worker_threads(1),
-        )?;
+        let runtime = Runtime::open(RuntimeConfig::in_memory().max_instances(4))?;
         let input = read_stdin()?;
         let argv = std::iter::once(program).chain(args.args).collect();
         let invocation = runtime

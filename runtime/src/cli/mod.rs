@@ -145,6 +145,23 @@ pub struct RunArgs {
     pub args: Vec<String>,
 }
 
+/// Turns off the capture of native backtraces in library errors unless the
+/// operator asked for them with `RUST_LIB_BACKTRACE`.
+///
+/// With `RUST_BACKTRACE=1` in the environment, every error value captures a
+/// native backtrace, and a guest's `proc_exit` is carried as an error: that
+/// made every exiting invocation walk the host stack. Panics keep their
+/// backtraces (`RUST_BACKTRACE` still governs those).
+///
+/// Call it first thing in `main`, before any thread starts.
+pub fn quiet_library_backtraces() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: called at the top of `main` before any other thread exists,
+        // so nothing can read the environment concurrently.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
+}
+
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     commands::run(cli)

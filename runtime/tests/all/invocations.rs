@@ -206,9 +206,15 @@ async fn guests_see_no_environment_and_no_directories() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = TestServer::start(dir.path());
     let http = server.http();
-    http.deploy("probe", crate::support::environment_probe_module()).await;
+    http.deploy("probe", crate::support::environment_probe_module())
+        .await;
     let reply = http.invoke("probe", "", "").await;
-    assert_eq!(reply.header("x-faasrt-exit-code"), Some("0"), "{}", reply.text());
+    assert_eq!(
+        reply.header("x-faasrt-exit-code"),
+        Some("0"),
+        "{}",
+        reply.text()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -216,15 +222,21 @@ async fn an_invocation_in_flight_finishes_on_the_version_it_started_with() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = TestServer::start(dir.path());
     let http = server.http();
-    http.deploy("f", crate::support::sleepy_module(400, "old")).await;
+    http.deploy("f", crate::support::sleepy_module(400, "old"))
+        .await;
     let in_flight = {
         let http = http.clone();
         tokio::spawn(async move { http.invoke("f", "", "").await })
     };
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let redeployed = http.deploy("f", crate::support::sleepy_module(0, "new")).await;
+    let redeployed = http
+        .deploy("f", crate::support::sleepy_module(0, "new"))
+        .await;
     assert_eq!(redeployed.status, StatusCode::CREATED);
-    assert!(!in_flight.is_finished(), "the first invocation was still running");
+    assert!(
+        !in_flight.is_finished(),
+        "the first invocation was still running"
+    );
     assert_eq!(http.invoke("f", "", "").await.text(), "new");
     let old = in_flight.await.expect("task");
     assert_eq!(old.status, StatusCode::OK);

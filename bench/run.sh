@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs one faasrt benchmark from a fresh checkout: installs the peers it
+# compares against (bench/peers/install.sh), builds faasrt and the benchmark
+# in release mode, and runs `faasrt-bench "$@"`.
+#
+#   bench/run.sh invoke            # full run, table on stdout, files in bench-out/
+#   bench/run.sh invoke --quick    # under a minute
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "${FAASRT_BENCH_SKIP_PEERS:-0}" != 1 ]; then
+    bench/peers/install.sh >&2
+fi
+cargo build --release --bin faasrt --bin faasrt-bench >&2
+exec target/release/faasrt-bench "$@"
