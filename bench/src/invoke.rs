@@ -155,54 +155,23 @@ pub fn run(args: InvokeArgs) -> anyhow::Result<()> {
         progress.inc(1);
     }
 
-    let io = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     {
         let server = peers::start_faasrt(&faasrt, &scratch.path().join("faasrt-data"))?;
-        for connections in [1, 32] {
-            progress.set_message(format!("faasrt HTTP, {connections} connections"));
-            let spec = LoadSpec {
-                addr: server.addr,
-                path: "/v1/functions/hello/invoke".into(),
-                expected_body: Bytes::from_static(HELLO_OUTPUT),
-                connections,
-                warmup: plan.warmup,
-                duration: plan.duration,
-            };
-            let result = io.block_on(load::run(&spec)).context("load on faasrt")?;
-            measured.push(Measured {
-                case: "faasrt-http",
-                connections,
-                samples: result.samples,
-                req_per_s: result.requests_per_second,
-            });
-            progress.inc(1);
-        }
+        let target = HttpTarget {
+            case: "faasrt-http",
+            addr: server.addr,
+            path: "/v1/functions/hello/invoke",
+        };
+        measured.extend(load_at_each_connection_count(&target, &plan, &progress)?);
     }
     if let Some(peer) = &peer {
         let server = peer.serve()?;
-        for connections in [1, 32] {
-            progress.set_message(format!("wasmtime serve, {connections} connections"));
-            let spec = LoadSpec {
-                addr: server.addr,
-                path: "/".into(),
-                expected_body: Bytes::from_static(HELLO_OUTPUT),
-                connections,
-                warmup: plan.warmup,
-                duration: plan.duration,
-            };
-            let result = io
-                .block_on(load::run(&spec))
-                .context("load on wasmtime serve")?;
-            measured.push(Measured {
-                case: "wasmtime-serve",
-                connections,
-                samples: result.samples,
-                req_per_s: result.requests_per_second,
-            });
-            progress.inc(1);
-        }
+        let target = HttpTarget {
+            case: "wasmtime-serve",
+            addr: server.addr,
+            path: "/",
+        };
+        measured.extend(load_at_each_connection_count(&target, &plan, &progress)?);
     }
     progress.finish_and_clear();
 
@@ -228,6 +197,47 @@ pub fn run(args: InvokeArgs) -> anyhow::Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+/// A server under HTTP load: the case name, where it listens, what to POST.
+struct HttpTarget {
+    case: &'static str,
+    addr: std::net::SocketAddr,
+    path: &'static str,
+}
+
+/// Drives `target` with 1 and then 32 connections.
+fn load_at_each_connection_count(
+    target: &HttpTarget,
+    plan: &Plan,
+    progress: &ProgressBar,
+) -> anyhow::Result<Vec<Measured>> {
+    let io = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut measured = Vec::new();
+    for connections in [1, 32] {
+        progress.set_message(format!("{}, {connections} connections", target.case));
+        let spec = LoadSpec {
+            addr: target.addr,
+            path: target.path.into(),
+            expected_body: Bytes::from_static(HELLO_OUTPUT),
+            connections,
+            warmup: plan.warmup,
+            duration: plan.duration,
+        };
+        let result = io
+            .block_on(load::run(&spec))
+            .with_context(|| format!("load on {}", target.case))?;
+        measured.push(Measured {
+            case: target.case,
+            connections,
+            samples: result.samples,
+            req_per_s: result.requests_per_second,
+        });
+        progress.inc(1);
+    }
+    Ok(measured)
 }
 
 fn rows(measured: &[Measured]) -> Vec<InvokeRow> {
