@@ -1,7 +1,6 @@
 //! Per-invocation guest state: the WASI context, resource limits and log.
 
-use crate::stdio::{LogTail, OutputCapture};
-use bytes::Bytes;
+use crate::stdio::{Faasin, LogTail, OutputCapture, UnavailableInput};
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -12,8 +11,8 @@ use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 pub struct GuestSetup {
     /// `argv`: the function name first, then the invocation's arguments.
     pub args: Vec<String>,
-    /// The bytes the function reads from fd 0.
-    pub input: Bytes,
+    /// What the function reads from fd 0.
+    pub input: Faasin,
     /// Receives fd 1.
     pub output: OutputCapture,
     /// Receives fd 2 and `faasrt::log`.
@@ -35,12 +34,15 @@ impl GuestState {
     /// The guest sees no environment variables and no preopened directories:
     /// nothing of the host leaks in unless it is given here.
     pub fn new(setup: GuestSetup) -> Self {
-        let wasi = WasiCtxBuilder::new()
-            .args(&setup.args)
-            .stdin(MemoryInputPipe::new(setup.input))
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.args(&setup.args)
             .stdout(setup.output)
-            .stderr(setup.log.clone())
-            .build_p1();
+            .stderr(setup.log.clone());
+        match setup.input {
+            Faasin::Bytes(bytes) => wasi.stdin(MemoryInputPipe::new(bytes)),
+            Faasin::Unavailable => wasi.stdin(UnavailableInput),
+        };
+        let wasi = wasi.build_p1();
         // Growth past the limit makes `memory.grow` return -1 inside the
         // guest (its allocator reports out-of-memory); the host never traps
         // or allocates on its behalf.

@@ -19,4 +19,4 @@ mod stdio;
 pub use guest::{GuestSetup, GuestState};
 pub use imports::{FAASRT_MODULE, WASI_P1_MODULE};
 pub use linker::{HostLinker, ImportError};
-pub use stdio::{LogTail, OutputCapture, OutputTooLarge};
+pub use stdio::{Faasin, InputUnavailable, LogTail, OutputCapture, OutputTooLarge};

@@ -3,7 +3,7 @@
 
 use crate::guest::{GuestSetup, GuestState};
 use crate::imports;
-use crate::stdio::{LogTail, OutputCapture};
+use crate::stdio::{Faasin, LogTail, OutputCapture};
 use std::collections::BTreeSet;
 use wasmtime::{Engine, InstancePre, Linker, Module, Store};
 
@@ -48,7 +48,7 @@ impl HostLinker {
             engine,
             GuestState::new(GuestSetup {
                 args: Vec::new(),
-                input: bytes::Bytes::new(),
+                input: Faasin::Bytes(bytes::Bytes::new()),
                 output: OutputCapture::new(0),
                 log: LogTail::new(0),
                 memory_limit: 0,
@@ -60,6 +60,36 @@ impl HostLinker {
             .collect()
     }
 
+    /// The imports among `imports` (as `(module, name)`) that the host does
+    /// not define, as `module::name`.
+    pub fn unknown_imports<'a>(
+        &self,
+        imports: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<String> {
+        imports
+            .into_iter()
+            .filter(|(module, name)| {
+                !self
+                    .known
+                    .contains(&((*module).to_owned(), (*name).to_owned()))
+            })
+            .map(|(module, name)| format!("{module}::{name}"))
+            .collect()
+    }
+
+    /// Instantiates `module` in `store` directly, without a pre-resolved
+    /// `InstancePre` (pre-initialization instantiates a module once).
+    ///
+    /// # Errors
+    /// Unresolved or mistyped imports, or a trap in the start function.
+    pub async fn instantiate(
+        &self,
+        store: &mut Store<GuestState>,
+        module: &Module,
+    ) -> wasmtime::Result<wasmtime::Instance> {
+        self.linker.instantiate_async(store, module).await
+    }
+
     /// Resolves `module`'s imports against the host once, so that each
     /// invocation only instantiates.
     ///
@@ -67,15 +97,7 @@ impl HostLinker {
     /// [`ImportError::Unknown`] lists every import the host does not define
     /// (not only the first); [`ImportError::Mismatch`] reports a type clash.
     pub fn pre_instantiate(&self, module: &Module) -> Result<InstancePre<GuestState>, ImportError> {
-        let unknown: Vec<String> = module
-            .imports()
-            .filter(|import| {
-                !self
-                    .known
-                    .contains(&(import.module().to_owned(), import.name().to_owned()))
-            })
-            .map(|import| format!("{}::{}", import.module(), import.name()))
-            .collect();
+        let unknown = self.unknown_imports(module.imports().map(|i| (i.module(), i.name())));
         if !unknown.is_empty() {
             return Err(ImportError::Unknown { names: unknown });
         }

@@ -8,8 +8,56 @@
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
-use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
-use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
+use wasmtime_wasi::cli::{IsTerminal, StdinStream, StdoutStream};
+use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError};
+
+/// Returned (as a trap) when a function reads `faasin` where there is none,
+/// as during pre-initialization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("reading faasin is not allowed here")]
+pub struct InputUnavailable;
+
+/// What fd 0 reads from.
+#[derive(Clone, Debug)]
+pub enum Faasin {
+    /// The invocation's input bytes; EOF after them.
+    Bytes(Bytes),
+    /// No input exists (pre-initialization): a read traps with
+    /// [`InputUnavailable`] instead of returning a misleading EOF.
+    Unavailable,
+}
+
+/// The guest-facing stream of [`Faasin::Unavailable`].
+#[derive(Clone)]
+pub(crate) struct UnavailableInput;
+
+#[wasmtime_wasi::async_trait]
+impl InputStream for UnavailableInput {
+    fn read(&mut self, _size: usize) -> Result<Bytes, StreamError> {
+        Err(StreamError::Trap(wasmtime::Error::new(InputUnavailable)))
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for UnavailableInput {
+    async fn ready(&mut self) {}
+}
+
+impl IsTerminal for UnavailableInput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdinStream for UnavailableInput {
+    fn p2_stream(&self) -> Box<dyn InputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncRead + Send + Sync> {
+        unreachable!("faasrt links WASI preview 1 only, which uses p2_stream")
+    }
+}
 
 /// Returned (as a trap) when a function writes more to `faasout` than its cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -21,6 +21,8 @@ pub struct RuntimeConfig {
     default_limits: FunctionLimits,
     max_memory_mb: u32,
     max_timeout_ms: u64,
+    max_preinit_ms: u64,
+    pooling: bool,
 }
 
 impl RuntimeConfig {
@@ -45,6 +47,8 @@ impl RuntimeConfig {
             default_limits: FunctionLimits::default(),
             max_memory_mb: 4096,
             max_timeout_ms: 15 * 60 * 1000,
+            max_preinit_ms: 10_000,
+            pooling: true,
         }
     }
 
@@ -95,6 +99,29 @@ impl RuntimeConfig {
     pub fn max_timeout_ms(mut self, ms: u64) -> Self {
         self.max_timeout_ms = ms;
         self
+    }
+
+    /// How long pre-initialization may run at deploy, in ms (default 10 s).
+    pub fn max_preinit_ms(mut self, ms: u64) -> Self {
+        self.max_preinit_ms = ms.max(1);
+        self
+    }
+
+    /// Whether instances come from the pooling allocator (default) or are
+    /// allocated on demand (slower; for comparison in benchmarks).
+    pub fn pooling(mut self, enabled: bool) -> Self {
+        self.pooling = enabled;
+        self
+    }
+
+    /// See [`RuntimeConfig::max_preinit_ms`].
+    pub fn get_max_preinit_ms(&self) -> u64 {
+        self.max_preinit_ms
+    }
+
+    /// See [`RuntimeConfig::pooling`].
+    pub fn get_pooling(&self) -> bool {
+        self.pooling
     }
 
     /// The data directory, or `None` for an in-memory store.

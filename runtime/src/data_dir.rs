@@ -7,6 +7,7 @@ use crate::error::RuntimeError;
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt, PermissionsExt};
 use std::io::{Read, Write};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 /// File name of the embedded store inside the data directory.
@@ -32,6 +33,7 @@ impl DataDir {
         };
         std::fs::DirBuilder::new()
             .recursive(true)
+            .mode(0o700)
             .create(path)
             .map_err(|e| fail(format!("cannot create it: {e}")))?;
         let dir = Dir::open_ambient_dir(path, ambient_authority())
@@ -45,6 +47,18 @@ impl DataDir {
     /// The directory's path, for messages.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Opens the subdirectory `name`, creating it (mode 0700) if needed.
+    pub(crate) fn open_subdir(&self, name: &str) -> Result<Dir, RuntimeError> {
+        match self.dir.create_dir(name) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(self.error(format!("cannot create {name}/: {e}"))),
+        }
+        self.dir
+            .open_dir(name)
+            .map_err(|e| self.error(format!("cannot open {name}/: {e}")))
     }
 
     /// Opens (or creates) the store file for reading and writing.

@@ -13,9 +13,10 @@ use crate::error::RuntimeError;
 use crate::invocation::{Invocation, InvocationStatus};
 use bytes::Bytes;
 use faasrt_host_api::{
-    GuestSetup, GuestState, HostLinker, ImportError, LogTail, OutputCapture, OutputTooLarge,
+    Faasin, GuestSetup, GuestState, HostLinker, ImportError, InputUnavailable, LogTail,
+    OutputCapture, OutputTooLarge,
 };
-use faasrt_snapshots::EngineFingerprint;
+use faasrt_snapshots::{EngineFingerprint, Snapshot};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -36,15 +37,51 @@ const KEEP_RESIDENT_BYTES: usize = 16 << 20;
 /// The name of the entry point every function exports.
 pub(crate) const ENTRY_POINT: &str = "_start";
 
+/// The name of a reactor's per-invocation export.
+pub(crate) const REACTOR_ENTRY: &str = "handle";
+
+/// A reactor's own initialization export (WASI reactor ABI).
+const REACTOR_INITIALIZE: &str = "_initialize";
+
+/// How an invocation enters a function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// A command: `_start: () -> ()`.
+    Command,
+    /// A reactor: `handle: () -> ()` or `() -> i32` (the status), after
+    /// `_initialize` when the module was not pre-initialized (pre-init ran
+    /// it already, and it must not run twice).
+    Reactor {
+        initialize: bool,
+        returns_status: bool,
+    },
+}
+
+impl Entry {
+    /// `command` or `reactor`, as reported by the API.
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            Entry::Command => "command",
+            Entry::Reactor { .. } => "reactor",
+        }
+    }
+}
+
 /// A function compiled and linked, ready to instantiate.
 pub(crate) struct PreparedModule {
     pre: InstancePre<GuestState>,
+    entry: Entry,
 }
 
 impl PreparedModule {
     /// The compiled module.
     pub(crate) fn module(&self) -> &Module {
         self.pre.module()
+    }
+
+    /// How invocations enter it.
+    pub(crate) fn entry(&self) -> Entry {
+        self.entry
     }
 }
 
@@ -91,9 +128,14 @@ impl FunctionEngine {
                 .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
                 .table_keep_resident(KEEP_RESIDENT_BYTES);
         }
+        let strategy = if config.get_pooling() {
+            InstanceAllocationStrategy::Pooling(pool)
+        } else {
+            InstanceAllocationStrategy::OnDemand
+        };
         let mut wasm = Config::new();
         wasm.epoch_interruption(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+            .allocation_strategy(strategy)
             .memory_init_cow(true);
         let engine = Engine::new(&wasm).map_err(RuntimeError::engine)?;
         let linker = HostLinker::new(&engine).map_err(RuntimeError::engine)?;
@@ -122,29 +164,60 @@ impl FunctionEngine {
     /// [`RuntimeError::InvalidModule`] for bytes that are not a valid module
     /// (text format included: only the binary format is accepted),
     /// [`RuntimeError::UnknownImports`], [`RuntimeError::MissingEntryPoint`].
-    pub(crate) fn compile(&self, bytes: &[u8]) -> Result<PreparedModule, RuntimeError> {
+    /// `preinitialized` says whether `bytes` are a snapshot (a reactor's
+    /// `_initialize` then already ran).
+    pub(crate) fn compile(
+        &self,
+        bytes: &[u8],
+        preinitialized: bool,
+    ) -> Result<PreparedModule, RuntimeError> {
         let module =
             Module::from_binary(&self.engine, bytes).map_err(|e| RuntimeError::InvalidModule {
                 reason: format!("{e:#}"),
             })?;
-        self.prepare(module)
+        self.prepare(module, preinitialized)
     }
 
-    /// Loads a precompiled artifact produced by [`FunctionEngine::serialize`].
+    /// Validates module bytes without compiling them.
+    pub(crate) fn validate(&self, bytes: &[u8]) -> Result<(), RuntimeError> {
+        Module::validate(&self.engine, bytes).map_err(|e| RuntimeError::InvalidModule {
+            reason: format!("{e:#}"),
+        })
+    }
+
+    /// The imports the host does not define.
+    pub(crate) fn unknown_imports<'a>(
+        &self,
+        imports: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<String> {
+        self.linker.unknown_imports(imports)
+    }
+
+    /// Loads a precompiled artifact produced by [`FunctionEngine::serialize`]
+    /// from `file`, memory-mapping it rather than copying it.
+    ///
+    /// # Safety
+    /// `file` must hold exactly the bytes [`FunctionEngine::serialize`]
+    /// produced, verified against their recorded checksum by the caller, and
+    /// must not change while the module is alive.
     ///
     /// # Errors
     /// [`RuntimeError::Engine`] when wasmtime refuses the artifact (another
     /// wasmtime version or configuration); the caller recompiles then.
-    pub(crate) fn deserialize(&self, artifact: &[u8]) -> Result<PreparedModule, RuntimeError> {
-        // SAFETY: wasmtime requires that the bytes come from
-        // `Module::serialize` of a compatible engine and were not tampered
-        // with. faasrt only stores artifacts it serialized itself, under a key
-        // that includes this engine's fingerprint, sealed with a SHA-256
-        // checksum that the caller verified (`faasrt_snapshots::unseal`);
-        // wasmtime itself also checks the version and configuration header.
-        let module = unsafe { Module::deserialize(&self.engine, artifact) }
+    pub(crate) unsafe fn deserialize_file(
+        &self,
+        file: std::fs::File,
+        preinitialized: bool,
+    ) -> Result<PreparedModule, RuntimeError> {
+        // SAFETY: the caller's contract above is wasmtime's: the bytes come
+        // from `Module::serialize` of a compatible engine (the file name
+        // carries this engine's fingerprint; wasmtime also checks the version
+        // and configuration header) and were verified against the SHA-256
+        // recorded at write time. Artifact files are only written through the
+        // data directory (mode 0700) and replaced by rename, never in place.
+        let module = unsafe { Module::deserialize_open_file(&self.engine, file) }
             .map_err(|e| RuntimeError::engine(format!("{e:#}")))?;
-        self.prepare(module)
+        self.prepare(module, preinitialized)
     }
 
     /// Serializes a compiled module into a precompiled artifact.
@@ -152,16 +225,75 @@ impl FunctionEngine {
         prepared.module().serialize().map_err(RuntimeError::engine)
     }
 
-    fn prepare(&self, module: Module) -> Result<PreparedModule, RuntimeError> {
-        match module.get_export(ENTRY_POINT) {
-            Some(ExternType::Func(ty)) if ty.params().len() == 0 && ty.results().len() == 0 => {}
-            _ => return Err(RuntimeError::MissingEntryPoint),
-        }
+    fn prepare(
+        &self,
+        module: Module,
+        preinitialized: bool,
+    ) -> Result<PreparedModule, RuntimeError> {
+        let entry = entry_of(&module, preinitialized)?;
         let pre = self.linker.pre_instantiate(&module).map_err(|e| match e {
             ImportError::Unknown { names } => RuntimeError::UnknownImports { names },
             ImportError::Mismatch(reason) => RuntimeError::InvalidModule { reason },
         })?;
-        Ok(PreparedModule { pre })
+        Ok(PreparedModule { pre, entry })
+    }
+
+    /// A store for one guest run (an invocation or a pre-initialization):
+    /// memory limit, and an epoch deadline that yields at every tick and
+    /// stops the guest with [`TimedOut`] after `timeout`.
+    fn new_store(&self, setup: GuestSetup, timeout: Duration) -> Store<GuestState> {
+        let mut store = Store::new(&self.engine, GuestState::new(setup));
+        store.limiter(|state| state.limiter());
+        let deadline = Instant::now() + timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Err(wasmtime::Error::new(TimedOut))
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store
+    }
+
+    /// Pre-initializes `wasm` (runs its `wizer-initialize` once and
+    /// snapshots the result), as function `name`, within `memory_limit` and
+    /// `time_limit`. During init there is no input (reading fd 0 is an
+    /// error), no output (writing fd 1 is an error), and the log works.
+    ///
+    /// # Errors
+    /// [`RuntimeError::PreinitFailed`] saying why.
+    pub(crate) async fn preinitialize(
+        &self,
+        wasm: &[u8],
+        name: &str,
+        memory_limit: usize,
+        time_limit: Duration,
+    ) -> Result<Snapshot, RuntimeError> {
+        let output = OutputCapture::new(0);
+        let log = LogTail::new(self.log_tail_bytes);
+        let setup = GuestSetup {
+            args: vec![name.to_owned()],
+            input: Faasin::Unavailable,
+            output: output.clone(),
+            log: log.clone(),
+            memory_limit,
+        };
+        let mut store = self.new_store(setup, time_limit);
+        let linker = &self.linker;
+        let result = faasrt_snapshots::preinitialize(&mut store, wasm, async |store, module| {
+            linker.instantiate(store, module).await
+        })
+        .await;
+        result.map_err(|error| {
+            let mut reason = preinit_failure(&error, &output, time_limit);
+            let log = log.text();
+            if !log.trim().is_empty() {
+                reason.push_str("; log: ");
+                reason.push_str(log.trim_end());
+            }
+            RuntimeError::PreinitFailed { reason }
+        })
     }
 
     /// Runs one invocation in a fresh instance and reports how it ended.
@@ -172,34 +304,45 @@ impl FunctionEngine {
         let started = Instant::now();
         let output = OutputCapture::new(self.max_output_bytes);
         let log = LogTail::new(self.log_tail_bytes);
-        let mut store = Store::new(
-            &self.engine,
-            GuestState::new(GuestSetup {
-                args: request.args,
-                input: request.input,
-                output: output.clone(),
-                log: log.clone(),
-                memory_limit: request.memory_limit,
-            }),
-        );
-        store.limiter(|state| state.limiter());
-        let deadline = started + request.timeout;
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
-                Err(wasmtime::Error::new(TimedOut))
-            } else {
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
+        let setup = GuestSetup {
+            args: request.args,
+            input: Faasin::Bytes(request.input),
+            output: output.clone(),
+            log: log.clone(),
+            memory_limit: request.memory_limit,
+        };
+        let mut store = self.new_store(setup, request.timeout);
         let result = async {
             let instance = prepared.pre.instantiate_async(&mut store).await?;
-            let entry = instance.get_typed_func::<(), ()>(&mut store, ENTRY_POINT)?;
-            entry.call_async(&mut store, ()).await
+            match prepared.entry {
+                Entry::Command => {
+                    let start = instance.get_typed_func::<(), ()>(&mut store, ENTRY_POINT)?;
+                    start.call_async(&mut store, ()).await.map(|()| 0)
+                }
+                Entry::Reactor {
+                    initialize,
+                    returns_status,
+                } => {
+                    if initialize {
+                        let init =
+                            instance.get_typed_func::<(), ()>(&mut store, REACTOR_INITIALIZE)?;
+                        init.call_async(&mut store, ()).await?;
+                    }
+                    if returns_status {
+                        let handle =
+                            instance.get_typed_func::<(), i32>(&mut store, REACTOR_ENTRY)?;
+                        handle.call_async(&mut store, ()).await
+                    } else {
+                        let handle =
+                            instance.get_typed_func::<(), ()>(&mut store, REACTOR_ENTRY)?;
+                        handle.call_async(&mut store, ()).await.map(|()| 0)
+                    }
+                }
+            }
         }
         .await;
         let status = match result {
-            Ok(()) => InvocationStatus::Exited(0),
+            Ok(code) => InvocationStatus::Exited(code),
             Err(error) => classify_failure(&error, &output, self.max_output_bytes, request.timeout),
         };
         // The instance's slot returns to the pool here, before the reply.
@@ -210,6 +353,70 @@ impl FunctionEngine {
             log_tail: log.text(),
             duration: started.elapsed(),
         }
+    }
+}
+
+/// How invocations enter `module`: `_start` for a command, else `handle`
+/// for a reactor.
+fn entry_of(module: &Module, preinitialized: bool) -> Result<Entry, RuntimeError> {
+    let func = |name: &str| match module.get_export(name) {
+        Some(ExternType::Func(ty)) => Some(ty),
+        _ => None,
+    };
+    if let Some(start) = func(ENTRY_POINT) {
+        return if start.params().len() == 0 && start.results().len() == 0 {
+            Ok(Entry::Command)
+        } else {
+            Err(RuntimeError::MissingEntryPoint)
+        };
+    }
+    let Some(handle) = func(REACTOR_ENTRY) else {
+        return Err(RuntimeError::MissingEntryPoint);
+    };
+    let results: Vec<_> = handle.results().collect();
+    let returns_status = match results.as_slice() {
+        [] => false,
+        [wasmtime::ValType::I32] => true,
+        _ => return Err(RuntimeError::MissingEntryPoint),
+    };
+    if handle.params().len() != 0 {
+        return Err(RuntimeError::MissingEntryPoint);
+    }
+    let has_initialize = func(REACTOR_INITIALIZE)
+        .is_some_and(|ty| ty.params().len() == 0 && ty.results().len() == 0);
+    Ok(Entry::Reactor {
+        initialize: has_initialize && !preinitialized,
+        returns_status,
+    })
+}
+
+/// Says in the user's words why pre-initialization failed.
+fn preinit_failure(
+    error: &wasmtime::Error,
+    output: &OutputCapture,
+    time_limit: Duration,
+) -> String {
+    if error.downcast_ref::<TimedOut>().is_some() {
+        return format!(
+            "pre-initialization ran past the deploy time limit of {} ms",
+            time_limit.as_millis()
+        );
+    }
+    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return format!(
+            "the module called proc_exit({}) during pre-initialization; its init function must return",
+            exit.0
+        );
+    }
+    if error.downcast_ref::<InputUnavailable>().is_some() {
+        return "reading faasin is not allowed during pre-initialization: there is no input at deploy".into();
+    }
+    if error.downcast_ref::<OutputTooLarge>().is_some() || output.overflowed() {
+        return "writing to faasout is not allowed during pre-initialization (write to the log, fd 2)".into();
+    }
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => format!("pre-initialization trapped: {trap}"),
+        None => format!("pre-initialization failed: {}", error.root_cause()),
     }
 }
 

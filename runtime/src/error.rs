@@ -33,9 +33,19 @@ pub enum RuntimeError {
         /// Each unknown import as `module::name`.
         names: Vec<String>,
     },
-    /// The module has no `_start` function taking and returning nothing.
-    #[error("module has no entry point: it must export a function `_start` of type () -> ()")]
+    /// The module has neither `_start: () -> ()` (a command) nor
+    /// `handle: () -> ()` or `() -> i32` (a reactor).
+    #[error(
+        "module has no entry point: it must export `_start` of type () -> () (a command) \
+         or `handle` of type () -> i32 (a reactor)"
+    )]
     MissingEntryPoint,
+    /// Pre-initialization (`wizer-initialize`) failed at deploy.
+    #[error("pre-initialization failed: {reason}")]
+    PreinitFailed {
+        /// Why, in the user's words, with the log tail.
+        reason: String,
+    },
     /// A request body (module, input) is larger than the configured limit.
     #[error("{what} is larger than the limit of {limit} bytes")]
     TooLarge {

@@ -18,6 +18,32 @@ pub struct FunctionInfo {
     pub limits: FunctionLimits,
     /// When it was deployed, RFC 3339 in UTC.
     pub deployed_at: String,
+    /// How invocations enter it: `command` (`_start`) or `reactor`
+    /// (`handle`).
+    #[serde(default = "command")]
+    pub entry: String,
+    /// Whether its `wizer-initialize` ran at deploy and invocations start
+    /// from the snapshot.
+    #[serde(default)]
+    pub preinitialized: bool,
+    /// How long pre-initialization took at deploy, in microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preinit_us: Option<u64>,
+    /// Digest of the pre-initialized module that invocations run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_digest: Option<String>,
+}
+
+fn command() -> String {
+    "command".into()
+}
+
+impl FunctionInfo {
+    /// The digest of the module that invocations actually run: the
+    /// snapshot's when pre-initialized, else the deployed module's.
+    pub fn executed_digest(&self) -> &str {
+        self.snapshot_digest.as_deref().unwrap_or(&self.digest)
+    }
 }
 
 /// Options of a deploy beyond the name and the module bytes.
@@ -27,4 +53,7 @@ pub struct DeployOptions {
     pub args: Vec<String>,
     /// Limits; what is left out takes the server's default.
     pub limits: crate::limits::RequestedLimits,
+    /// Do not pre-initialize even if the module exports `wizer-initialize`
+    /// (its init then runs in every invocation, as the module itself does).
+    pub skip_preinit: bool,
 }

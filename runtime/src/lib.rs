@@ -7,6 +7,8 @@
 //! benches call it directly. Below it sit `faasrt-host-api` (what a guest
 //! sees), `faasrt-snapshots` (artifact keys) and `faasrt-isolation`.
 
+mod artifact_cache;
+mod artifacts;
 pub mod cli;
 mod config;
 mod data_dir;
@@ -22,6 +24,7 @@ mod runtime;
 pub mod server;
 mod store;
 
+pub use artifacts::ARTIFACTS_DIR;
 pub use config::RuntimeConfig;
 pub use data_dir::{DataDir, STORE_FILE, TOKEN_FILE};
 pub use error::RuntimeError;

@@ -19,6 +19,32 @@ struct OutcomeLabels {
     outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
+/// Why a module was compiled rather than loaded from its artifact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CompileReason {
+    /// A deploy.
+    Deploy,
+    /// No artifact for this engine (none stored, or another engine's).
+    ArtifactMissing,
+    /// The artifact failed its checksum or wasmtime refused it.
+    ArtifactInvalid,
+}
+
+impl CompileReason {
+    fn label(self) -> &'static str {
+        match self {
+            CompileReason::Deploy => "deploy",
+            CompileReason::ArtifactMissing => "artifact_missing",
+            CompileReason::ArtifactInvalid => "artifact_invalid",
+        }
+    }
+}
+
 fn duration_histogram() -> Histogram {
     // 10 us .. ~10 s: invocations start in microseconds and may run seconds.
     Histogram::new(exponential_buckets(1e-5, 2.0, 21))
@@ -33,6 +59,8 @@ pub(crate) struct Metrics {
     rejected: Family<FunctionLabels, Counter>,
     deploys: Family<FunctionLabels, Counter>,
     functions: Gauge,
+    compilations: Family<ReasonLabels, Counter>,
+    artifact_loads: Counter,
 }
 
 impl Metrics {
@@ -76,6 +104,18 @@ impl Metrics {
             "Functions currently deployed",
             functions.clone(),
         );
+        let compilations = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "compilations",
+            "Modules compiled, by reason (deploy, artifact_missing, artifact_invalid)",
+            compilations.clone(),
+        );
+        let artifact_loads = Counter::default();
+        registry.register(
+            "artifact_loads",
+            "Modules loaded from their precompiled artifact instead of compiled",
+            artifact_loads.clone(),
+        );
         Metrics {
             registry,
             invocations,
@@ -84,7 +124,21 @@ impl Metrics {
             rejected,
             deploys,
             functions,
+            compilations,
+            artifact_loads,
         }
+    }
+
+    pub(crate) fn record_compile(&self, reason: CompileReason) {
+        self.compilations
+            .get_or_create(&ReasonLabels {
+                reason: reason.label().to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn record_artifact_load(&self) {
+        self.artifact_loads.inc();
     }
 
     pub(crate) fn record_invocation(&self, function: &str, invocation: &Invocation) {

@@ -1,6 +1,8 @@
 //! [`Runtime`]: the library API that the server, the CLI, tests and benches
 //! all call: deploy, invoke, list, get, remove.
 
+use crate::artifact_cache::ArtifactCache;
+use crate::artifacts::ArtifactFiles;
 use crate::config::RuntimeConfig;
 use crate::data_dir::DataDir;
 use crate::engine::{FunctionEngine, PreparedModule, RunRequest};
@@ -8,12 +10,12 @@ use crate::error::RuntimeError;
 use crate::function::{DeployOptions, FunctionInfo};
 use crate::invocation::{Invocation, InvokeRequest};
 use crate::limits::FunctionLimits;
-use crate::metrics::Metrics;
+use crate::metrics::{CompileReason, Metrics};
 use crate::name::FunctionName;
 use crate::registry::{LoadedFunction, Registry};
 use crate::store::{DeployWrite, FunctionStore};
 use bytes::Bytes;
-use faasrt_snapshots::{ArtifactKey, ModuleDigest, seal, unseal};
+use faasrt_snapshots::{ArtifactKey, ModuleDigest, ModuleShape, Snapshot};
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::{Mutex, Semaphore};
@@ -31,6 +33,7 @@ struct Inner {
     data_dir: Option<DataDir>,
     engine: Arc<FunctionEngine>,
     store: FunctionStore,
+    artifacts: ArtifactCache,
     registry: Registry,
     metrics: Metrics,
     slots: Arc<Semaphore>,
@@ -58,12 +61,14 @@ impl Runtime {
             None => FunctionStore::in_memory()?,
         };
         let engine = Arc::new(FunctionEngine::new(&config)?);
+        let artifacts = ArtifactCache::new(data_dir.as_ref().map(ArtifactFiles::open).transpose()?);
         let inner = Inner {
             slots: Arc::new(Semaphore::new(config.get_max_instances() as usize)),
             config,
             data_dir,
             engine,
             store,
+            artifacts,
             registry: Registry::default(),
             metrics: Metrics::new(),
             publish: Mutex::new(()),
@@ -79,6 +84,7 @@ impl Runtime {
             }
         }
         inner.metrics.set_function_count(inner.registry.len());
+        inner.artifacts.collect_garbage(&inner.store)?;
         Ok(Runtime {
             inner: Arc::new(inner),
         })
@@ -120,15 +126,18 @@ impl Runtime {
         }
         let limits = self.inner.resolve_limits(options.limits)?;
         let inner = self.inner.clone();
-        // Compiling is CPU-bound: keep it off the caller's async threads.
-        let compiled = blocking(move || {
-            inner
-                .compile(&module)
-                .map(|(prepared, artifact)| (module, prepared, artifact))
+        let function_name = name.to_string();
+        let skip_preinit = options.skip_preinit;
+        let handle = tokio::runtime::Handle::current();
+        // Compiling (and pre-initializing) is CPU-bound: keep it off the
+        // caller's async threads.
+        let (module, built) = blocking(move || {
+            let built = inner.build(&handle, &function_name, &module, limits, skip_preinit);
+            built.map(|built| (module, built))
         })
         .await??;
-        let (module, prepared, sealed) = compiled;
         let digest = ModuleDigest::of(&module);
+        let snapshot_digest = built.snapshot.as_ref().map(|s| ModuleDigest::of(&s.wasm));
         let info = FunctionInfo {
             name: name.to_string(),
             digest: digest.to_string(),
@@ -136,18 +145,34 @@ impl Runtime {
             args: options.args,
             limits,
             deployed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            entry: built.prepared.entry().label().to_owned(),
+            preinitialized: built.snapshot.is_some(),
+            preinit_us: built
+                .snapshot
+                .as_ref()
+                .map(|s| s.duration.as_micros() as u64),
+            snapshot_digest: snapshot_digest.as_ref().map(ToString::to_string),
         };
-        let key = ArtifactKey::new(digest, self.inner.engine.fingerprint().clone());
+        let key = ArtifactKey::new(
+            snapshot_digest.unwrap_or(digest),
+            self.inner.engine.fingerprint().clone(),
+        );
         let _publishing = self.inner.publish.lock().await;
         let inner = self.inner.clone();
         let write_info = info.clone();
-        blocking(move || {
-            inner.store.deploy(DeployWrite {
+        let prepared = blocking(move || {
+            // The artifact file goes first: a record never points to a file
+            // that is not there. A file left by a failed commit is collected
+            // at the next start.
+            let checksum = inner.artifacts.save(&inner.engine, &key, &built.prepared)?;
+            let replaced = inner.store.deploy(DeployWrite {
                 info: &write_info,
                 module: &module,
-                artifact_key: &key,
-                sealed_artifact: &sealed,
-            })
+                snapshot: built.snapshot.as_ref().map(|s| s.wasm.as_slice()),
+                artifact: checksum.map(|c| (&key, c)),
+            })?;
+            inner.artifacts.forget(&replaced.unused_artifacts);
+            Ok::<_, RuntimeError>(built.prepared)
         })
         .await??;
         self.inner.registry.insert(LoadedFunction {
@@ -249,7 +274,12 @@ impl Runtime {
         let _publishing = self.inner.publish.lock().await;
         let inner = self.inner.clone();
         let key = name.to_string();
-        let removed = blocking(move || inner.store.remove(&key)).await??;
+        let removed = blocking(move || {
+            let replaced = inner.store.remove(&key)?;
+            inner.artifacts.forget(&replaced.unused_artifacts);
+            Ok::<_, RuntimeError>(replaced.previous)
+        })
+        .await??;
         self.inner.registry.remove(name.as_str());
         self.inner
             .metrics
@@ -278,7 +308,13 @@ impl Runtime {
         limits: FunctionLimits,
     ) -> Result<Invocation, RuntimeError> {
         let inner = self.inner.clone();
-        let prepared = blocking(move || inner.engine.compile(&module)).await??;
+        let handle = tokio::runtime::Handle::current();
+        let prepared = blocking(move || {
+            inner
+                .build(&handle, "main", &module, limits, false)
+                .map(|built| built.prepared)
+        })
+        .await??;
         let Ok(slot) = self.inner.slots.clone().try_acquire_owned() else {
             return Err(RuntimeError::Busy {
                 limit: self.inner.config.get_max_instances(),
@@ -296,6 +332,12 @@ impl Runtime {
     }
 }
 
+/// A deployed module, compiled: from its snapshot when pre-initialized.
+struct Built {
+    prepared: PreparedModule,
+    snapshot: Option<Snapshot>,
+}
+
 /// Runs CPU-bound or blocking `work` (compilation, store commits) on the
 /// caller's runtime's blocking threads, keeping its async threads free.
 async fn blocking<T: Send + 'static>(
@@ -307,35 +349,66 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Inner {
-    /// Compiles module bytes and seals their precompiled artifact.
-    fn compile(&self, module: &[u8]) -> Result<(PreparedModule, Vec<u8>), RuntimeError> {
-        let prepared = self.engine.compile(module)?;
-        let artifact = self.engine.serialize(&prepared)?;
-        Ok((prepared, seal(&artifact)))
+    /// Compiles module bytes for a deploy, pre-initializing them first when
+    /// they export `wizer-initialize` (unless `skip_preinit`).
+    ///
+    /// Runs on a blocking thread; `handle` drives the async pre-init there.
+    fn build(
+        &self,
+        handle: &tokio::runtime::Handle,
+        name: &str,
+        module: &[u8],
+        limits: FunctionLimits,
+        skip_preinit: bool,
+    ) -> Result<Built, RuntimeError> {
+        let wants_preinit = ModuleShape::read(module).is_ok_and(|shape| shape.wants_preinit());
+        if skip_preinit || !wants_preinit {
+            let prepared = self.engine.compile(module, false)?;
+            self.metrics.record_compile(CompileReason::Deploy);
+            return Ok(Built {
+                prepared,
+                snapshot: None,
+            });
+        }
+        // Check what the original can be checked for before running any of
+        // its code; the snapshot is compiled (and fully checked) afterwards.
+        self.engine.validate(module)?;
+        let shape =
+            ModuleShape::read(module).map_err(|reason| RuntimeError::InvalidModule { reason })?;
+        let unknown = self
+            .engine
+            .unknown_imports(shape.imports.iter().map(|(m, n)| (m.as_str(), n.as_str())));
+        if !unknown.is_empty() {
+            return Err(RuntimeError::UnknownImports { names: unknown });
+        }
+        let time_limit = std::time::Duration::from_millis(self.config.get_max_preinit_ms());
+        let snapshot = handle.block_on(self.engine.preinitialize(
+            module,
+            name,
+            limits.memory_bytes(),
+            time_limit,
+        ))?;
+        let prepared = self.engine.compile(&snapshot.wasm, true)?;
+        self.metrics.record_compile(CompileReason::Deploy);
+        Ok(Built {
+            prepared,
+            snapshot: Some(snapshot),
+        })
     }
 
     /// Loads a stored function: from its artifact when that is valid for
-    /// this engine, else by recompiling its module bytes.
+    /// this engine, else by recompiling its stored module bytes.
     fn load(&self, info: FunctionInfo) -> Result<LoadedFunction, RuntimeError> {
-        let digest = ModuleDigest::parse(&info.digest)
-            .ok_or_else(|| RuntimeError::Corrupt(format!("bad digest {:?}", info.digest)))?;
-        let key = ArtifactKey::new(digest.clone(), self.engine.fingerprint().clone());
-        if let Some(sealed) = self.store.artifact(&key)? {
-            match unseal(&sealed)
-                .map_err(|e| RuntimeError::Corrupt(e.to_string()))
-                .and_then(|artifact| self.engine.deserialize(artifact))
-            {
-                Ok(prepared) => return Ok(LoadedFunction { info, prepared }),
-                Err(error) => {
-                    tracing::warn!(function = %info.name, %error, "precompiled artifact refused; recompiling")
-                }
-            }
-        }
-        let module = self.store.module(&digest)?.ok_or_else(|| {
-            RuntimeError::Corrupt(format!("module bytes of {digest} are missing"))
+        let digest = ModuleDigest::parse(info.executed_digest()).ok_or_else(|| {
+            RuntimeError::Corrupt(format!("bad digest {:?}", info.executed_digest()))
         })?;
-        let (prepared, sealed) = self.compile(&module)?;
-        self.store.put_artifact(&key, &sealed)?;
+        let prepared = self.artifacts.load(
+            &self.engine,
+            &self.store,
+            &self.metrics,
+            &digest,
+            info.preinitialized,
+        )?;
         Ok(LoadedFunction { info, prepared })
     }
 
@@ -371,7 +444,6 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invocation::InvocationStatus;
 
     fn hello() -> Bytes {
         Bytes::from_static(
@@ -379,54 +451,6 @@ mod tests {
                 .expect("hello is built")
                 .wasm,
         )
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn a_corrupt_artifact_is_recompiled_and_replaced() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let key = {
-            let runtime = Runtime::open(RuntimeConfig::new(dir.path())).expect("open");
-            let info = runtime
-                .deploy("hello", hello(), DeployOptions::default())
-                .await
-                .expect("deploy");
-            let key = ArtifactKey::new(
-                ModuleDigest::parse(&info.digest).expect("digest"),
-                runtime.inner.engine.fingerprint().clone(),
-            );
-            // Damage the artifact the way a bad disk would.
-            let mut sealed = runtime
-                .inner
-                .store
-                .artifact(&key)
-                .expect("read")
-                .expect("stored");
-            let middle = sealed.len() / 2;
-            sealed[middle] ^= 0xff;
-            runtime
-                .inner
-                .store
-                .put_artifact(&key, &sealed)
-                .expect("write");
-            key
-        };
-        let runtime = Runtime::open(RuntimeConfig::new(dir.path())).expect("reopen");
-        let invocation = runtime
-            .invoke("hello", InvokeRequest::default())
-            .await
-            .expect("invoke");
-        assert_eq!(invocation.status, InvocationStatus::Exited(0));
-        assert_eq!(&invocation.output[..], b"Hello, world!\n");
-        let repaired = runtime
-            .inner
-            .store
-            .artifact(&key)
-            .expect("read")
-            .expect("stored");
-        assert!(
-            unseal(&repaired).is_ok(),
-            "the recompiled artifact replaced the bad one"
-        );
     }
 
     #[tokio::test(flavor = "multi_thread")]

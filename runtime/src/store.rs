@@ -4,16 +4,18 @@
 //! Tables:
 //! - `functions`: name → JSON [`FunctionInfo`]
 //! - `modules`: digest → module bytes (shared by functions with equal bytes)
-//! - `artifacts`: `<digest>@<engine fingerprint>` → sealed artifact
+//! - `artifacts`: `<digest>@<engine fingerprint>` → the checksum of the
+//!   artifact file (`artifacts.rs` keeps the files themselves)
 //!
-//! A deploy writes all three in one transaction, so a failed deploy leaves
-//! nothing behind; bytes and artifacts that no function references any more
-//! are deleted in the same transaction that dropped the last reference.
+//! A deploy writes its rows in one transaction, so a failed deploy leaves
+//! nothing behind; bytes and artifact records that no function references
+//! any more are deleted in the same transaction that dropped the last
+//! reference, and their keys are returned so the caller deletes the files.
 
 use crate::data_dir::DataDir;
 use crate::error::RuntimeError;
 use crate::function::FunctionInfo;
-use faasrt_snapshots::{ArtifactKey, ModuleDigest};
+use faasrt_snapshots::{ArtifactChecksum, ArtifactKey, ModuleDigest};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 const FUNCTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("functions");
@@ -28,9 +30,19 @@ pub(crate) struct FunctionStore {
 /// What a deploy writes.
 pub(crate) struct DeployWrite<'a> {
     pub info: &'a FunctionInfo,
+    /// The deployed module's bytes (under `info.digest`).
     pub module: &'a [u8],
-    pub artifact_key: &'a ArtifactKey,
-    pub sealed_artifact: &'a [u8],
+    /// The pre-initialized module's bytes (under `info.snapshot_digest`).
+    pub snapshot: Option<&'a [u8]>,
+    /// The record of the artifact file already written, if artifacts are
+    /// kept (not for an in-memory runtime).
+    pub artifact: Option<(&'a ArtifactKey, ArtifactChecksum)>,
+}
+
+/// What a deploy or remove replaced, and the artifacts it made unused.
+pub(crate) struct Replaced {
+    pub previous: Option<FunctionInfo>,
+    pub unused_artifacts: Vec<ArtifactKey>,
 }
 
 impl FunctionStore {
@@ -86,40 +98,58 @@ impl FunctionStore {
             .map(|bytes| bytes.value().to_vec()))
     }
 
-    /// The sealed artifact stored under `key`.
-    pub(crate) fn artifact(&self, key: &ArtifactKey) -> Result<Option<Vec<u8>>, RuntimeError> {
+    /// The recorded checksum of the artifact under `key`.
+    pub(crate) fn artifact_checksum(
+        &self,
+        key: &ArtifactKey,
+    ) -> Result<Option<ArtifactChecksum>, RuntimeError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(ARTIFACTS)?;
-        Ok(table
-            .get(key.to_key_string().as_str())?
-            .map(|bytes| bytes.value().to_vec()))
+        let Some(bytes) = table.get(key.to_key_string().as_str())? else {
+            return Ok(None);
+        };
+        ArtifactChecksum::from_bytes(bytes.value())
+            .map(Some)
+            .map_err(|e| RuntimeError::Corrupt(e.to_string()))
     }
 
-    /// Stores (or replaces) a sealed artifact, for a module that is stored.
+    /// Every artifact key on record.
+    pub(crate) fn artifact_keys(&self) -> Result<Vec<ArtifactKey>, RuntimeError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(ARTIFACTS)?;
+        let mut keys = Vec::new();
+        for entry in table.iter()? {
+            let (key, _) = entry?;
+            let key = ArtifactKey::parse(key.value())
+                .ok_or_else(|| RuntimeError::Corrupt(format!("artifact key {:?}", key.value())))?;
+            keys.push(key);
+        }
+        Ok(keys)
+    }
+
+    /// Records (or replaces) the checksum of an artifact file, for a module
+    /// that is stored. Returns whether it was recorded.
     pub(crate) fn put_artifact(
         &self,
         key: &ArtifactKey,
-        sealed: &[u8],
-    ) -> Result<(), RuntimeError> {
+        checksum: ArtifactChecksum,
+    ) -> Result<bool, RuntimeError> {
         let txn = self.db.begin_write()?;
         {
             let modules = txn.open_table(MODULES)?;
             if modules.get(key.digest().as_str())?.is_none() {
                 // The function was removed meanwhile; keep nothing orphaned.
-                return Ok(());
+                return Ok(false);
             }
             let mut table = txn.open_table(ARTIFACTS)?;
-            table.insert(key.to_key_string().as_str(), sealed)?;
+            table.insert(key.to_key_string().as_str(), checksum.to_bytes().as_slice())?;
         }
         txn.commit()?;
-        Ok(())
+        Ok(true)
     }
 
-    /// Writes a deploy in one transaction and returns the record it replaced.
-    pub(crate) fn deploy(
-        &self,
-        write: DeployWrite<'_>,
-    ) -> Result<Option<FunctionInfo>, RuntimeError> {
+    /// Writes a deploy in one transaction.
+    pub(crate) fn deploy(&self, write: DeployWrite<'_>) -> Result<Replaced, RuntimeError> {
         let txn = self.db.begin_write()?;
         let previous = {
             let mut functions = txn.open_table(FUNCTIONS)?;
@@ -128,27 +158,35 @@ impl FunctionStore {
             if modules.get(write.info.digest.as_str())?.is_none() {
                 modules.insert(write.info.digest.as_str(), write.module)?;
             }
-            artifacts.insert(
-                write.artifact_key.to_key_string().as_str(),
-                write.sealed_artifact,
-            )?;
+            if let (Some(digest), Some(snapshot)) = (&write.info.snapshot_digest, write.snapshot)
+                && modules.get(digest.as_str())?.is_none()
+            {
+                modules.insert(digest.as_str(), snapshot)?;
+            }
+            if let Some((key, checksum)) = write.artifact {
+                artifacts.insert(key.to_key_string().as_str(), checksum.to_bytes().as_slice())?;
+            }
             let record = serde_json::to_vec(write.info).expect("a record always serializes");
             functions
                 .insert(write.info.name.as_str(), record.as_slice())?
                 .map(|old| decode_record(old.value()))
                 .transpose()?
         };
-        if let Some(old) = &previous
-            && old.digest != write.info.digest
-        {
-            collect_if_unreferenced(&txn, &old.digest)?;
+        let mut unused_artifacts = Vec::new();
+        if let Some(old) = &previous {
+            for digest in digests_of(old) {
+                unused_artifacts.extend(collect_if_unreferenced(&txn, digest)?);
+            }
         }
         txn.commit()?;
-        Ok(previous)
+        Ok(Replaced {
+            previous,
+            unused_artifacts,
+        })
     }
 
-    /// Deletes a function's record; returns it, or `None` if there was none.
-    pub(crate) fn remove(&self, name: &str) -> Result<Option<FunctionInfo>, RuntimeError> {
+    /// Deletes a function's record.
+    pub(crate) fn remove(&self, name: &str) -> Result<Replaced, RuntimeError> {
         let txn = self.db.begin_write()?;
         let removed = {
             let mut functions = txn.open_table(FUNCTIONS)?;
@@ -157,21 +195,36 @@ impl FunctionStore {
                 .map(|old| decode_record(old.value()))
                 .transpose()?
         };
+        let mut unused_artifacts = Vec::new();
         if let Some(old) = &removed {
-            collect_if_unreferenced(&txn, &old.digest)?;
+            for digest in digests_of(old) {
+                unused_artifacts.extend(collect_if_unreferenced(&txn, digest)?);
+            }
         }
         txn.commit()?;
-        Ok(removed)
+        Ok(Replaced {
+            previous: removed,
+            unused_artifacts,
+        })
     }
 }
 
-/// Deletes the bytes and artifacts of `digest` if no function uses it.
-fn collect_if_unreferenced(txn: &WriteTransaction, digest: &str) -> Result<(), RuntimeError> {
+/// The module digests a function record references.
+fn digests_of(info: &FunctionInfo) -> impl Iterator<Item = &str> {
+    std::iter::once(info.digest.as_str()).chain(info.snapshot_digest.as_deref())
+}
+
+/// Deletes the bytes and artifact records of `digest` if no function uses
+/// it, and returns the keys of the artifacts it deleted.
+fn collect_if_unreferenced(
+    txn: &WriteTransaction,
+    digest: &str,
+) -> Result<Vec<ArtifactKey>, RuntimeError> {
     let functions = txn.open_table(FUNCTIONS)?;
     for entry in functions.iter()? {
         let (_, value) = entry?;
-        if decode_record(value.value())?.digest == digest {
-            return Ok(());
+        if digests_of(&decode_record(value.value())?).any(|d| d == digest) {
+            return Ok(Vec::new());
         }
     }
     let mut modules = txn.open_table(MODULES)?;
@@ -186,10 +239,13 @@ fn collect_if_unreferenced(txn: &WriteTransaction, digest: &str) -> Result<(), R
         .map(|entry| entry.map(|(key, _)| key.value().to_owned()))
         .take_while(|key| key.as_ref().map_or(true, |k| k.starts_with(&prefix)))
         .collect::<Result<_, _>>()?;
-    for key in stale {
+    for key in &stale {
         artifacts.remove(key.as_str())?;
     }
-    Ok(())
+    Ok(stale
+        .iter()
+        .filter_map(|key| ArtifactKey::parse(key))
+        .collect())
 }
 
 fn decode_record(bytes: &[u8]) -> Result<FunctionInfo, RuntimeError> {
@@ -211,30 +267,37 @@ mod tests {
             args: vec![],
             limits: FunctionLimits::default(),
             deployed_at: "2026-01-01T00:00:00Z".into(),
+            entry: "command".into(),
+            preinitialized: false,
+            preinit_us: None,
+            snapshot_digest: None,
         }
     }
 
-    fn deploy(store: &FunctionStore, name: &str, module: &[u8]) -> ArtifactKey {
-        let record = info(name, module);
-        let key = ArtifactKey::new(
+    fn key_of(module: &[u8]) -> ArtifactKey {
+        ArtifactKey::new(
             ModuleDigest::of(module),
             EngineFingerprint::of(&wasmtime::Engine::default()),
-        );
+        )
+    }
+
+    fn deploy(store: &FunctionStore, name: &str, module: &[u8]) -> Replaced {
+        let record = info(name, module);
+        let key = key_of(module);
         store
             .deploy(DeployWrite {
                 info: &record,
                 module,
-                artifact_key: &key,
-                sealed_artifact: b"artifact",
+                snapshot: None,
+                artifact: Some((&key, ArtifactChecksum::of(b"artifact"))),
             })
-            .expect("deploy");
-        key
+            .expect("deploy")
     }
 
     #[test]
     fn a_deployed_function_can_be_read_back() {
         let store = FunctionStore::in_memory().expect("store");
-        let key = deploy(&store, "f", b"module-1");
+        deploy(&store, "f", b"module-1");
         assert_eq!(
             store.functions().expect("list"),
             vec![info("f", b"module-1")]
@@ -244,32 +307,52 @@ mod tests {
             Some(b"module-1".to_vec())
         );
         assert_eq!(
-            store.artifact(&key).expect("read"),
-            Some(b"artifact".to_vec())
+            store.artifact_checksum(&key_of(b"module-1")).expect("read"),
+            Some(ArtifactChecksum::of(b"artifact"))
+        );
+        assert_eq!(
+            store.artifact_keys().expect("keys"),
+            vec![key_of(b"module-1")]
         );
     }
 
     #[test]
-    fn redeploy_drops_the_old_bytes_and_artifacts() {
+    fn redeploy_drops_the_old_bytes_and_reports_their_artifacts() {
         let store = FunctionStore::in_memory().expect("store");
-        let old_key = deploy(&store, "f", b"module-1");
-        deploy(&store, "f", b"module-2");
+        deploy(&store, "f", b"module-1");
+        let replaced = deploy(&store, "f", b"module-2");
+        assert_eq!(replaced.previous, Some(info("f", b"module-1")));
+        assert_eq!(replaced.unused_artifacts, vec![key_of(b"module-1")]);
         assert_eq!(
             store.module(&ModuleDigest::of(b"module-1")).expect("read"),
             None
         );
-        assert_eq!(store.artifact(&old_key).expect("read"), None);
+        assert_eq!(
+            store.artifact_checksum(&key_of(b"module-1")).expect("read"),
+            None
+        );
     }
 
     #[test]
     fn shared_bytes_survive_until_their_last_function_goes() {
         let store = FunctionStore::in_memory().expect("store");
-        let key = deploy(&store, "a", b"same");
+        deploy(&store, "a", b"same");
         deploy(&store, "b", b"same");
-        store.remove("a").expect("remove a");
-        assert!(store.artifact(&key).expect("read").is_some());
-        store.remove("b").expect("remove b");
-        assert_eq!(store.artifact(&key).expect("read"), None);
+        assert!(
+            store
+                .remove("a")
+                .expect("remove a")
+                .unused_artifacts
+                .is_empty()
+        );
+        assert!(
+            store
+                .artifact_checksum(&key_of(b"same"))
+                .expect("read")
+                .is_some()
+        );
+        let removed = store.remove("b").expect("remove b");
+        assert_eq!(removed.unused_artifacts, vec![key_of(b"same")]);
         assert_eq!(
             store.module(&ModuleDigest::of(b"same")).expect("read"),
             None
@@ -277,9 +360,40 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_is_kept_while_its_function_is() {
+        let store = FunctionStore::in_memory().expect("store");
+        let mut record = info("f", b"original");
+        record.snapshot_digest = Some(ModuleDigest::of(b"snapshot").to_string());
+        record.preinitialized = true;
+        let key = key_of(b"snapshot");
+        store
+            .deploy(DeployWrite {
+                info: &record,
+                module: b"original",
+                snapshot: Some(b"snapshot"),
+                artifact: Some((&key, ArtifactChecksum::of(b"artifact"))),
+            })
+            .expect("deploy");
+        assert_eq!(
+            store.module(&ModuleDigest::of(b"snapshot")).expect("read"),
+            Some(b"snapshot".to_vec())
+        );
+        let removed = store.remove("f").expect("remove");
+        assert_eq!(removed.unused_artifacts, vec![key]);
+        assert_eq!(
+            store.module(&ModuleDigest::of(b"snapshot")).expect("read"),
+            None
+        );
+        assert_eq!(
+            store.module(&ModuleDigest::of(b"original")).expect("read"),
+            None
+        );
+    }
+
+    #[test]
     fn removing_an_unknown_function_returns_none() {
         let store = FunctionStore::in_memory().expect("store");
-        assert_eq!(store.remove("nope").expect("remove"), None);
+        assert_eq!(store.remove("nope").expect("remove").previous, None);
     }
 
     #[test]

@@ -24,6 +24,12 @@ impl EngineFingerprint {
         EngineFingerprint(hex::encode(&digest[..16]))
     }
 
+    /// Reads a fingerprint from its text form (32 hex digits).
+    pub fn parse(text: &str) -> Option<Self> {
+        (text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| EngineFingerprint(text.to_owned()))
+    }
+
     /// The fingerprint as text (32 hex digits).
     pub fn as_str(&self) -> &str {
         &self.0
@@ -72,10 +78,25 @@ impl ArtifactKey {
         &self.digest
     }
 
+    /// A file name for the artifact: `<hex digest>-<fingerprint>.cwasm`.
+    pub fn file_name(&self) -> String {
+        let hex = self.digest.as_str().trim_start_matches("sha256:");
+        format!("{hex}-{}.cwasm", self.fingerprint)
+    }
+
     /// The key as one string, `<digest>@<fingerprint>`; every key of one
     /// digest starts with [`ArtifactKey::prefix_of`] that digest.
     pub fn to_key_string(&self) -> String {
         format!("{}{}", Self::prefix_of(&self.digest), self.fingerprint)
+    }
+
+    /// Reads a key from [`ArtifactKey::to_key_string`]'s form.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (digest, fingerprint) = text.split_once('@')?;
+        Some(ArtifactKey {
+            digest: ModuleDigest::parse(digest)?,
+            fingerprint: EngineFingerprint::parse(fingerprint)?,
+        })
     }
 
     /// The prefix shared by the keys of every artifact of `digest`, whatever
@@ -85,43 +106,85 @@ impl ArtifactKey {
     }
 }
 
-/// Why a sealed artifact was refused.
+/// Why a stored artifact was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ArtifactError {
-    /// The sealed bytes are shorter than their checksum.
-    #[error("precompiled artifact is truncated ({len} bytes)")]
-    Truncated {
-        /// How many bytes there were.
-        len: usize,
+    /// The artifact's length is not the one recorded.
+    #[error("precompiled artifact has {actual} bytes, {expected} were recorded")]
+    WrongLength {
+        /// Recorded length.
+        expected: u64,
+        /// Length found.
+        actual: u64,
     },
     /// The checksum does not match the contents.
     #[error("precompiled artifact failed its checksum")]
     ChecksumMismatch,
+    /// The recorded checksum is not 32 bytes plus a length.
+    #[error("precompiled artifact record is malformed")]
+    MalformedRecord,
 }
 
-const CHECKSUM_LEN: usize = 32;
-
-/// Prefixes `artifact` with its SHA-256 checksum, for storage.
-pub fn seal(artifact: &[u8]) -> Vec<u8> {
-    let mut sealed = Vec::with_capacity(CHECKSUM_LEN + artifact.len());
-    sealed.extend_from_slice(&Sha256::digest(artifact));
-    sealed.extend_from_slice(artifact);
-    sealed
+/// The SHA-256 and length of a precompiled artifact, recorded when it is
+/// written and checked before it is loaded: wasmtime trusts the bytes it
+/// deserializes, so a damaged artifact must never reach it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArtifactChecksum {
+    sha256: [u8; 32],
+    len: u64,
 }
 
-/// Checks a sealed artifact and returns the artifact inside it.
-///
-/// Fails with [`ArtifactError`] when the bytes are truncated or corrupted;
-/// such an artifact must be recompiled, never deserialized.
-pub fn unseal(sealed: &[u8]) -> Result<&[u8], ArtifactError> {
-    if sealed.len() < CHECKSUM_LEN {
-        return Err(ArtifactError::Truncated { len: sealed.len() });
+impl ArtifactChecksum {
+    /// The checksum of `artifact`.
+    pub fn of(artifact: &[u8]) -> Self {
+        ArtifactChecksum {
+            sha256: Sha256::digest(artifact).into(),
+            len: artifact.len() as u64,
+        }
     }
-    let (checksum, artifact) = sealed.split_at(CHECKSUM_LEN);
-    if Sha256::digest(artifact).as_slice() != checksum {
-        return Err(ArtifactError::ChecksumMismatch);
+
+    /// Checks `artifact` against this checksum.
+    ///
+    /// # Errors
+    /// [`ArtifactError::WrongLength`] or [`ArtifactError::ChecksumMismatch`].
+    pub fn verify(&self, artifact: &[u8]) -> Result<(), ArtifactError> {
+        if artifact.len() as u64 != self.len {
+            return Err(ArtifactError::WrongLength {
+                expected: self.len,
+                actual: artifact.len() as u64,
+            });
+        }
+        if <[u8; 32]>::from(Sha256::digest(artifact)) != self.sha256 {
+            return Err(ArtifactError::ChecksumMismatch);
+        }
+        Ok(())
     }
-    Ok(artifact)
+
+    /// The checksum as 40 bytes for storage: SHA-256, then the length (LE).
+    pub fn to_bytes(&self) -> [u8; 40] {
+        let mut bytes = [0u8; 40];
+        bytes[..32].copy_from_slice(&self.sha256);
+        bytes[32..].copy_from_slice(&self.len.to_le_bytes());
+        bytes
+    }
+
+    /// Reads a checksum written by [`ArtifactChecksum::to_bytes`].
+    ///
+    /// # Errors
+    /// [`ArtifactError::MalformedRecord`] for anything but 40 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ArtifactError> {
+        let bytes: &[u8; 40] = bytes
+            .try_into()
+            .map_err(|_| ArtifactError::MalformedRecord)?;
+        let mut sha256 = [0u8; 32];
+        sha256.copy_from_slice(&bytes[..32]);
+        let mut len = [0u8; 8];
+        len.copy_from_slice(&bytes[32..]);
+        Ok(ArtifactChecksum {
+            sha256,
+            len: u64::from_le_bytes(len),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -129,22 +192,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unseal_returns_what_was_sealed() {
-        let sealed = seal(b"compiled code");
-        assert_eq!(unseal(&sealed), Ok(&b"compiled code"[..]));
+    fn checksum_accepts_its_own_bytes() {
+        let checksum = ArtifactChecksum::of(b"compiled code");
+        assert_eq!(checksum.verify(b"compiled code"), Ok(()));
+        let restored = ArtifactChecksum::from_bytes(&checksum.to_bytes()).expect("round trip");
+        assert_eq!(restored, checksum);
     }
 
     #[test]
-    fn unseal_refuses_a_flipped_bit() {
-        let mut sealed = seal(b"compiled code");
-        let last = sealed.len() - 1;
-        sealed[last] ^= 1;
-        assert_eq!(unseal(&sealed), Err(ArtifactError::ChecksumMismatch));
-    }
-
-    #[test]
-    fn unseal_refuses_truncated_bytes() {
-        assert_eq!(unseal(&[1, 2, 3]), Err(ArtifactError::Truncated { len: 3 }));
+    fn checksum_refuses_a_flipped_bit_and_a_truncation() {
+        let checksum = ArtifactChecksum::of(b"compiled code");
+        assert_eq!(
+            checksum.verify(b"compiled codf"),
+            Err(ArtifactError::ChecksumMismatch)
+        );
+        assert_eq!(
+            checksum.verify(b"compiled"),
+            Err(ArtifactError::WrongLength {
+                expected: 13,
+                actual: 8
+            })
+        );
+        assert_eq!(
+            ArtifactChecksum::from_bytes(&[0; 7]),
+            Err(ArtifactError::MalformedRecord)
+        );
     }
 
     #[test]
@@ -161,6 +233,18 @@ mod tests {
             EngineFingerprint::of(&plain),
             EngineFingerprint::of(&interruptible)
         );
+    }
+
+    #[test]
+    fn artifact_keys_read_back_from_their_text() {
+        let key = ArtifactKey::new(
+            ModuleDigest::of(b"m"),
+            EngineFingerprint::of(&wasmtime::Engine::default()),
+        );
+        assert_eq!(ArtifactKey::parse(&key.to_key_string()), Some(key.clone()));
+        assert!(key.file_name().ends_with(".cwasm"));
+        assert!(!key.file_name().contains('/'));
+        assert_eq!(ArtifactKey::parse("sha256:00@nothex"), None);
     }
 
     #[test]

@@ -11,5 +11,6 @@ pub mod cat;
 pub mod grep;
 pub mod head;
 pub mod hello;
+pub mod init_heavy;
 pub mod upper;
 pub mod wc;

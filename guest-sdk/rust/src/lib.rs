@@ -14,7 +14,10 @@
 //! - `args[0]` is the function name ([`function_name()`]), `args[1..]` the
 //!   invocation's arguments ([`args()`]);
 //! - the exit status is the function's status, 0 for success — [`run()`],
-//!   [`exit()`], [`Error`].
+//!   [`exit()`], [`Error`];
+//! - optional pre-initialization: [`init!`] names a hook that runs once at
+//!   deploy (see the [`init`](mod@init) module), and randomness that a
+//!   snapshot cannot freeze: [`random_u64()`], [`Rng`].
 //!
 //! # Example
 //!
@@ -49,9 +52,12 @@
 //! [`BROKEN_PIPE_STATUS`], so `yes | head` ends cleanly.
 
 mod error;
+pub mod init;
 mod process;
+mod random;
 mod stdio;
 
 pub use error::{BROKEN_PIPE_STATUS, Error};
 pub use process::{args, exit, function_name, run};
+pub use random::{Rng, random_u64};
 pub use stdio::{Input, Output, input, log, output, read_input};

@@ -1,6 +1,6 @@
 //! A small client of the HTTP API, used by the CLI (and usable by tools).
 
-use crate::function::FunctionInfo;
+use crate::function::{DeployOptions, FunctionInfo};
 use crate::name::FunctionName;
 use crate::server::{DURATION_HEADER, EXIT_CODE_HEADER};
 use bytes::Bytes;
@@ -86,24 +86,25 @@ impl Client {
         Ok(Client { base, token, http })
     }
 
-    /// Deploys `module` as `name`.
+    /// Deploys `module` as `name` with `options`.
     pub async fn deploy(
         &self,
         name: &str,
         module: Bytes,
-        args: &[String],
-        memory_mb: Option<u32>,
-        timeout_ms: Option<u64>,
+        options: &DeployOptions,
     ) -> Result<FunctionInfo, ClientError> {
         let mut query = form_urlencoded::Serializer::new(String::new());
-        for arg in args {
+        for arg in &options.args {
             query.append_pair("arg", arg);
         }
-        if let Some(mb) = memory_mb {
+        if let Some(mb) = options.limits.memory_mb {
             query.append_pair("memory_mb", &mb.to_string());
         }
-        if let Some(ms) = timeout_ms {
+        if let Some(ms) = options.limits.timeout_ms {
             query.append_pair("timeout_ms", &ms.to_string());
+        }
+        if options.skip_preinit {
+            query.append_pair("preinit", "false");
         }
         let path = format!("/v1/functions/{}?{}", checked(name)?, query.finish());
         let body = self.call(Method::PUT, &path, module).await?;

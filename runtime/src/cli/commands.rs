@@ -6,7 +6,7 @@ use super::{Cli, ClientArgs, Command, DeployArgs, InvokeArgs, RmArgs, RunArgs, S
 use crate::config::RuntimeConfig;
 use crate::data_dir::DataDir;
 use crate::function::{DeployOptions, FunctionInfo};
-use crate::limits::FunctionLimits;
+use crate::limits::{FunctionLimits, RequestedLimits};
 use crate::runtime::Runtime;
 use crate::server::{Server, ServerConfig, Token};
 use anyhow::Context;
@@ -165,20 +165,26 @@ fn deploy(args: DeployArgs, json: bool) -> CommandFuture {
         let module = std::fs::read(&args.file)
             .with_context(|| format!("cannot read {}", args.file.display()))?;
         let client = client(&args.client)?;
+        let options = DeployOptions {
+            args: args.args,
+            limits: RequestedLimits {
+                memory_mb: args.memory,
+                timeout_ms: args.timeout,
+            },
+            skip_preinit: args.no_preinit,
+        };
         let info = client
-            .deploy(
-                &args.name,
-                Bytes::from(module),
-                &args.args,
-                args.memory,
-                args.timeout,
-            )
+            .deploy(&args.name, Bytes::from(module), &options)
             .await?;
         if json {
             println!("{}", serde_json::to_string(&info)?);
         } else {
+            let preinit = match info.preinit_us {
+                Some(us) => format!(", pre-initialized in {:.1} ms", us as f64 / 1000.0),
+                None => String::new(),
+            };
             println!(
-                "deployed {} ({}, {} bytes)",
+                "deployed {} ({}, {} bytes{preinit})",
                 info.name, info.digest, info.size
             );
         }

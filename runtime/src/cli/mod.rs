@@ -101,6 +101,9 @@ pub struct DeployArgs {
     /// Time limit of an invocation, e.g. 2s or 500ms.
     #[arg(long, value_parser = parse_duration_ms)]
     pub timeout: Option<u64>,
+    /// Do not pre-initialize, even if the module exports `wizer-initialize`.
+    #[arg(long)]
+    pub no_preinit: bool,
     /// Server and token.
     #[command(flatten)]
     pub client: ClientArgs,

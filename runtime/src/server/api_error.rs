@@ -165,6 +165,9 @@ impl From<RuntimeError> for ApiError {
             E::MissingEntryPoint => {
                 ApiError::new(StatusCode::BAD_REQUEST, "missing_entry_point", message)
             }
+            E::PreinitFailed { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "preinit_failed", message)
+            }
             E::TooLarge { limit, .. } => {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
                     .with("limit", limit)

@@ -112,7 +112,13 @@ async fn deploy(
             "arg" => options.args.push(value),
             "memory_mb" => options.limits.memory_mb = Some(parse_number(&key, &value)?),
             "timeout_ms" => options.limits.timeout_ms = Some(parse_number(&key, &value)?),
-            _ => return Err(unknown_parameter(&key, "arg, memory_mb, timeout_ms")),
+            "preinit" => options.skip_preinit = !parse_bool(&key, &value)?,
+            _ => {
+                return Err(unknown_parameter(
+                    &key,
+                    "arg, memory_mb, timeout_ms, preinit",
+                ));
+            }
         }
     }
     // Validate the name before reading a possibly large body.
@@ -186,6 +192,16 @@ fn parse_number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ApiEr
             "{key} must be a non-negative integer, got {value:?}"
         ))
     })
+}
+
+fn parse_bool(key: &str, value: &str) -> Result<bool, ApiError> {
+    match value {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(ApiError::bad_query(format!(
+            "{key} must be true or false, got {value:?}"
+        ))),
+    }
 }
 
 fn unknown_parameter(key: &str, known: &str) -> ApiError {

@@ -154,7 +154,15 @@ fn serve_with_examples_answers_every_client_command() {
         .map(|f| f["name"].as_str().unwrap().to_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["cat", "grep", "head", "hello", "upper", "wc"]);
+    let mut examples: Vec<_> = faasrt_example_artifacts::EXAMPLES
+        .iter()
+        .map(|e| e.name.to_owned())
+        .collect();
+    examples.sort();
+    assert_eq!(names, examples, "--examples deploys every example");
+    for name in ["cat", "grep", "head", "hello", "upper", "wc"] {
+        assert!(names.iter().any(|n| n == name), "{name} is deployed");
+    }
     assert!(stdout(&serve.faasrt(&["ls"], b"")).contains("hello"));
 
     let file = write_file(serve.data_dir.path(), "mine.wasm", example("upper"));

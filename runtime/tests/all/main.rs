@@ -5,5 +5,6 @@ mod bad_input;
 mod cli;
 mod http_api;
 mod invocations;
+mod preinit;
 mod restart;
 mod support;

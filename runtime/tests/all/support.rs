@@ -343,3 +343,35 @@ pub fn environment_probe_module() -> Vec<u8> {
                 (then (local.set $code (i32.add (local.get $code) (i32.const 100)))))
             (call $exit (local.get $code))))"#)
 }
+
+/// WAT for a function that prints the byte at memory[16] after adding 1 to
+/// it; `init` is spliced in as extra module fields (an init export, say).
+pub fn byte_printer(init: &str, entry: &str) -> Vec<u8> {
+    wat(&format!(
+        r#"(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 16) "0")
+        (func $bump_and_print
+            (i32.store8 (i32.const 16) (i32.add (i32.load8_u (i32.const 16)) (i32.const 1)))
+            (i32.store (i32.const 0) (i32.const 16))
+            (i32.store (i32.const 4) (i32.const 1))
+            (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+        {entry}
+        {init})"#
+    ))
+}
+
+/// A command whose pre-init runs `body` (WAT instructions, with `$fd_write`
+/// and the imports below in scope).
+pub fn preinit_module(body: &str) -> Vec<u8> {
+    wat(&format!(
+        r#"(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+        (memory (export "memory") 1)
+        (func (export "_start"))
+        (func (export "wizer-initialize") {body}))"#
+    ))
+}
