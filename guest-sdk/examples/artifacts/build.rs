@@ -1,5 +1,6 @@
-//! Builds the example functions for `wasm32-wasip1` with a nested cargo and
-//! generates the table of them that `src/lib.rs` embeds.
+//! Builds the example functions for `wasm32-wasip1` with a nested cargo, and
+//! the Go examples as WASI reactors when Go is available (`build_go.rs`),
+//! and generates the table of them that `src/lib.rs` embeds.
 //!
 //! The nested build uses its own target directory (`target/wasm-examples`):
 //! the outer cargo holds the lock on the main one for as long as this script
@@ -14,6 +15,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
+
+mod build_go;
 
 const TARGET: &str = "wasm32-wasip1";
 const PACKAGE: &str = "faasrt-examples";
@@ -74,19 +77,48 @@ fn main() {
     }
     fs::create_dir_all(&wasm_dir).unwrap_or_else(|e| panic!("create {}: {e}", wasm_dir.display()));
     let built_dir = target_dir.join(TARGET).join("release");
-    let mut table = String::from("&[\n");
+    let mut entries = Vec::new();
     for example in &examples {
         let file = format!("{}.wasm", example.name);
         let from = built_dir.join(&file);
         let to = wasm_dir.join(&file);
         fs::copy(&from, &to)
             .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
+        entries.push(TableEntry {
+            name: example.name.clone(),
+            description: example.description.clone(),
+            wasm: to,
+            kind: "Command",
+        });
+    }
+    let go_built = match build_go::build_examples(&workspace, &wasm_dir) {
+        Ok(go_examples) => {
+            entries.extend(go_examples.into_iter().map(|example| TableEntry {
+                name: example.name,
+                description: example.description,
+                wasm: example.wasm,
+                kind: "Reactor",
+            }));
+            true
+        }
+        Err(why) => {
+            println!("cargo:warning={why}");
+            false
+        }
+    };
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(pair) = entries.windows(2).find(|pair| pair[0].name == pair[1].name) {
+        panic!("two examples are called {}", pair[0].name);
+    }
+    let mut table = String::from("&[\n");
+    for entry in &entries {
         writeln!(
             table,
-            "    Example {{ name: {:?}, description: {:?}, wasm: include_bytes!({:?}) }},",
-            example.name,
-            example.description,
-            utf8(&to),
+            "    Example {{ name: {:?}, description: {:?}, wasm: include_bytes!({:?}), kind: ExampleKind::{} }},",
+            entry.name,
+            entry.description,
+            utf8(&entry.wasm),
+            entry.kind,
         )
         .expect("writing to a String cannot fail");
     }
@@ -97,6 +129,16 @@ fn main() {
         "cargo:rustc-env=FAASRT_EXAMPLES_WASM_DIR={}",
         utf8(&wasm_dir)
     );
+    println!("cargo:rustc-env=FAASRT_GO_EXAMPLES_BUILT={go_built}");
+}
+
+/// One row of the generated table.
+struct TableEntry {
+    name: String,
+    description: String,
+    wasm: PathBuf,
+    /// The `ExampleKind` variant.
+    kind: &'static str,
 }
 
 /// An example binary found in `src/bin`.

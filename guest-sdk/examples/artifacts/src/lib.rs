@@ -7,6 +7,16 @@
 //! does. A binary added to `guest-sdk/examples/src/bin` appears in
 //! [`EXAMPLES`] without further changes.
 //!
+//! The Go examples of `guest-sdk/examples/go` (`go-hello`, `go-upper`,
+//! `go-init-heavy`, `go-random`: one directory each, named like the
+//! function) are built too when Go 1.27 or later is available: from
+//! `$FAASRT_GO`, else where `scripts/install-go.sh` installs it
+//! (`${FAASRT_CACHE:-$HOME/.cache/faasrt}/go`), else `go` on `PATH`. They are
+//! WASI reactors ([`ExampleKind::Reactor`]), built with
+//! `GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared`. Without Go they
+//! are left out with a build warning; [`go_examples_built`] tells which
+//! happened.
+//!
 //! ```
 //! let hello = faasrt_example_artifacts::get("hello").expect("hello is an example");
 //! assert!(hello.wasm.starts_with(b"\0asm"));
@@ -15,15 +25,29 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// One example function, compiled to a WASI preview-1 command module.
+/// How the runtime runs an example's module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExampleKind {
+    /// A WASI command: one invocation runs `_start`.
+    Command,
+    /// A WASI reactor (the Go examples): one invocation runs `_initialize`
+    /// (unless the module was pre-initialized, which removes that export),
+    /// then the `handle` export, whose `i32` result is the exit status.
+    Reactor,
+}
+
+/// One example function, compiled to a WASI preview-1 module.
 #[derive(Clone, Copy)]
 pub struct Example {
     /// The binary's name, which is also the function's name: `hello`, `grep`, ...
     pub name: &'static str,
     /// One line on what the function does: the first `//!` line of its source.
     pub description: &'static str,
-    /// The module's bytes (`wasm32-wasip1`, release profile).
+    /// The module's bytes (`wasm32-wasip1`, release profile; for Go,
+    /// `GOOS=wasip1 GOARCH=wasm`).
     pub wasm: &'static [u8],
+    /// A command (the Rust examples) or a reactor (the Go ones).
+    pub kind: ExampleKind,
 }
 
 impl Example {
@@ -39,6 +63,7 @@ impl fmt::Debug for Example {
             .field("name", &self.name)
             .field("description", &self.description)
             .field("wasm", &format_args!("<{} bytes>", self.wasm.len()))
+            .field("kind", &self.kind)
             .finish()
     }
 }
@@ -50,6 +75,16 @@ pub const EXAMPLES: &[Example] = include!(concat!(env!("OUT_DIR"), "/examples.rs
 pub fn get(name: &str) -> Option<&'static Example> {
     EXAMPLES.iter().find(|example| example.name == name)
 }
+
+/// Whether the Go examples are in [`EXAMPLES`]: false when this crate was
+/// built without a Go toolchain (the build printed a warning saying how to
+/// install one).
+pub fn go_examples_built() -> bool {
+    env!("FAASRT_GO_EXAMPLES_BUILT") == "true"
+}
+
+/// The names of the Go examples, built or not.
+pub const GO_EXAMPLES: &[&str] = &["go-hello", "go-init-heavy", "go-random", "go-upper"];
 
 /// The directory that holds the `.wasm` files of [`EXAMPLES`], one
 /// `<name>.wasm` each, for code that wants paths rather than bytes.
@@ -85,6 +120,50 @@ mod tests {
         assert_eq!(hello.name, "hello");
         assert!(hello.description.starts_with("Greets"), "{hello:?}");
         assert!(get("no-such-example").is_none());
+    }
+
+    #[test]
+    fn rust_examples_are_commands() {
+        for name in ["cat", "grep", "head", "hello", "upper", "wc"] {
+            let example = get(name).expect("built");
+            assert_eq!(example.kind, ExampleKind::Command, "{example:?}");
+            assert!(contains(example.wasm, b"_start"), "{name} exports _start");
+        }
+    }
+
+    #[test]
+    fn go_examples_are_reactors_when_built() {
+        let go: Vec<&Example> = EXAMPLES
+            .iter()
+            .filter(|e| e.kind == ExampleKind::Reactor)
+            .collect();
+        if !go_examples_built() {
+            assert!(go.is_empty(), "{go:?}");
+            eprintln!("Go examples not built (no Go toolchain); run scripts/install-go.sh");
+            return;
+        }
+        let names: Vec<&str> = go.iter().map(|e| e.name).collect();
+        assert_eq!(names, GO_EXAMPLES);
+        for example in go {
+            assert!(!example.description.is_empty(), "{example:?}");
+            // The guest ABI of a Go reactor: `handle` and the pre-init hook,
+            // and the Go runtime's start as `_initialize` rather than `_start`.
+            for export in [&b"handle"[..], b"wizer-initialize", b"_initialize"] {
+                assert!(
+                    contains(example.wasm, export),
+                    "{} lacks {}",
+                    example.name,
+                    String::from_utf8_lossy(export)
+                );
+            }
+            assert!(!contains(example.wasm, b"\x06_start"), "{example:?}");
+        }
+        let hello = get("go-hello").expect("built");
+        assert!(hello.description.starts_with("Greets"), "{hello:?}");
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
     }
 
     #[test]

@@ -1,0 +1,3 @@
+module faasrt.dev/guest
+
+go 1.27
