@@ -221,6 +221,7 @@ fn load_at_each_connection_count(
         let spec = LoadSpec {
             addr: target.addr,
             path: target.path.into(),
+            body: Bytes::new(),
             expected_body: Bytes::from_static(HELLO_OUTPUT),
             connections,
             warmup: plan.warmup,

@@ -20,6 +20,8 @@ pub struct LoadSpec {
     pub addr: SocketAddr,
     /// Request path (and query).
     pub path: String,
+    /// The body of every request.
+    pub body: Bytes,
     /// The body every answer must carry, to catch a server that answers
     /// fast but wrong.
     pub expected_body: Bytes,
@@ -88,7 +90,7 @@ async fn connection(
             .method(Method::POST)
             .uri(&spec.path)
             .header(hyper::header::HOST, &authority)
-            .body(Full::new(Bytes::new()))?;
+            .body(Full::new(spec.body.clone()))?;
         sender.ready().await?;
         let response = sender.send_request(request).await?;
         let status = response.status();

@@ -3,6 +3,7 @@
 //! median, p99 and the ratio to the baseline, and writes CSV, JSON and an SVG
 //! plot under `--out`.
 
+mod coldstart;
 mod invoke;
 mod load;
 mod peers;
@@ -24,11 +25,15 @@ enum Bench {
     /// Invocation of `hello` in process and over HTTP (1 and 32
     /// connections), against `wasmtime run` and `wasmtime serve`.
     Invoke(invoke::InvokeArgs),
+    /// Start-to-answer latency of hello, init-heavy, go-hello and
+    /// go-init-heavy in every start mode, and a restart with 50 functions.
+    Coldstart(coldstart::ColdstartArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     faasrt_runtime::cli::quiet_library_backtraces();
     match Cli::parse().command {
         Bench::Invoke(args) => invoke::run(args),
+        Bench::Coldstart(args) => coldstart::run(args),
     }
 }

@@ -131,6 +131,49 @@ pub fn bar_chart(path: &Path, title: &str, y_label: &str, bars: &[Bar]) -> anyho
     Ok(())
 }
 
+/// Draws a bar chart with a logarithmic value axis as SVG at `path`, for
+/// values that span orders of magnitude; each bar is labelled with its value.
+pub fn bar_chart_log(path: &Path, title: &str, unit: &str, bars: &[Bar]) -> anyhow::Result<()> {
+    let root = SVGBackend::new(path, (1280, 640)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let top = bars.iter().map(|b| b.value).fold(1.0, f64::max) * 3.0;
+    let bottom = bars
+        .iter()
+        .map(|b| b.value)
+        .fold(f64::MAX, f64::min)
+        .clamp(0.1, 1.0)
+        / 2.0;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(20)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0f64..bars.len() as f64, (bottom..top).log_scale())?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .disable_x_axis()
+        .y_desc(unit)
+        .draw()?;
+    for (i, bar) in bars.iter().enumerate() {
+        let x = i as f64;
+        let value = bar.value.max(bottom);
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(x + 0.15, bottom), (x + 0.85, value)],
+            Palette99::pick(i).filled(),
+        )))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{} {:.0}", bar.label, bar.value),
+            (x + 0.2, value * 1.3),
+            ("sans-serif", 11)
+                .into_font()
+                .transform(FontTransform::Rotate270),
+        )))?;
+    }
+    root.present()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -120,17 +120,22 @@ pub enum ArtifactError {
     /// The checksum does not match the contents.
     #[error("precompiled artifact failed its checksum")]
     ChecksumMismatch,
-    /// The recorded checksum is not 32 bytes plus a length.
+    /// The recorded checksum is not 16 bytes of hash plus a length.
     #[error("precompiled artifact record is malformed")]
     MalformedRecord,
 }
 
-/// The SHA-256 and length of a precompiled artifact, recorded when it is
-/// written and checked before it is loaded: wasmtime trusts the bytes it
-/// deserializes, so a damaged artifact must never reach it.
+/// The checksum (XXH3-128) and length of a precompiled artifact, recorded
+/// when it is written and checked before it is loaded: wasmtime trusts the
+/// bytes it deserializes, so a damaged artifact must never reach it.
+///
+/// The checksum guards against damage (a torn write, a flipped bit), not
+/// against someone who can write the data directory: such a person could
+/// rewrite the store too. XXH3 checks tens of GB/s, where SHA-256 made
+/// verifying artifacts most of a restart's time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ArtifactChecksum {
-    sha256: [u8; 32],
+    hash: u128,
     len: u64,
 }
 
@@ -138,7 +143,7 @@ impl ArtifactChecksum {
     /// The checksum of `artifact`.
     pub fn of(artifact: &[u8]) -> Self {
         ArtifactChecksum {
-            sha256: Sha256::digest(artifact).into(),
+            hash: xxhash_rust::xxh3::xxh3_128(artifact),
             len: artifact.len() as u64,
         }
     }
@@ -154,34 +159,35 @@ impl ArtifactChecksum {
                 actual: artifact.len() as u64,
             });
         }
-        if <[u8; 32]>::from(Sha256::digest(artifact)) != self.sha256 {
+        if xxhash_rust::xxh3::xxh3_128(artifact) != self.hash {
             return Err(ArtifactError::ChecksumMismatch);
         }
         Ok(())
     }
 
-    /// The checksum as 40 bytes for storage: SHA-256, then the length (LE).
-    pub fn to_bytes(&self) -> [u8; 40] {
-        let mut bytes = [0u8; 40];
-        bytes[..32].copy_from_slice(&self.sha256);
-        bytes[32..].copy_from_slice(&self.len.to_le_bytes());
+    /// The checksum as 24 bytes for storage: the hash, then the length
+    /// (both little-endian).
+    pub fn to_bytes(&self) -> [u8; 24] {
+        let mut bytes = [0u8; 24];
+        bytes[..16].copy_from_slice(&self.hash.to_le_bytes());
+        bytes[16..].copy_from_slice(&self.len.to_le_bytes());
         bytes
     }
 
     /// Reads a checksum written by [`ArtifactChecksum::to_bytes`].
     ///
     /// # Errors
-    /// [`ArtifactError::MalformedRecord`] for anything but 40 bytes.
+    /// [`ArtifactError::MalformedRecord`] for anything but 24 bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ArtifactError> {
-        let bytes: &[u8; 40] = bytes
+        let bytes: &[u8; 24] = bytes
             .try_into()
             .map_err(|_| ArtifactError::MalformedRecord)?;
-        let mut sha256 = [0u8; 32];
-        sha256.copy_from_slice(&bytes[..32]);
+        let mut hash = [0u8; 16];
+        hash.copy_from_slice(&bytes[..16]);
         let mut len = [0u8; 8];
-        len.copy_from_slice(&bytes[32..]);
+        len.copy_from_slice(&bytes[16..]);
         Ok(ArtifactChecksum {
-            sha256,
+            hash: u128::from_le_bytes(hash),
             len: u64::from_le_bytes(len),
         })
     }

@@ -29,7 +29,7 @@
 /// static TABLE: OnceLock<HashMap<u32, u32>> = OnceLock::new();
 ///
 /// fn build() -> HashMap<u32, u32> {
-///     (0..1_000_000).map(|k| (k, k.wrapping_mul(3))).collect()
+///     (0..1_000_000u32).map(|k| (k, k.wrapping_mul(3))).collect()
 /// }
 ///
 /// fn warm() {

@@ -292,3 +292,68 @@ async fn stray_artifact_files_are_collected_at_start() {
         .collect();
     assert_eq!(names.len(), 1, "{names:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn go_reactors_answer_the_same_with_and_without_a_snapshot() {
+    if !faasrt_example_artifacts::go_examples_built() {
+        eprintln!("skipped: the Go examples are not built (run scripts/install-go.sh)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    for name in ["go-hello", "go-upper", "go-init-heavy"] {
+        let snapshot = deploy_with(&http, name, "", example(name)).await;
+        assert_eq!(snapshot["entry"], "reactor", "{name}");
+        assert_eq!(snapshot["preinitialized"], true, "{name}");
+        deploy_with(
+            &http,
+            &format!("{name}-plain"),
+            "?preinit=false",
+            example(name),
+        )
+        .await;
+    }
+    let cases = [
+        ("go-hello", "?arg=gopher", "", "Hello, gopher!\n".to_owned()),
+        ("go-upper", "", "quiet please", "QUIET PLEASE".to_owned()),
+        (
+            "go-init-heavy",
+            "",
+            "7\n1000000\n",
+            format!(
+                "7 -> {}\n1000000 -> missing\n",
+                7u32.wrapping_mul(2_654_435_761)
+            ),
+        ),
+    ];
+    for (name, query, input, expected) in cases {
+        for function in [name.to_owned(), format!("{name}-plain")] {
+            let reply = http.invoke(&function, query, input).await;
+            assert_eq!(reply.status, StatusCode::OK, "{function}: {}", reply.text());
+            assert_eq!(reply.text(), expected, "{function}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn go_randomness_is_fresh_in_every_invocation_of_a_snapshot() {
+    if !faasrt_example_artifacts::go_examples_built() {
+        eprintln!("skipped: the Go examples are not built (run scripts/install-go.sh)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    deploy_with(&http, "go-random", "", example("go-random")).await;
+    // Each source of randomness a Go function may use, including the
+    // runtime's global generator that a snapshot would otherwise freeze.
+    for source in ["faasrt", "math/rand/v2", "math/rand", "crypto/rand"] {
+        let query = format!("?arg={}", source.replace('/', "%2F"));
+        let first = http.invoke("go-random", &query, "").await.text();
+        let second = http.invoke("go-random", &query, "").await.text();
+        let fresh = |text: &str| text.split_whitespace().next().unwrap_or("").to_owned();
+        assert!(!fresh(&first).is_empty(), "{source}: {first}");
+        assert_ne!(fresh(&first), fresh(&second), "{source} repeated itself");
+    }
+}
