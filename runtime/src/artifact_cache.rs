@@ -46,11 +46,17 @@ impl ArtifactCache {
         }
     }
 
-    /// Deletes files that the store has no record of.
-    pub(crate) fn collect_garbage(&self, store: &FunctionStore) -> Result<(), RuntimeError> {
+    /// Deletes the artifacts of other engines (records and files) and files
+    /// that the store has no record of.
+    pub(crate) fn collect_garbage(
+        &self,
+        store: &FunctionStore,
+        engine: &FunctionEngine,
+    ) -> Result<(), RuntimeError> {
         let Some(files) = &self.files else {
             return Ok(());
         };
+        store.forget_other_engines(engine.fingerprint())?;
         let keep: HashSet<String> = store
             .artifact_keys()?
             .iter()

@@ -84,7 +84,9 @@ impl Runtime {
             }
         }
         inner.metrics.set_function_count(inner.registry.len());
-        inner.artifacts.collect_garbage(&inner.store)?;
+        inner
+            .artifacts
+            .collect_garbage(&inner.store, &inner.engine)?;
         Ok(Runtime {
             inner: Arc::new(inner),
         })

@@ -15,7 +15,7 @@
 use crate::data_dir::DataDir;
 use crate::error::RuntimeError;
 use crate::function::FunctionInfo;
-use faasrt_snapshots::{ArtifactChecksum, ArtifactKey, ModuleDigest};
+use faasrt_snapshots::{ArtifactChecksum, ArtifactKey, EngineFingerprint, ModuleDigest};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 const FUNCTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("functions");
@@ -125,6 +125,32 @@ impl FunctionStore {
             keys.push(key);
         }
         Ok(keys)
+    }
+
+    /// Deletes the records of artifacts compiled by any engine other than
+    /// the one with `fingerprint` (they can never be loaded again), and
+    /// returns their keys so the caller deletes the files.
+    pub(crate) fn forget_other_engines(
+        &self,
+        fingerprint: &EngineFingerprint,
+    ) -> Result<Vec<ArtifactKey>, RuntimeError> {
+        let stale: Vec<ArtifactKey> = self
+            .artifact_keys()?
+            .into_iter()
+            .filter(|key| key.fingerprint() != fingerprint)
+            .collect();
+        if stale.is_empty() {
+            return Ok(stale);
+        }
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(ARTIFACTS)?;
+            for key in &stale {
+                table.remove(key.to_key_string().as_str())?;
+            }
+        }
+        txn.commit()?;
+        Ok(stale)
     }
 
     /// Records (or replaces) the checksum of an artifact file, for a module
@@ -387,6 +413,25 @@ mod tests {
         assert_eq!(
             store.module(&ModuleDigest::of(b"original")).expect("read"),
             None
+        );
+    }
+
+    #[test]
+    fn artifacts_of_other_engines_are_forgotten() {
+        let store = FunctionStore::in_memory().expect("store");
+        deploy(&store, "f", b"module");
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let other = EngineFingerprint::of(&wasmtime::Engine::new(&config).expect("engine"));
+        let forgotten = store.forget_other_engines(&other).expect("forget");
+        assert_eq!(forgotten, vec![key_of(b"module")]);
+        assert!(store.artifact_keys().expect("keys").is_empty());
+        // The module bytes stay: the function recompiles from them.
+        assert!(
+            store
+                .module(&ModuleDigest::of(b"module"))
+                .expect("read")
+                .is_some()
         );
     }
 

@@ -78,6 +78,11 @@ impl ArtifactKey {
         &self.digest
     }
 
+    /// The engine fingerprint part of the key.
+    pub fn fingerprint(&self) -> &EngineFingerprint {
+        &self.fingerprint
+    }
+
     /// A file name for the artifact: `<hex digest>-<fingerprint>.cwasm`.
     pub fn file_name(&self) -> String {
         let hex = self.digest.as_str().trim_start_matches("sha256:");
