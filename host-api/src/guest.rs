@@ -1,6 +1,7 @@
 //! Per-invocation guest state: the WASI context, resource limits and log.
 
-use crate::stdio::{Faasin, LogTail, OutputCapture, UnavailableInput};
+use crate::pipe::GuestPipe;
+use crate::stdio::{Faasin, Faasout, LogTail, UnavailableInput};
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -14,7 +15,7 @@ pub struct GuestSetup {
     /// What the function reads from fd 0.
     pub input: Faasin,
     /// Receives fd 1.
-    pub output: OutputCapture,
+    pub output: Faasout,
     /// Receives fd 2 and `faasrt::log`.
     pub log: LogTail,
     /// The most linear memory (in bytes) the instance may grow to.
@@ -35,12 +36,15 @@ impl GuestState {
     /// nothing of the host leaks in unless it is given here.
     pub fn new(setup: GuestSetup) -> Self {
         let mut wasi = WasiCtxBuilder::new();
-        wasi.args(&setup.args)
-            .stdout(setup.output)
-            .stderr(setup.log.clone());
+        wasi.args(&setup.args).stderr(setup.log.clone());
         match setup.input {
             Faasin::Bytes(bytes) => wasi.stdin(MemoryInputPipe::new(bytes)),
             Faasin::Unavailable => wasi.stdin(UnavailableInput),
+            Faasin::Pipe(reader) => wasi.stdin(GuestPipe::new(reader)),
+        };
+        match setup.output {
+            Faasout::Capture(capture) => wasi.stdout(capture),
+            Faasout::Pipe(writer) => wasi.stdout(GuestPipe::new(writer)),
         };
         let wasi = wasi.build_p1();
         // Growth past the limit makes `memory.grow` return -1 inside the

@@ -14,9 +14,14 @@
 mod guest;
 mod imports;
 mod linker;
+mod pipe;
 mod stdio;
 
 pub use guest::{GuestSetup, GuestState};
 pub use imports::{FAASRT_MODULE, WASI_P1_MODULE};
 pub use linker::{HostLinker, ImportError};
-pub use stdio::{Faasin, InputUnavailable, LogTail, OutputCapture, OutputTooLarge};
+pub use pipe::{
+    BrokenPipe, DEFAULT_PIPE_CAPACITY, GuestPipe, PipeCounter, PipeReader, PipeWriter, ReadOutcome,
+    pipe,
+};
+pub use stdio::{Faasin, Faasout, InputUnavailable, LogTail, OutputCapture, OutputTooLarge};

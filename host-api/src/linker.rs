@@ -3,7 +3,7 @@
 
 use crate::guest::{GuestSetup, GuestState};
 use crate::imports;
-use crate::stdio::{Faasin, LogTail, OutputCapture};
+use crate::stdio::{Faasin, Faasout, LogTail, OutputCapture};
 use std::collections::BTreeSet;
 use wasmtime::{Engine, InstancePre, Linker, Module, Store};
 
@@ -49,7 +49,7 @@ impl HostLinker {
             GuestState::new(GuestSetup {
                 args: Vec::new(),
                 input: Faasin::Bytes(bytes::Bytes::new()),
-                output: OutputCapture::new(0),
+                output: Faasout::Capture(OutputCapture::new(0)),
                 log: LogTail::new(0),
                 memory_limit: 0,
             }),

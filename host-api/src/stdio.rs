@@ -18,13 +18,22 @@ use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError};
 pub struct InputUnavailable;
 
 /// What fd 0 reads from.
-#[derive(Clone, Debug)]
 pub enum Faasin {
     /// The invocation's input bytes; EOF after them.
     Bytes(Bytes),
     /// No input exists (pre-initialization): a read traps with
     /// [`InputUnavailable`] instead of returning a misleading EOF.
     Unavailable,
+    /// The reading end of a pipe (a pipeline stage).
+    Pipe(crate::pipe::PipeReader),
+}
+
+/// Where fd 1 writes to.
+pub enum Faasout {
+    /// Captured whole, up to its limit (a single invocation).
+    Capture(OutputCapture),
+    /// The writing end of a pipe (a pipeline stage).
+    Pipe(crate::pipe::PipeWriter),
 }
 
 /// The guest-facing stream of [`Faasin::Unavailable`].

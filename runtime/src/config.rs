@@ -23,6 +23,7 @@ pub struct RuntimeConfig {
     max_timeout_ms: u64,
     max_preinit_ms: u64,
     pooling: bool,
+    pipe_capacity: usize,
 }
 
 impl RuntimeConfig {
@@ -49,6 +50,7 @@ impl RuntimeConfig {
             max_timeout_ms: 15 * 60 * 1000,
             max_preinit_ms: 10_000,
             pooling: true,
+            pipe_capacity: faasrt_host_api::DEFAULT_PIPE_CAPACITY,
         }
     }
 
@@ -112,6 +114,18 @@ impl RuntimeConfig {
     pub fn pooling(mut self, enabled: bool) -> Self {
         self.pooling = enabled;
         self
+    }
+
+    /// Capacity of each pipe between pipeline stages, in bytes (default
+    /// 64 KiB): a producer waits when its pipe holds this much.
+    pub fn pipe_capacity(mut self, bytes: usize) -> Self {
+        self.pipe_capacity = bytes.max(1);
+        self
+    }
+
+    /// See [`RuntimeConfig::pipe_capacity`].
+    pub fn get_pipe_capacity(&self) -> usize {
+        self.pipe_capacity
     }
 
     /// See [`RuntimeConfig::max_preinit_ms`].

@@ -11,10 +11,9 @@
 use crate::config::RuntimeConfig;
 use crate::error::RuntimeError;
 use crate::invocation::{Invocation, InvocationStatus};
-use bytes::Bytes;
 use faasrt_host_api::{
-    Faasin, GuestSetup, GuestState, HostLinker, ImportError, InputUnavailable, LogTail,
-    OutputCapture, OutputTooLarge,
+    Faasin, Faasout, GuestSetup, GuestState, HostLinker, ImportError, InputUnavailable, LogTail,
+    OutputCapture, OutputTooLarge, PipeWriter,
 };
 use faasrt_snapshots::{EngineFingerprint, Snapshot};
 use std::sync::Arc;
@@ -88,7 +87,10 @@ impl PreparedModule {
 /// What one invocation runs with.
 pub(crate) struct RunRequest {
     pub args: Vec<String>,
-    pub input: Bytes,
+    pub input: Faasin,
+    /// Where fd 1 goes: `None` captures it (up to the output limit) into the
+    /// returned [`Invocation`]; a pipe streams it to the next stage.
+    pub output: Option<PipeWriter>,
     pub memory_limit: usize,
     pub timeout: Duration,
 }
@@ -275,7 +277,7 @@ impl FunctionEngine {
         let setup = GuestSetup {
             args: vec![name.to_owned()],
             input: Faasin::Unavailable,
-            output: output.clone(),
+            output: Faasout::Capture(output.clone()),
             log: log.clone(),
             memory_limit,
         };
@@ -306,8 +308,11 @@ impl FunctionEngine {
         let log = LogTail::new(self.log_tail_bytes);
         let setup = GuestSetup {
             args: request.args,
-            input: Faasin::Bytes(request.input),
-            output: output.clone(),
+            input: request.input,
+            output: match request.output {
+                Some(writer) => Faasout::Pipe(writer),
+                None => Faasout::Capture(output.clone()),
+            },
             log: log.clone(),
             memory_limit: request.memory_limit,
         };

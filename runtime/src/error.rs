@@ -40,6 +40,12 @@ pub enum RuntimeError {
          or `handle` of type () -> i32 (a reactor)"
     )]
     MissingEntryPoint,
+    /// A pipeline spec is malformed or names functions that do not exist.
+    #[error("invalid pipeline: {reason}")]
+    InvalidPipeline {
+        /// What is wrong, naming the stage.
+        reason: String,
+    },
     /// Pre-initialization (`wizer-initialize`) failed at deploy.
     #[error("pre-initialization failed: {reason}")]
     PreinitFailed {

@@ -157,6 +157,23 @@ impl Metrics {
             .observe(invocation.duration.as_secs_f64());
     }
 
+    /// Counts one pipeline stage like an invocation of its function.
+    pub(crate) fn record_stage(&self, function: &str, outcome: &str, duration_us: u64) {
+        let labels = OutcomeLabels {
+            function: function.to_owned(),
+            outcome: outcome.to_owned(),
+        };
+        self.invocations.get_or_create(&labels).inc();
+        if outcome != "ok" {
+            self.errors.get_or_create(&labels).inc();
+        }
+        self.duration
+            .get_or_create(&FunctionLabels {
+                function: function.to_owned(),
+            })
+            .observe(duration_us as f64 / 1e6);
+    }
+
     pub(crate) fn record_rejected(&self, function: &str) {
         self.rejected
             .get_or_create(&FunctionLabels {

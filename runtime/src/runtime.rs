@@ -12,9 +12,11 @@ use crate::invocation::{Invocation, InvokeRequest};
 use crate::limits::FunctionLimits;
 use crate::metrics::{CompileReason, Metrics};
 use crate::name::FunctionName;
+use crate::pipeline::{PipelineResult, PipelineSpec, StageResult};
 use crate::registry::{LoadedFunction, Registry};
 use crate::store::{DeployWrite, FunctionStore};
 use bytes::Bytes;
+use faasrt_host_api::{Faasin, PipeReader, PipeWriter};
 use faasrt_snapshots::{ArtifactKey, ModuleDigest, ModuleShape, Snapshot};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -229,7 +231,8 @@ impl Runtime {
             .collect();
         let run = RunRequest {
             args,
-            input: request.input,
+            input: Faasin::Bytes(request.input),
+            output: None,
             memory_limit: function.info.limits.memory_bytes(),
             timeout: function.info.limits.timeout(),
         };
@@ -291,6 +294,104 @@ impl Runtime {
         })
     }
 
+    /// Runs `spec` with `input` as the first stage's faasin and `output` as
+    /// the last stage's faasout. Every stage starts at once; the call returns
+    /// when every stage has exited (a stage that exits closes its ends: EOF
+    /// downstream, a broken pipe upstream).
+    ///
+    /// All stages run in the calling task, one fiber each: a byte handed
+    /// from one stage to the next wakes nothing on another thread.
+    ///
+    /// # Errors
+    /// [`RuntimeError::InvalidPipeline`] when a stage names a function that
+    /// is not deployed; [`RuntimeError::Busy`] when there are not enough free
+    /// instance slots for every stage. Nothing runs then.
+    pub async fn run_pipeline(
+        &self,
+        spec: &PipelineSpec,
+        input: PipeReader,
+        output: PipeWriter,
+    ) -> Result<PipelineResult, RuntimeError> {
+        let mut functions = Vec::with_capacity(spec.stages.len());
+        for (i, stage) in spec.stages.iter().enumerate() {
+            let function = self.inner.registry.get(&stage.function).ok_or_else(|| {
+                RuntimeError::InvalidPipeline {
+                    reason: format!(
+                        "stage {}: function {:?} is not deployed",
+                        i + 1,
+                        stage.function
+                    ),
+                }
+            })?;
+            functions.push(function);
+        }
+        let Ok(slots) = self
+            .inner
+            .slots
+            .clone()
+            .try_acquire_many_owned(spec.stages.len() as u32)
+        else {
+            return Err(RuntimeError::Busy {
+                limit: self.inner.config.get_max_instances(),
+            });
+        };
+        let capacity = self.inner.config.get_pipe_capacity();
+        let mut inputs = vec![input];
+        let mut outputs = Vec::with_capacity(spec.stages.len());
+        for _ in 1..spec.stages.len() {
+            let (writer, reader) = faasrt_host_api::pipe(capacity);
+            outputs.push(writer);
+            inputs.push(reader);
+        }
+        outputs.push(output);
+        let started = std::time::Instant::now();
+        let runs = spec
+            .stages
+            .iter()
+            .zip(&functions)
+            .zip(inputs.into_iter().zip(outputs))
+            .map(|((stage, function), (input, output))| {
+                let bytes_in = input.counter();
+                let bytes_out = output.counter();
+                let run = RunRequest {
+                    args: std::iter::once(stage.function.clone())
+                        .chain(function.info.args.iter().cloned())
+                        .chain(stage.args.iter().cloned())
+                        .collect(),
+                    input: Faasin::Pipe(input),
+                    output: Some(output),
+                    memory_limit: function.info.limits.memory_bytes(),
+                    timeout: function.info.limits.timeout(),
+                };
+                let engine = &self.inner.engine;
+                async move {
+                    let invocation = engine.run(&function.prepared, run).await;
+                    StageResult {
+                        function: stage.function.clone(),
+                        args: stage.args.clone(),
+                        exit_code: invocation.status.exit_code(),
+                        outcome: invocation.status.label().to_owned(),
+                        message: invocation.status.failure_message(),
+                        bytes_in: bytes_in.read(),
+                        bytes_out: bytes_out.written(),
+                        duration_us: invocation.duration.as_micros() as u64,
+                        log_tail: invocation.log_tail,
+                    }
+                }
+            });
+        let stages = futures::future::join_all(runs).await;
+        drop(slots);
+        for stage in &stages {
+            self.inner
+                .metrics
+                .record_stage(&stage.function, &stage.outcome, stage.duration_us);
+        }
+        Ok(PipelineResult {
+            stages,
+            duration_us: started.elapsed().as_micros() as u64,
+        })
+    }
+
     /// The runtime's metrics in Prometheus text format.
     pub fn metrics_text(&self) -> String {
         self.inner.metrics.encode()
@@ -324,7 +425,8 @@ impl Runtime {
         };
         let run = RunRequest {
             args,
-            input,
+            input: Faasin::Bytes(input),
+            output: None,
             memory_limit: limits.memory_bytes(),
             timeout: limits.timeout(),
         };

@@ -14,3 +14,4 @@ pub mod hello;
 pub mod init_heavy;
 pub mod upper;
 pub mod wc;
+pub mod yes;

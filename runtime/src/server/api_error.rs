@@ -165,6 +165,9 @@ impl From<RuntimeError> for ApiError {
             E::MissingEntryPoint => {
                 ApiError::new(StatusCode::BAD_REQUEST, "missing_entry_point", message)
             }
+            E::InvalidPipeline { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_pipeline", message)
+            }
             E::PreinitFailed { .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, "preinit_failed", message)
             }

@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod http_api;
 mod invocations;
+mod pipelines;
 mod preinit;
 mod restart;
 mod support;

@@ -1,0 +1,59 @@
+//! What a pipeline run reports: each stage's status (like bash's
+//! `PIPESTATUS`), bytes in and out, and timings.
+
+use serde::Serialize;
+
+/// How one stage ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StageResult {
+    /// The function that ran.
+    pub function: String,
+    /// The stage's own arguments.
+    pub args: Vec<String>,
+    /// Its exit code (134 trap, 124 timeout, as for invocations).
+    pub exit_code: i32,
+    /// `ok`, `exit`, `trap`, `timeout`.
+    pub outcome: String,
+    /// How it failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Bytes it read from its faasin.
+    pub bytes_in: u64,
+    /// Bytes it wrote to its faasout.
+    pub bytes_out: u64,
+    /// From its start to its exit, in microseconds.
+    pub duration_us: u64,
+    /// The end of its log.
+    pub log_tail: String,
+}
+
+/// How a whole pipeline ended: once every stage has exited.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PipelineResult {
+    /// The stages, first to last.
+    pub stages: Vec<StageResult>,
+    /// From the start of the first stage to the exit of the last one to
+    /// exit, in microseconds.
+    pub duration_us: u64,
+}
+
+impl PipelineResult {
+    /// The pipeline's status: the last stage's, as in a shell.
+    pub fn exit_code(&self) -> i32 {
+        self.stages.last().map_or(0, |stage| stage.exit_code)
+    }
+
+    /// Every stage's exit code, first to last (bash's `PIPESTATUS`).
+    pub fn pipestatus(&self) -> Vec<i32> {
+        self.stages.iter().map(|stage| stage.exit_code).collect()
+    }
+
+    /// `PIPESTATUS` as text: the codes separated by spaces.
+    pub fn pipestatus_text(&self) -> String {
+        self.pipestatus()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
