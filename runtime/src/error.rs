@@ -40,6 +40,12 @@ pub enum RuntimeError {
          or `handle` of type () -> i32 (a reactor)"
     )]
     MissingEntryPoint,
+    /// No pipeline of this name is stored.
+    #[error("pipeline {name:?} does not exist")]
+    PipelineNotFound {
+        /// The name asked for.
+        name: String,
+    },
     /// A pipeline spec is malformed or names functions that do not exist.
     #[error("invalid pipeline: {reason}")]
     InvalidPipeline {

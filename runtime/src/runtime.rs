@@ -12,7 +12,7 @@ use crate::invocation::{Invocation, InvokeRequest};
 use crate::limits::FunctionLimits;
 use crate::metrics::{CompileReason, Metrics};
 use crate::name::FunctionName;
-use crate::pipeline::{PipelineResult, PipelineSpec, StageResult};
+use crate::pipeline::{PipelineInfo, PipelineResult, PipelineSpec, PreparedPipeline};
 use crate::registry::{LoadedFunction, Registry};
 use crate::store::{DeployWrite, FunctionStore};
 use bytes::Bytes;
@@ -27,17 +27,17 @@ use tokio::sync::{Mutex, Semaphore};
 /// Cheap to clone: clones share everything.
 #[derive(Clone)]
 pub struct Runtime {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    config: RuntimeConfig,
+pub(crate) struct Inner {
+    pub(crate) config: RuntimeConfig,
     data_dir: Option<DataDir>,
-    engine: Arc<FunctionEngine>,
+    pub(crate) engine: Arc<FunctionEngine>,
     store: FunctionStore,
     artifacts: ArtifactCache,
     registry: Registry,
-    metrics: Metrics,
+    pub(crate) metrics: Metrics,
     slots: Arc<Semaphore>,
     /// Serializes the commit + registry swap of deploys and removes, so the
     /// registry always ends up matching the store.
@@ -294,24 +294,14 @@ impl Runtime {
         })
     }
 
-    /// Runs `spec` with `input` as the first stage's faasin and `output` as
-    /// the last stage's faasout. Every stage starts at once; the call returns
-    /// when every stage has exited (a stage that exits closes its ends: EOF
-    /// downstream, a broken pipe upstream).
-    ///
-    /// All stages run in the calling task, one fiber each: a byte handed
-    /// from one stage to the next wakes nothing on another thread.
+    /// Checks `spec` against the deployed functions and reserves an
+    /// instance slot for each stage, so that running it cannot fail.
     ///
     /// # Errors
     /// [`RuntimeError::InvalidPipeline`] when a stage names a function that
     /// is not deployed; [`RuntimeError::Busy`] when there are not enough free
-    /// instance slots for every stage. Nothing runs then.
-    pub async fn run_pipeline(
-        &self,
-        spec: &PipelineSpec,
-        input: PipeReader,
-        output: PipeWriter,
-    ) -> Result<PipelineResult, RuntimeError> {
+    /// instance slots for every stage.
+    pub fn prepare_pipeline(&self, spec: &PipelineSpec) -> Result<PreparedPipeline, RuntimeError> {
         let mut functions = Vec::with_capacity(spec.stages.len());
         for (i, stage) in spec.stages.iter().enumerate() {
             let function = self.inner.registry.get(&stage.function).ok_or_else(|| {
@@ -325,71 +315,96 @@ impl Runtime {
             })?;
             functions.push(function);
         }
-        let Ok(slots) = self
+        let slots = self
             .inner
             .slots
             .clone()
             .try_acquire_many_owned(spec.stages.len() as u32)
-        else {
-            return Err(RuntimeError::Busy {
+            .map_err(|_| RuntimeError::Busy {
                 limit: self.inner.config.get_max_instances(),
-            });
+            })?;
+        Ok(PreparedPipeline::new(
+            self.clone(),
+            spec.clone(),
+            functions,
+            slots,
+        ))
+    }
+
+    /// Stores `spec` as the named pipeline `name` (replacing one of that
+    /// name). Its functions are looked up when it runs, not now: a pipeline
+    /// may be stored before its functions are deployed.
+    ///
+    /// # Errors
+    /// [`RuntimeError::InvalidName`], [`RuntimeError::Store`].
+    pub async fn put_pipeline(
+        &self,
+        name: &str,
+        spec: PipelineSpec,
+    ) -> Result<PipelineInfo, RuntimeError> {
+        let name = FunctionName::parse(name)?;
+        let info = PipelineInfo {
+            name: name.to_string(),
+            spec: spec.to_shell(),
+            stages: spec.stages,
+            created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         };
-        let capacity = self.inner.config.get_pipe_capacity();
-        let mut inputs = vec![input];
-        let mut outputs = Vec::with_capacity(spec.stages.len());
-        for _ in 1..spec.stages.len() {
-            let (writer, reader) = faasrt_host_api::pipe(capacity);
-            outputs.push(writer);
-            inputs.push(reader);
-        }
-        outputs.push(output);
-        let started = std::time::Instant::now();
-        let runs = spec
-            .stages
-            .iter()
-            .zip(&functions)
-            .zip(inputs.into_iter().zip(outputs))
-            .map(|((stage, function), (input, output))| {
-                let bytes_in = input.counter();
-                let bytes_out = output.counter();
-                let run = RunRequest {
-                    args: std::iter::once(stage.function.clone())
-                        .chain(function.info.args.iter().cloned())
-                        .chain(stage.args.iter().cloned())
-                        .collect(),
-                    input: Faasin::Pipe(input),
-                    output: Some(output),
-                    memory_limit: function.info.limits.memory_bytes(),
-                    timeout: function.info.limits.timeout(),
-                };
-                let engine = &self.inner.engine;
-                async move {
-                    let invocation = engine.run(&function.prepared, run).await;
-                    StageResult {
-                        function: stage.function.clone(),
-                        args: stage.args.clone(),
-                        exit_code: invocation.status.exit_code(),
-                        outcome: invocation.status.label().to_owned(),
-                        message: invocation.status.failure_message(),
-                        bytes_in: bytes_in.read(),
-                        bytes_out: bytes_out.written(),
-                        duration_us: invocation.duration.as_micros() as u64,
-                        log_tail: invocation.log_tail,
-                    }
-                }
-            });
-        let stages = futures::future::join_all(runs).await;
-        drop(slots);
-        for stage in &stages {
-            self.inner
-                .metrics
-                .record_stage(&stage.function, &stage.outcome, stage.duration_us);
-        }
-        Ok(PipelineResult {
-            stages,
-            duration_us: started.elapsed().as_micros() as u64,
-        })
+        let inner = self.inner.clone();
+        let record = info.clone();
+        blocking(move || inner.store.put_pipeline(&record)).await??;
+        Ok(info)
+    }
+
+    /// The named pipeline `name`.
+    ///
+    /// # Errors
+    /// [`RuntimeError::InvalidName`], [`RuntimeError::PipelineNotFound`].
+    pub fn get_pipeline(&self, name: &str) -> Result<PipelineInfo, RuntimeError> {
+        let name = FunctionName::parse(name)?;
+        self.inner
+            .store
+            .pipeline(name.as_str())?
+            .ok_or_else(|| RuntimeError::PipelineNotFound {
+                name: name.to_string(),
+            })
+    }
+
+    /// Every named pipeline, in name order.
+    ///
+    /// # Errors
+    /// [`RuntimeError::Store`].
+    pub fn list_pipelines(&self) -> Result<Vec<PipelineInfo>, RuntimeError> {
+        self.inner.store.pipelines()
+    }
+
+    /// Deletes the named pipeline `name`.
+    ///
+    /// # Errors
+    /// [`RuntimeError::InvalidName`], [`RuntimeError::PipelineNotFound`].
+    pub async fn remove_pipeline(&self, name: &str) -> Result<PipelineInfo, RuntimeError> {
+        let name = FunctionName::parse(name)?;
+        let inner = self.inner.clone();
+        let key = name.to_string();
+        blocking(move || inner.store.remove_pipeline(&key))
+            .await??
+            .ok_or_else(|| RuntimeError::PipelineNotFound {
+                name: name.to_string(),
+            })
+    }
+
+    /// Runs `spec` with `input` as the first stage's faasin and `output` as
+    /// the last stage's faasout: [`Runtime::prepare_pipeline`], then
+    /// [`PreparedPipeline::run`].
+    ///
+    /// # Errors
+    /// Those of [`Runtime::prepare_pipeline`]; nothing runs then.
+    pub async fn run_pipeline(
+        &self,
+        spec: &PipelineSpec,
+        input: PipeReader,
+        output: PipeWriter,
+    ) -> Result<PipelineResult, RuntimeError> {
+        Ok(self.prepare_pipeline(spec)?.run(input, output).await)
     }
 
     /// The runtime's metrics in Prometheus text format.

@@ -15,12 +15,14 @@
 use crate::data_dir::DataDir;
 use crate::error::RuntimeError;
 use crate::function::FunctionInfo;
+use crate::pipeline::PipelineInfo;
 use faasrt_snapshots::{ArtifactChecksum, ArtifactKey, EngineFingerprint, ModuleDigest};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 const FUNCTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("functions");
 const MODULES: TableDefinition<&str, &[u8]> = TableDefinition::new("modules");
 const ARTIFACTS: TableDefinition<&str, &[u8]> = TableDefinition::new("artifacts");
+const PIPELINES: TableDefinition<&str, &[u8]> = TableDefinition::new("pipelines");
 
 /// The store of one runtime.
 pub(crate) struct FunctionStore {
@@ -73,8 +75,57 @@ impl FunctionStore {
         txn.open_table(FUNCTIONS)?;
         txn.open_table(MODULES)?;
         txn.open_table(ARTIFACTS)?;
+        txn.open_table(PIPELINES)?;
         txn.commit()?;
         Ok(FunctionStore { db })
+    }
+
+    /// Stores (or replaces) the named pipeline `info`.
+    pub(crate) fn put_pipeline(&self, info: &PipelineInfo) -> Result<(), RuntimeError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(PIPELINES)?;
+            let record = serde_json::to_vec(info).expect("a pipeline always serializes");
+            table.insert(info.name.as_str(), record.as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The named pipeline `name`.
+    pub(crate) fn pipeline(&self, name: &str) -> Result<Option<PipelineInfo>, RuntimeError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(PIPELINES)?;
+        table
+            .get(name)?
+            .map(|value| decode_pipeline(value.value()))
+            .transpose()
+    }
+
+    /// Every named pipeline, in name order.
+    pub(crate) fn pipelines(&self) -> Result<Vec<PipelineInfo>, RuntimeError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(PIPELINES)?;
+        let mut pipelines = Vec::new();
+        for entry in table.iter()? {
+            let (_, value) = entry?;
+            pipelines.push(decode_pipeline(value.value())?);
+        }
+        Ok(pipelines)
+    }
+
+    /// Deletes the named pipeline `name`; returns it, if it existed.
+    pub(crate) fn remove_pipeline(&self, name: &str) -> Result<Option<PipelineInfo>, RuntimeError> {
+        let txn = self.db.begin_write()?;
+        let removed = {
+            let mut table = txn.open_table(PIPELINES)?;
+            table
+                .remove(name)?
+                .map(|value| decode_pipeline(value.value()))
+                .transpose()?
+        };
+        txn.commit()?;
+        Ok(removed)
     }
 
     /// Every function record, in name order.
@@ -272,6 +323,11 @@ fn collect_if_unreferenced(
         .iter()
         .filter_map(|key| ArtifactKey::parse(key))
         .collect())
+}
+
+fn decode_pipeline(bytes: &[u8]) -> Result<PipelineInfo, RuntimeError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| RuntimeError::Corrupt(format!("pipeline record: {e}")))
 }
 
 fn decode_record(bytes: &[u8]) -> Result<FunctionInfo, RuntimeError> {

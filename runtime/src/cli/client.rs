@@ -2,7 +2,7 @@
 
 use crate::function::{DeployOptions, FunctionInfo};
 use crate::name::FunctionName;
-use crate::server::{DURATION_HEADER, EXIT_CODE_HEADER};
+use crate::server::{DURATION_HEADER, EXIT_CODE_HEADER, EXIT_CODE_TRAILER, PIPESTATUS_TRAILER};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -59,6 +59,58 @@ pub struct InvokeOutcome {
     pub output: Bytes,
     /// The JSON error body when it failed.
     pub error: Option<Value>,
+}
+
+/// How a pipeline run through [`Client::pipe`] ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipeOutcome {
+    /// The last stage's exit code.
+    pub exit_code: i32,
+    /// Every stage's exit code, first to last.
+    pub pipestatus: Vec<i32>,
+}
+
+impl PipeOutcome {
+    fn from_trailers(trailers: &hyper::HeaderMap) -> Result<Self, ClientError> {
+        let text = |name: &str| {
+            trailers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| ClientError::BadResponse(format!("missing trailer {name}")))
+        };
+        let pipestatus = text(PIPESTATUS_TRAILER)?
+            .split_whitespace()
+            .map(|code| {
+                code.parse()
+                    .map_err(|_| ClientError::BadResponse(format!("bad status {code:?}")))
+            })
+            .collect::<Result<Vec<i32>, _>>()?;
+        let exit_code = text(EXIT_CODE_TRAILER)?
+            .parse()
+            .map_err(|_| ClientError::BadResponse("bad exit code trailer".into()))?;
+        Ok(PipeOutcome {
+            exit_code,
+            pipestatus,
+        })
+    }
+}
+
+/// A request body fed chunk by chunk from a channel (stdin, for `pipe`).
+pub struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        self.get_mut()
+            .0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|bytes| Ok(hyper::body::Frame::data(bytes))))
+    }
 }
 
 /// A client of one faasrt server.
@@ -160,6 +212,71 @@ impl Client {
                 error: Some(serde_json::from_slice(&body).unwrap_or(Value::Null)),
             })
         }
+    }
+
+    /// Runs the pipeline `spec` on the server: `input` chunks stream into its
+    /// first stage, `on_output` receives the last stage's output as it
+    /// arrives, and the statuses come from the response's trailers.
+    ///
+    /// # Errors
+    /// [`ClientError::Api`] for a refused spec (unknown function, malformed),
+    /// [`ClientError::Unreachable`], and [`ClientError::BadResponse`] when
+    /// the answer ends without its statuses.
+    pub async fn pipe(
+        &self,
+        spec: &str,
+        input: tokio::sync::mpsc::Receiver<Bytes>,
+        mut on_output: impl FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<PipeOutcome, ClientError> {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("spec", spec)
+            .finish();
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}/v1/pipelines/run?{query}", self.base))
+            .header(hyper::header::TE, "trailers")
+            .header(CONTENT_TYPE, "application/octet-stream");
+        if let Some(token) = &self.token {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = request
+            .body(ChannelBody(input))
+            .map_err(|e| ClientError::InvalidArgument(format!("cannot build request: {e}")))?;
+        let http = HyperClient::builder(TokioExecutor::new()).build_http::<ChannelBody>();
+        let response = http
+            .request(request)
+            .await
+            .map_err(|e| ClientError::Unreachable {
+                server: self.base.clone(),
+                reason: error_chain(&e),
+            })?;
+        let status = response.status();
+        let mut body = response.into_body();
+        if !status.is_success() {
+            let bytes = body
+                .collect()
+                .await
+                .map_err(|e| ClientError::BadResponse(e.to_string()))?
+                .to_bytes();
+            return Err(api_error(status, &bytes));
+        }
+        while let Some(frame) = body.frame().await {
+            let frame =
+                frame.map_err(|e| ClientError::BadResponse(format!("output stream broke: {e}")))?;
+            match frame.into_data() {
+                Ok(data) => on_output(&data).map_err(|e| {
+                    ClientError::InvalidArgument(format!("cannot write the output: {e}"))
+                })?,
+                Err(frame) => {
+                    if let Ok(trailers) = frame.into_trailers() {
+                        return PipeOutcome::from_trailers(&trailers);
+                    }
+                }
+            }
+        }
+        Err(ClientError::BadResponse(
+            "the pipeline's answer ended without its statuses (trailers)".into(),
+        ))
     }
 
     /// Lists the deployed functions.

@@ -2,7 +2,9 @@
 //! errors are printed here, once, as text or as JSON with `--json`.
 
 use super::client::{Client, ClientError, InvokeOutcome};
-use super::{Cli, ClientArgs, Command, DeployArgs, InvokeArgs, RmArgs, RunArgs, ServeArgs};
+use super::{
+    Cli, ClientArgs, Command, DeployArgs, InvokeArgs, PipeArgs, RmArgs, RunArgs, ServeArgs,
+};
 use crate::config::RuntimeConfig;
 use crate::data_dir::DataDir;
 use crate::function::{DeployOptions, FunctionInfo};
@@ -26,6 +28,7 @@ pub(super) fn run(cli: Cli) -> i32 {
         Command::Ls(args) => client_command(|| list(args, json)),
         Command::Rm(args) => client_command(|| remove(args, json)),
         Command::Run(args) => client_command(|| run_local(args, json)),
+        Command::Pipe(args) => client_command(|| pipe(args, json)),
     };
     result.unwrap_or_else(|error| {
         report_error(&error, json);
@@ -198,6 +201,48 @@ fn invoke(args: InvokeArgs, json: bool) -> CommandFuture {
         let input = read_stdin()?;
         let outcome = client.invoke(&args.name, &args.args, input).await?;
         print_outcome(&outcome, json)
+    })
+}
+
+fn pipe(args: PipeArgs, json: bool) -> CommandFuture {
+    Box::pin(async move {
+        let client = client(&args.client)?;
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(4);
+        // stdin is read on a thread of its own (it blocks), chunk by chunk,
+        // so a pipeline starts before its input ends, and `yes | faasrt
+        // pipe 'head'` works: when the pipeline is over, faasrt exits and
+        // this thread with it.
+        std::thread::spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            let mut buffer = vec![0u8; 64 << 10];
+            loop {
+                match stdin.read(&mut buffer) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if sender
+                            .blocking_send(Bytes::copy_from_slice(&buffer[..n]))
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        let mut stdout = std::io::stdout().lock();
+        let outcome = client
+            .pipe(&args.spec, receiver, |bytes| {
+                stdout.write_all(bytes)?;
+                stdout.flush()
+            })
+            .await?;
+        if json {
+            eprintln!(
+                "{}",
+                json!({ "exit_code": outcome.exit_code, "pipestatus": outcome.pipestatus })
+            );
+        }
+        Ok(outcome.exit_code)
     })
 }
 

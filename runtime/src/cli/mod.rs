@@ -5,7 +5,7 @@ mod client;
 mod commands;
 mod units;
 
-pub use client::{Client, ClientError};
+pub use client::{ChannelBody, Client, ClientError, PipeOutcome};
 pub use units::{parse_duration_ms, parse_memory_mb};
 
 use clap::{Args, Parser, Subcommand};
@@ -48,6 +48,20 @@ pub enum Command {
     /// Run a wasm file once, locally, without a server (same semantics as
     /// invoke).
     Run(RunArgs),
+    /// Run a pipeline on the server, e.g. `faasrt pipe 'grep error | wc -l'`:
+    /// stdin streams into the first stage, the last stage's output streams
+    /// to stdout, and faasrt exits with the last stage's status.
+    Pipe(PipeArgs),
+}
+
+/// Options of `faasrt pipe`.
+#[derive(Debug, Args)]
+pub struct PipeArgs {
+    /// The stages, shell-like: `grep error | wc -l`.
+    pub spec: String,
+    /// Server and token.
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// Options of `faasrt serve`.

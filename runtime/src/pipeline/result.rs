@@ -3,6 +3,19 @@
 
 use serde::Serialize;
 
+/// A named pipeline as stored and shown by `GET /v1/pipelines/{name}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PipelineInfo {
+    /// Its name (same rules as function names).
+    pub name: String,
+    /// Its stages.
+    pub stages: Vec<super::StageSpec>,
+    /// The same stages as a shell-like string.
+    pub spec: String,
+    /// When it was stored, RFC 3339 in UTC.
+    pub created_at: String,
+}
+
 /// How one stage ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StageResult {

@@ -165,6 +165,10 @@ impl From<RuntimeError> for ApiError {
             E::MissingEntryPoint => {
                 ApiError::new(StatusCode::BAD_REQUEST, "missing_entry_point", message)
             }
+            E::PipelineNotFound { name } => {
+                ApiError::new(StatusCode::NOT_FOUND, "pipeline_not_found", message)
+                    .with("name", name)
+            }
             E::InvalidPipeline { .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_pipeline", message)
             }

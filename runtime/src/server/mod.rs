@@ -4,10 +4,12 @@
 
 mod api_error;
 mod auth;
+mod pipelines;
 mod routes;
 
 pub use api_error::ApiError;
 pub use auth::Token;
+pub use pipelines::{EXIT_CODE_TRAILER, PIPESTATUS_TRAILER};
 pub use routes::{DURATION_HEADER, EXIT_CODE_HEADER};
 
 use crate::runtime::Runtime;

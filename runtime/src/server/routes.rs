@@ -2,16 +2,19 @@
 
 use super::api_error::ApiError;
 use super::auth::Token;
+use super::pipelines;
 use crate::function::DeployOptions;
 use crate::invocation::InvokeRequest;
 use crate::runtime::Runtime;
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Serialize;
+use std::convert::Infallible;
 
 /// Header carrying the function's exit code on an invoke answer.
 pub const EXIT_CODE_HEADER: &str = "x-faasrt-exit-code";
@@ -26,7 +29,8 @@ pub(crate) struct App {
     pub max_body_bytes: usize,
 }
 
-type HttpResponse = Response<Full<Bytes>>;
+/// Every answer: a whole body or a stream, behind one boxed type.
+pub(crate) type HttpResponse = Response<BoxBody<Bytes, Infallible>>;
 
 /// Answers one request; every error becomes a JSON error response.
 pub(crate) async fn handle(app: &App, request: Request<Incoming>) -> HttpResponse {
@@ -34,7 +38,7 @@ pub(crate) async fn handle(app: &App, request: Request<Incoming>) -> HttpRespons
     let mut body = PendingBody::new(body);
     let response = match route(app, &parts, &mut body).await {
         Ok(response) => response,
-        Err(error) => error.into_response(),
+        Err(error) => error.into_response().map(BodyExt::boxed),
     };
     // A client still sending a body it was refused for would see a broken
     // pipe instead of the answer: read the rest before answering.
@@ -63,7 +67,8 @@ async fn route(
     match segments.as_slice() {
         ["metrics"] => {
             only(&method, Method::GET, "GET")?;
-            let mut response = Response::new(Full::new(Bytes::from(app.runtime.metrics_text())));
+            let mut response =
+                Response::new(Full::new(Bytes::from(app.runtime.metrics_text())).boxed());
             response.headers_mut().insert(
                 CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -86,6 +91,24 @@ async fn route(
         ["v1", "functions", name, "invoke"] => {
             only(&method, Method::POST, "POST")?;
             invoke(app, name, request, body).await
+        }
+        ["v1", "pipelines", "run"] => {
+            only(&method, Method::POST, "POST")?;
+            pipelines::run_ad_hoc(app, request, body).await
+        }
+        ["v1", "pipelines"] => {
+            only(&method, Method::GET, "GET")?;
+            pipelines::list(app)
+        }
+        ["v1", "pipelines", name] => match method {
+            Method::GET => pipelines::get(app, name),
+            Method::PUT => pipelines::put(app, name, request, body).await,
+            Method::DELETE => pipelines::remove(app, name).await,
+            _ => Err(ApiError::method_not_allowed("GET, PUT, DELETE")),
+        },
+        ["v1", "pipelines", name, "invoke"] => {
+            only(&method, Method::POST, "POST")?;
+            pipelines::run_named(app, name, request, body).await
         }
         _ => Err(ApiError::route_not_found(&path)),
     }
@@ -159,14 +182,16 @@ async fn invoke(
     let duration_us = invocation.duration.as_micros().to_string();
     let exit_code = invocation.status.exit_code().to_string();
     let mut response = if invocation.status.is_success() {
-        let mut response = Response::new(Full::new(invocation.output));
+        let mut response = Response::new(Full::new(invocation.output).boxed());
         response.headers_mut().insert(
             CONTENT_TYPE,
             HeaderValue::from_static("application/octet-stream"),
         );
         response
     } else {
-        ApiError::from_invocation(name, &invocation).into_response()
+        ApiError::from_invocation(name, &invocation)
+            .into_response()
+            .map(BodyExt::boxed)
     };
     let headers = response.headers_mut();
     headers.insert(
@@ -180,7 +205,7 @@ async fn invoke(
     Ok(response)
 }
 
-fn query_pairs(request: &Parts) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(request: &Parts) -> Vec<(String, String)> {
     form_urlencoded::parse(request.uri.query().unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
@@ -194,7 +219,7 @@ fn parse_number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ApiEr
     })
 }
 
-fn parse_bool(key: &str, value: &str) -> Result<bool, ApiError> {
+pub(crate) fn parse_bool(key: &str, value: &str) -> Result<bool, ApiError> {
     match value {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
@@ -204,7 +229,7 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, ApiError> {
     }
 }
 
-fn unknown_parameter(key: &str, known: &str) -> ApiError {
+pub(crate) fn unknown_parameter(key: &str, known: &str) -> ApiError {
     ApiError::bad_query(format!(
         "unknown query parameter {key:?}; this route accepts {known}"
     ))
@@ -225,9 +250,15 @@ impl PendingBody {
         PendingBody { body: Some(body) }
     }
 
+    /// Takes the body to stream it (a pipeline's input); nothing is drained
+    /// after the answer then.
+    pub(crate) fn take(&mut self) -> Option<Incoming> {
+        self.body.take()
+    }
+
     /// Reads the whole body, refusing it (413) past `limit` bytes without
     /// keeping more than that in memory.
-    async fn read(&mut self, request: &Parts, limit: usize) -> Result<Bytes, ApiError> {
+    pub(crate) async fn read(&mut self, request: &Parts, limit: usize) -> Result<Bytes, ApiError> {
         let declared = request
             .headers
             .get(CONTENT_LENGTH)
@@ -281,9 +312,9 @@ impl PendingBody {
     }
 }
 
-fn json(status: StatusCode, value: &impl Serialize) -> HttpResponse {
+pub(crate) fn json(status: StatusCode, value: &impl Serialize) -> HttpResponse {
     let body = serde_json::to_vec(value).expect("API values always serialize");
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
     *response.status_mut() = status;
     response
         .headers_mut()

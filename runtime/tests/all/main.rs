@@ -6,6 +6,7 @@ mod cli;
 mod http_api;
 mod invocations;
 mod pipelines;
+mod pipelines_http;
 mod preinit;
 mod restart;
 mod support;

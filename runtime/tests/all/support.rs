@@ -375,3 +375,10 @@ pub fn preinit_module(body: &str) -> Vec<u8> {
         (func (export "wizer-initialize") {body}))"#
     ))
 }
+
+impl Http {
+    /// `DELETE path`.
+    pub async fn delete_path(&self, path: &str) -> Reply {
+        self.send(Method::DELETE, path, Bytes::new()).await
+    }
+}
