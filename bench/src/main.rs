@@ -7,6 +7,7 @@ mod coldstart;
 mod invoke;
 mod load;
 mod peers;
+mod pipes;
 mod report;
 mod stats;
 
@@ -28,6 +29,9 @@ enum Bench {
     /// Start-to-answer latency of hello, init-heavy, go-hello and
     /// go-init-heavy in every start mode, and a restart with 50 functions.
     Coldstart(coldstart::ColdstartArgs),
+    /// Throughput of cat chains (wasm, OS pipes, TCP loopback) and the
+    /// latency of one hop for 1 KiB.
+    Pipes(pipes::PipesArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,5 +39,6 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Bench::Invoke(args) => invoke::run(args),
         Bench::Coldstart(args) => coldstart::run(args),
+        Bench::Pipes(args) => pipes::run(args),
     }
 }
