@@ -1,12 +1,15 @@
 //! Builds the example functions for `wasm32-wasip1` with a nested cargo, and
 //! the Go examples as WASI reactors when Go is available (`build_go.rs`),
-//! and generates the table of them that `src/lib.rs` embeds.
+//! and generates the table of them that `src/lib.rs` embeds. On an x86_64
+//! Linux host it also builds the Rust examples as native executables for the
+//! host, with a second nested cargo, and generates their table too.
 //!
-//! The nested build uses its own target directory (`target/wasm-examples`):
-//! the outer cargo holds the lock on the main one for as long as this script
-//! runs. It runs with a cleaned environment, because the outer build's
-//! settings (RUSTFLAGS, clippy's wrapper, coverage flags, the target dir)
-//! are meant for host code and would break or pollute a wasm build.
+//! Each nested build uses its own target directory (`target/wasm-examples`,
+//! `target/native-examples`): the outer cargo holds the lock on the main one
+//! for as long as this script runs. They run with a cleaned environment,
+//! because the outer build's settings (RUSTFLAGS, clippy's wrapper, coverage
+//! flags, the target dir) are meant for the outer build and would break or
+//! pollute a wasm build, or change what the native examples are.
 
 use std::env;
 use std::ffi::OsString;
@@ -20,6 +23,10 @@ mod build_go;
 
 const TARGET: &str = "wasm32-wasip1";
 const PACKAGE: &str = "faasrt-examples";
+/// Appended to a binary's name to name its native executable: `cat-native`.
+const NATIVE_SUFFIX: &str = "-native";
+/// The cfg set when the native examples are built (`src/lib.rs` reads it).
+const NATIVE_CFG: &str = "faasrt_native_examples";
 
 /// Prefixes of environment variables the outer cargo sets (or a user set for
 /// the outer build) that the nested cargo would read as its own settings.
@@ -65,7 +72,12 @@ fn main() {
     ensure_target_installed(&workspace);
 
     let target_dir = workspace.join("target/wasm-examples");
-    build_examples(&workspace, &target_dir);
+    let mut cargo = nested_cargo(&workspace, TARGET, &target_dir);
+    // The release profile keeps line tables for the host crates; in the
+    // examples they would be 2 MB of DWARF (mostly std's) on a 80 KB module.
+    // The `name` section stays, so traps still show function names.
+    strip_debuginfo(&mut cargo);
+    run_nested(cargo, "wasm");
 
     // Copies in OUT_DIR belong to this build of the crate: another build
     // rewriting target/wasm-examples cannot change what was embedded.
@@ -130,6 +142,89 @@ fn main() {
         utf8(&wasm_dir)
     );
     println!("cargo:rustc-env=FAASRT_GO_EXAMPLES_BUILT={go_built}");
+
+    native_examples(&workspace, &out_dir, &examples);
+}
+
+/// Builds the Rust examples for the host, when it is x86_64 Linux, into
+/// `<OUT_DIR>/native/<name>-native`, and writes their table to
+/// `<OUT_DIR>/native_examples.rs` (empty, with a warning, elsewhere).
+fn native_examples(workspace: &Path, out_dir: &Path, examples: &[ExampleSource]) {
+    println!("cargo::rustc-check-cfg=cfg({NATIVE_CFG})");
+    let native_dir = out_dir.join("native");
+    if native_dir.exists() {
+        fs::remove_dir_all(&native_dir)
+            .unwrap_or_else(|e| panic!("remove {}: {e}", native_dir.display()));
+    }
+    fs::create_dir_all(&native_dir)
+        .unwrap_or_else(|e| panic!("create {}: {e}", native_dir.display()));
+    println!(
+        "cargo:rustc-env=FAASRT_NATIVE_EXAMPLES_DIR={}",
+        utf8(&native_dir)
+    );
+    let mut table = String::from("&[\n");
+    match native_host() {
+        Ok(host) => {
+            let target_dir = workspace.join("target/native-examples");
+            let mut cargo = nested_cargo(workspace, &host, &target_dir);
+            // Without std's DWARF an example is a few hundred KB rather than
+            // several MB; the symbol table stays, for backtraces.
+            strip_debuginfo(&mut cargo);
+            // A linker set for the host triple is a property of the machine,
+            // not a setting of the outer build: keep it.
+            let linker = format!(
+                "CARGO_TARGET_{}_LINKER",
+                host.to_uppercase().replace(['-', '.'], "_")
+            );
+            if let Some(value) = env::var_os(&linker) {
+                cargo.env(&linker, value);
+            }
+            run_nested(cargo, "native");
+            let built_dir = target_dir.join(&host).join("release");
+            // `examples` is sorted, and a common suffix keeps it so.
+            for example in examples {
+                let name = format!("{}{NATIVE_SUFFIX}", example.name);
+                let from = built_dir.join(&example.name);
+                let to = native_dir.join(&name);
+                // fs::copy keeps the mode, so the copy is executable too.
+                fs::copy(&from, &to)
+                    .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
+                writeln!(
+                    table,
+                    "    NativeExample {{ name: {name:?}, description: {:?}, executable: include_bytes!({:?}) }},",
+                    example.description,
+                    utf8(&to),
+                )
+                .expect("writing to a String cannot fail");
+            }
+            println!("cargo:rustc-cfg={NATIVE_CFG}");
+        }
+        Err(why) => println!("cargo:warning={why}: NATIVE_EXAMPLES is empty"),
+    }
+    table.push(']');
+    let table_path = out_dir.join("native_examples.rs");
+    fs::write(&table_path, table).unwrap_or_else(|e| panic!("write {}: {e}", table_path.display()));
+}
+
+/// The host triple, if the native examples are built on this host: only for
+/// x86_64 Linux, and only when this crate is built for the host itself, since
+/// executables built for the host are what it embeds.
+fn native_host() -> Result<String, String> {
+    let host = env_string("HOST");
+    let target = env_string("TARGET");
+    let arch = env_string("CARGO_CFG_TARGET_ARCH");
+    let os = env_string("CARGO_CFG_TARGET_OS");
+    if arch != "x86_64" || os != "linux" {
+        return Err(format!(
+            "the native examples are built only on x86_64 Linux, not for {target} ({arch} {os})"
+        ));
+    }
+    if host != target {
+        return Err(format!(
+            "the native examples are built for the host, {host}, which is not the target, {target}"
+        ));
+    }
+    Ok(host)
 }
 
 /// One row of the generated table.
@@ -237,16 +332,19 @@ fn target_installed(rustc: &OsString) -> bool {
         .is_dir()
 }
 
-fn build_examples(workspace: &Path, target_dir: &Path) {
+/// A `cargo build --release --target <target> -p faasrt-examples --bins`
+/// into `target_dir`, without the settings of the outer build: see
+/// [`LEAKING_PREFIXES`] and [`LEAKING_NAMES`].
+fn nested_cargo(workspace: &Path, target: &str, target_dir: &Path) -> Command {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(&cargo);
+    let mut command = Command::new(cargo);
     command
         .current_dir(workspace)
         .args([
             "build",
             "--release",
             "--target",
-            TARGET,
+            target,
             "-p",
             PACKAGE,
             "--bins",
@@ -265,22 +363,30 @@ fn build_examples(workspace: &Path, target_dir: &Path) {
             command.env_remove(key);
         }
     }
-    // The release profile keeps line tables for the host crates; in the
-    // examples they would be 2 MB of DWARF (mostly std's) on a 80 KB module.
-    // The `name` section stays, so traps still show function names.
+    command
+}
+
+/// Builds without debug info and strips std's: the workspace's release
+/// profile keeps line tables, which the embedded examples do not need.
+fn strip_debuginfo(command: &mut Command) {
     command
         .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
         .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
+}
+
+/// Runs a nested cargo from [`nested_cargo`]; `what` names the build in
+/// messages.
+fn run_nested(mut command: Command, what: &str) {
     let started = Instant::now();
     let status = command
         .status()
-        .unwrap_or_else(|e| panic!("cannot run {cargo:?}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", command.get_program()));
     assert!(
         status.success(),
-        "building the examples for {TARGET} failed ({status}); the nested cargo's output is above"
+        "the nested {what} build of the examples failed ({status}); its output is above"
     );
     eprintln!(
-        "nested wasm build of {PACKAGE} took {:.1?}",
+        "nested {what} build of {PACKAGE} took {:.1?}",
         started.elapsed()
     );
 }
@@ -304,6 +410,12 @@ fn workspace_root(manifest_dir: &Path) -> PathBuf {
 
 fn env_var(name: &str) -> OsString {
     env::var_os(name).unwrap_or_else(|| panic!("cargo sets {name} for build scripts"))
+}
+
+fn env_string(name: &str) -> String {
+    env_var(name)
+        .into_string()
+        .unwrap_or_else(|v| panic!("{name}={v:?} is not UTF-8"))
 }
 
 /// Paths go into generated Rust source as string literals.
