@@ -1,6 +1,16 @@
-//! faasrt-isolation: seccomp filters per thread role, memory protection keys,
-//! resource limits and the capability probe behind `faasrt doctor`.
+//! faasrt-isolation: the sandbox of native functions (a seccomp filter and
+//! resource limits applied between fork and exec), and in time the seccomp
+//! filters of the runtime's own threads, memory protection keys and the
+//! capability probe behind `faasrt doctor`.
 //!
 //! It sits at the bottom of the workspace: it knows nothing of wasm, HTTP or
-//! the store. The isolation issue fills it; until then faasrt relies on the
-//! wasm sandbox (bounds checks and guard regions) alone.
+//! the store. Wasm functions are confined by the wasm sandbox itself (bounds
+//! checks and guard regions).
+
+mod limits;
+mod seccomp;
+
+pub use limits::ChildLimits;
+pub use seccomp::{
+    DeniedSyscall, IsolationError, NATIVE_CHILD_DENIED, SeccompProgram, native_child_filter,
+};

@@ -27,6 +27,13 @@ pub enum RuntimeError {
         /// What the validator or compiler said.
         reason: String,
     },
+    /// The bytes deployed as a native function are not an executable for
+    /// this machine.
+    #[error("invalid native executable: {reason}")]
+    InvalidExecutable {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The module imports functions the host does not provide.
     #[error("module imports unknown functions: {}", .names.join(", "))]
     UnknownImports {

@@ -18,8 +18,11 @@ pub struct FunctionInfo {
     pub limits: FunctionLimits,
     /// When it was deployed, RFC 3339 in UTC.
     pub deployed_at: String,
-    /// How invocations enter it: `command` (`_start`) or `reactor`
-    /// (`handle`).
+    /// `wasm` or `native` (an executable run as a child process).
+    #[serde(default = "wasm")]
+    pub kind: String,
+    /// How invocations enter it: `command` (`_start`, or a native
+    /// executable) or `reactor` (`handle`).
     #[serde(default = "command")]
     pub entry: String,
     /// Whether its `wizer-initialize` ran at deploy and invocations start
@@ -36,6 +39,10 @@ pub struct FunctionInfo {
 
 fn command() -> String {
     "command".into()
+}
+
+fn wasm() -> String {
+    "wasm".into()
 }
 
 impl FunctionInfo {
@@ -56,4 +63,6 @@ pub struct DeployOptions {
     /// Do not pre-initialize even if the module exports `wizer-initialize`
     /// (its init then runs in every invocation, as the module itself does).
     pub skip_preinit: bool,
+    /// The bytes are an x86_64 Linux executable, not a wasm module.
+    pub native: bool,
 }

@@ -19,6 +19,7 @@ mod invocation;
 mod limits;
 mod metrics;
 mod name;
+mod native;
 pub mod pipeline;
 mod registry;
 mod runtime;

@@ -5,13 +5,22 @@
 
 use crate::engine::PreparedModule;
 use crate::function::FunctionInfo;
+use crate::native::NativeExecutable;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-/// A deployed function, compiled and linked.
+/// What runs when a function is invoked.
+pub(crate) enum Executable {
+    /// A wasm module, compiled and linked.
+    Wasm(PreparedModule),
+    /// A native executable, in its sealed memfd.
+    Native(NativeExecutable),
+}
+
+/// A deployed function, ready to run.
 pub(crate) struct LoadedFunction {
     pub info: FunctionInfo,
-    pub prepared: PreparedModule,
+    pub executable: Executable,
 }
 
 /// Name → loaded function.

@@ -12,8 +12,9 @@ use crate::invocation::{Invocation, InvokeRequest};
 use crate::limits::FunctionLimits;
 use crate::metrics::{CompileReason, Metrics};
 use crate::name::FunctionName;
+use crate::native::{NativeExecutable, NativeRunner, validate_executable};
 use crate::pipeline::{PipelineInfo, PipelineResult, PipelineSpec, PreparedPipeline};
-use crate::registry::{LoadedFunction, Registry};
+use crate::registry::{Executable, LoadedFunction, Registry};
 use crate::store::{DeployWrite, FunctionStore};
 use bytes::Bytes;
 use faasrt_host_api::{Faasin, PipeReader, PipeWriter};
@@ -38,6 +39,7 @@ pub(crate) struct Inner {
     artifacts: ArtifactCache,
     registry: Registry,
     pub(crate) metrics: Metrics,
+    native: NativeRunner,
     slots: Arc<Semaphore>,
     /// Serializes the commit + registry swap of deploys and removes, so the
     /// registry always ends up matching the store.
@@ -64,6 +66,7 @@ impl Runtime {
         };
         let engine = Arc::new(FunctionEngine::new(&config)?);
         let artifacts = ArtifactCache::new(data_dir.as_ref().map(ArtifactFiles::open).transpose()?);
+        let native = NativeRunner::new(config.get_max_output_bytes(), config.get_log_tail_bytes())?;
         let inner = Inner {
             slots: Arc::new(Semaphore::new(config.get_max_instances() as usize)),
             config,
@@ -74,6 +77,7 @@ impl Runtime {
             registry: Registry::default(),
             metrics: Metrics::new(),
             publish: Mutex::new(()),
+            native,
         };
         for info in inner.store.functions()? {
             let name = info.name.clone();
@@ -129,6 +133,9 @@ impl Runtime {
             });
         }
         let limits = self.inner.resolve_limits(options.limits)?;
+        if options.native {
+            return self.deploy_native(name, module, options.args, limits).await;
+        }
         let inner = self.inner.clone();
         let function_name = name.to_string();
         let skip_preinit = options.skip_preinit;
@@ -149,6 +156,7 @@ impl Runtime {
             args: options.args,
             limits,
             deployed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            kind: "wasm".into(),
             entry: built.prepared.entry().label().to_owned(),
             preinitialized: built.snapshot.is_some(),
             preinit_us: built
@@ -181,7 +189,7 @@ impl Runtime {
         .await??;
         self.inner.registry.insert(LoadedFunction {
             info: info.clone(),
-            prepared,
+            executable: Executable::Wasm(prepared),
         });
         self.inner.metrics.record_deploy(name.as_str());
         self.inner
@@ -240,7 +248,7 @@ impl Runtime {
         // async task on a fiber: it yields at every epoch tick and whenever
         // WASI blocks, so it never holds the thread for long, and no
         // cross-thread hand-off sits on the invocation's path.
-        let invocation = self.inner.engine.run(&function.prepared, run).await;
+        let invocation = self.inner.execute(&function, run).await;
         drop(slot);
         self.inner
             .metrics
@@ -329,6 +337,54 @@ impl Runtime {
             functions,
             slots,
         ))
+    }
+
+    /// Deploys an executable as native function `name`.
+    async fn deploy_native(
+        &self,
+        name: FunctionName,
+        executable: Bytes,
+        args: Vec<String>,
+        limits: FunctionLimits,
+    ) -> Result<FunctionInfo, RuntimeError> {
+        validate_executable(&executable)?;
+        let info = FunctionInfo {
+            name: name.to_string(),
+            digest: ModuleDigest::of(&executable).to_string(),
+            size: executable.len() as u64,
+            args,
+            limits,
+            deployed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            kind: "native".into(),
+            entry: "command".into(),
+            preinitialized: false,
+            preinit_us: None,
+            snapshot_digest: None,
+        };
+        let loaded = NativeExecutable::new(&executable)?;
+        let _publishing = self.inner.publish.lock().await;
+        let inner = self.inner.clone();
+        let write_info = info.clone();
+        blocking(move || {
+            let replaced = inner.store.deploy(DeployWrite {
+                info: &write_info,
+                module: &executable,
+                snapshot: None,
+                artifact: None,
+            })?;
+            inner.artifacts.forget(&replaced.unused_artifacts);
+            Ok::<_, RuntimeError>(())
+        })
+        .await??;
+        self.inner.registry.insert(LoadedFunction {
+            info: info.clone(),
+            executable: Executable::Native(loaded),
+        });
+        self.inner.metrics.record_deploy(name.as_str());
+        self.inner
+            .metrics
+            .set_function_count(self.inner.registry.len());
+        Ok(info)
     }
 
     /// Stores `spec` as the named pipeline `name` (replacing one of that
@@ -515,9 +571,28 @@ impl Inner {
         })
     }
 
+    /// Runs one invocation or pipeline stage of `function`: in a fresh wasm
+    /// instance, or as a child process for a native function.
+    pub(crate) async fn execute(&self, function: &LoadedFunction, run: RunRequest) -> Invocation {
+        match &function.executable {
+            Executable::Wasm(prepared) => self.engine.run(prepared, run).await,
+            Executable::Native(executable) => self.native.run(executable, run).await,
+        }
+    }
+
     /// Loads a stored function: from its artifact when that is valid for
     /// this engine, else by recompiling its stored module bytes.
     fn load(&self, info: FunctionInfo) -> Result<LoadedFunction, RuntimeError> {
+        if info.kind == "native" {
+            let digest = ModuleDigest::parse(&info.digest)
+                .ok_or_else(|| RuntimeError::Corrupt(format!("bad digest {:?}", info.digest)))?;
+            let bytes = self
+                .store
+                .module(&digest)?
+                .ok_or_else(|| RuntimeError::Corrupt(format!("executable {digest} is missing")))?;
+            let executable = Executable::Native(NativeExecutable::new(&bytes)?);
+            return Ok(LoadedFunction { info, executable });
+        }
         let digest = ModuleDigest::parse(info.executed_digest()).ok_or_else(|| {
             RuntimeError::Corrupt(format!("bad digest {:?}", info.executed_digest()))
         })?;
@@ -528,7 +603,10 @@ impl Inner {
             &digest,
             info.preinitialized,
         )?;
-        Ok(LoadedFunction { info, prepared })
+        Ok(LoadedFunction {
+            info,
+            executable: Executable::Wasm(prepared),
+        })
     }
 
     /// Fills in limits left out with the defaults, and checks them against

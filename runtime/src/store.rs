@@ -349,6 +349,7 @@ mod tests {
             args: vec![],
             limits: FunctionLimits::default(),
             deployed_at: "2026-01-01T00:00:00Z".into(),
+            kind: "wasm".into(),
             entry: "command".into(),
             preinitialized: false,
             preinit_us: None,

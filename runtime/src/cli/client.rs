@@ -158,6 +158,9 @@ impl Client {
         if options.skip_preinit {
             query.append_pair("preinit", "false");
         }
+        if options.native {
+            query.append_pair("kind", "native");
+        }
         let path = format!("/v1/functions/{}?{}", checked(name)?, query.finish());
         let body = self.call(Method::PUT, &path, module).await?;
         parse_json(&body)

@@ -132,6 +132,25 @@ async fn deploy_examples(runtime: &Runtime) -> anyhow::Result<()> {
             .with_context(|| format!("deploying example {}", example.name))?;
         tracing::info!(function = example.name, "deployed example");
     }
+    for example in faasrt_example_artifacts::NATIVE_EXAMPLES {
+        let digest = faasrt_snapshots::ModuleDigest::of(example.executable).to_string();
+        if runtime.get(example.name).is_ok_and(|f| f.digest == digest) {
+            continue;
+        }
+        let options = DeployOptions {
+            native: true,
+            ..DeployOptions::default()
+        };
+        runtime
+            .deploy(
+                example.name,
+                Bytes::from_static(example.executable),
+                options,
+            )
+            .await
+            .with_context(|| format!("deploying native example {}", example.name))?;
+        tracing::info!(function = example.name, "deployed native example");
+    }
     Ok(())
 }
 
@@ -175,6 +194,7 @@ fn deploy(args: DeployArgs, json: bool) -> CommandFuture {
                 timeout_ms: args.timeout,
             },
             skip_preinit: args.no_preinit,
+            native: args.native,
         };
         let info = client
             .deploy(&args.name, Bytes::from(module), &options)

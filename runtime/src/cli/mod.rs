@@ -73,7 +73,9 @@ pub struct ServeArgs {
     /// Directory of the store and the token.
     #[arg(long, env = "FAASRT_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
-    /// Deploy the example functions (hello, upper, cat, grep, wc, head).
+    /// Deploy the example functions (hello, upper, cat, grep, wc, head, ...;
+    /// the Go ones when built; and the native cat-native, grep-native,
+    /// wc-native, ...).
     #[arg(long)]
     pub examples: bool,
     /// Require the token for reads and invocations too, not only for
@@ -118,6 +120,9 @@ pub struct DeployArgs {
     /// Do not pre-initialize, even if the module exports `wizer-initialize`.
     #[arg(long)]
     pub no_preinit: bool,
+    /// FILE is an x86_64 Linux executable, run as a sandboxed child process.
+    #[arg(long)]
+    pub native: bool,
     /// Server and token.
     #[command(flatten)]
     pub client: ClientArgs,

@@ -77,9 +77,8 @@ impl PreparedPipeline {
                     memory_limit: function.info.limits.memory_bytes(),
                     timeout: function.info.limits.timeout(),
                 };
-                let engine = &inner.engine;
                 async move {
-                    let invocation = engine.run(&function.prepared, run).await;
+                    let invocation = inner.execute(function, run).await;
                     StageResult {
                         function: stage.function.clone(),
                         args: stage.args.clone(),

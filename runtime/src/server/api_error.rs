@@ -169,6 +169,9 @@ impl From<RuntimeError> for ApiError {
                 ApiError::new(StatusCode::NOT_FOUND, "pipeline_not_found", message)
                     .with("name", name)
             }
+            E::InvalidExecutable { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_executable", message)
+            }
             E::InvalidPipeline { .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_pipeline", message)
             }

@@ -136,10 +136,21 @@ async fn deploy(
             "memory_mb" => options.limits.memory_mb = Some(parse_number(&key, &value)?),
             "timeout_ms" => options.limits.timeout_ms = Some(parse_number(&key, &value)?),
             "preinit" => options.skip_preinit = !parse_bool(&key, &value)?,
+            "kind" => {
+                options.native = match value.as_str() {
+                    "wasm" => false,
+                    "native" => true,
+                    _ => {
+                        return Err(ApiError::bad_query(format!(
+                            "kind must be wasm or native, got {value:?}"
+                        )));
+                    }
+                }
+            }
             _ => {
                 return Err(unknown_parameter(
                     &key,
-                    "arg, memory_mb, timeout_ms, preinit",
+                    "arg, memory_mb, timeout_ms, preinit, kind",
                 ));
             }
         }

@@ -157,6 +157,11 @@ fn serve_with_examples_answers_every_client_command() {
     let mut examples: Vec<_> = faasrt_example_artifacts::EXAMPLES
         .iter()
         .map(|e| e.name.to_owned())
+        .chain(
+            faasrt_example_artifacts::NATIVE_EXAMPLES
+                .iter()
+                .map(|e| e.name.to_owned()),
+        )
         .collect();
     examples.sort();
     assert_eq!(names, examples, "--examples deploys every example");

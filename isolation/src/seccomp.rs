@@ -1,0 +1,282 @@
+//! seccomp filters, kept as data: a table of the syscalls each role may not
+//! make, with the reason for each, compiled to BPF with seccompiler.
+
+use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
+use std::collections::BTreeMap;
+
+/// A syscall a role may not make, and why.
+#[derive(Debug, Clone, Copy)]
+pub struct DeniedSyscall {
+    /// Its name, for messages.
+    pub name: &'static str,
+    /// Its number on this architecture.
+    pub number: i64,
+    /// Why it is denied.
+    pub reason: &'static str,
+}
+
+macro_rules! denied {
+    ($($name:ident: $reason:literal,)*) => {
+        &[$(DeniedSyscall { name: stringify!($name), number: paste_sys!($name), reason: $reason },)*]
+    };
+}
+
+macro_rules! paste_sys {
+    (socket) => {
+        libc::SYS_socket
+    };
+    (socketpair) => {
+        libc::SYS_socketpair
+    };
+    (ptrace) => {
+        libc::SYS_ptrace
+    };
+    (process_vm_readv) => {
+        libc::SYS_process_vm_readv
+    };
+    (process_vm_writev) => {
+        libc::SYS_process_vm_writev
+    };
+    (mount) => {
+        libc::SYS_mount
+    };
+    (umount2) => {
+        libc::SYS_umount2
+    };
+    (pivot_root) => {
+        libc::SYS_pivot_root
+    };
+    (chroot) => {
+        libc::SYS_chroot
+    };
+    (unshare) => {
+        libc::SYS_unshare
+    };
+    (setns) => {
+        libc::SYS_setns
+    };
+    (init_module) => {
+        libc::SYS_init_module
+    };
+    (finit_module) => {
+        libc::SYS_finit_module
+    };
+    (delete_module) => {
+        libc::SYS_delete_module
+    };
+    (kexec_load) => {
+        libc::SYS_kexec_load
+    };
+    (reboot) => {
+        libc::SYS_reboot
+    };
+    (swapon) => {
+        libc::SYS_swapon
+    };
+    (swapoff) => {
+        libc::SYS_swapoff
+    };
+    (bpf) => {
+        libc::SYS_bpf
+    };
+    (perf_event_open) => {
+        libc::SYS_perf_event_open
+    };
+    (keyctl) => {
+        libc::SYS_keyctl
+    };
+    (add_key) => {
+        libc::SYS_add_key
+    };
+    (request_key) => {
+        libc::SYS_request_key
+    };
+    (userfaultfd) => {
+        libc::SYS_userfaultfd
+    };
+}
+
+/// What a native function may not do: no network, no looking into or
+/// steering other processes, no namespace or mount changes, nothing that
+/// reaches into the kernel's configuration. Each is refused with `EPERM`,
+/// so the function sees an error it can report, and the host stays intact.
+pub const NATIVE_CHILD_DENIED: &[DeniedSyscall] = denied! {
+    socket: "no network: a function talks through faasin and faasout only",
+    socketpair: "no sockets of any kind, not even local ones",
+    ptrace: "no tracing or inspecting other processes",
+    process_vm_readv: "no reading another process's memory",
+    process_vm_writev: "no writing another process's memory",
+    mount: "no changes to the mount table",
+    umount2: "no changes to the mount table",
+    pivot_root: "no changing the root filesystem",
+    chroot: "no changing the root directory",
+    unshare: "no new namespaces (they can widen what a process may do)",
+    setns: "no joining other namespaces",
+    init_module: "no kernel modules",
+    finit_module: "no kernel modules",
+    delete_module: "no kernel modules",
+    kexec_load: "no loading another kernel",
+    reboot: "no rebooting the host",
+    swapon: "no swap configuration",
+    swapoff: "no swap configuration",
+    bpf: "no BPF programs (a common kernel attack surface)",
+    perf_event_open: "no performance counters (side channels, attack surface)",
+    keyctl: "no kernel keyrings",
+    add_key: "no kernel keyrings",
+    request_key: "no kernel keyrings",
+    userfaultfd: "no userfaultfd (used to widen kernel race windows)",
+};
+
+/// Why a filter could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum IsolationError {
+    /// seccompiler refused the policy (a bug in the table above).
+    #[error("cannot build the seccomp filter: {0}")]
+    Filter(String),
+    /// This architecture has no seccomp support in faasrt.
+    #[error("seccomp filters are not supported on this architecture")]
+    UnsupportedArch,
+}
+
+/// A compiled filter, ready to install in a child before `exec`.
+#[derive(Clone, Debug)]
+pub struct SeccompProgram(BpfProgram);
+
+impl SeccompProgram {
+    /// Installs the filter on the calling thread (and what it `exec`s),
+    /// setting `no_new_privs` first, as seccomp requires.
+    ///
+    /// Only makes system calls (no allocation), so it may run between fork
+    /// and exec.
+    ///
+    /// # Errors
+    /// The `prctl` or `seccomp` call failed.
+    pub fn install(&self) -> std::io::Result<()> {
+        seccompiler::apply_filter(&self.0).map_err(|e| std::io::Error::other(e.to_string()))
+    }
+}
+
+/// The filter of native function processes: [`NATIVE_CHILD_DENIED`] refused
+/// with `EPERM`, everything else allowed.
+///
+/// # Errors
+/// [`IsolationError`] when this architecture is not supported.
+pub fn native_child_filter() -> Result<SeccompProgram, IsolationError> {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => TargetArch::x86_64,
+        "aarch64" => TargetArch::aarch64,
+        _ => return Err(IsolationError::UnsupportedArch),
+    };
+    let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> = NATIVE_CHILD_DENIED
+        .iter()
+        .map(|d| (d.number, Vec::new()))
+        .collect();
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EPERM as u32),
+        arch,
+    )
+    .map_err(|e| IsolationError::Filter(e.to_string()))?;
+    let program: BpfProgram = filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| IsolationError::Filter(e.to_string()))?;
+    Ok(SeccompProgram(program))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Forks; the child installs the filter and runs `probe`, exiting with
+    /// its result; returns the child's exit code.
+    fn in_filtered_child(probe: fn() -> i32) -> i32 {
+        let filter = native_child_filter().expect("filter");
+        // SAFETY: the child only makes system calls (install, the probe's
+        // syscall, _exit) before it exits: nothing that needs locks or the
+        // allocator of a process that had other threads.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let code = if filter.install().is_ok() {
+                probe()
+            } else {
+                99
+            };
+            // SAFETY: ends the forked child without running the parent's
+            // atexit handlers or destructors.
+            unsafe { libc::_exit(code) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child just forked.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        libc::WEXITSTATUS(status)
+    }
+
+    fn errno() -> i32 {
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    }
+
+    #[test]
+    fn a_native_child_cannot_open_a_socket() {
+        let code = in_filtered_child(|| {
+            // SAFETY: a plain socket(2) call with constant arguments.
+            let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+            if fd < 0 && errno() == libc::EPERM {
+                0
+            } else {
+                1
+            }
+        });
+        assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn a_native_child_cannot_unshare_or_ptrace() {
+        let code = in_filtered_child(|| {
+            // SAFETY: unshare(2) and ptrace(2) with constant arguments; both
+            // are refused by the filter before they do anything.
+            let unshared = unsafe { libc::unshare(libc::CLONE_NEWUSER) };
+            let unshare_refused = unshared < 0 && errno() == libc::EPERM;
+            // SAFETY: as above.
+            let traced = unsafe { libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) };
+            let ptrace_refused = traced < 0 && errno() == libc::EPERM;
+            if unshare_refused && ptrace_refused {
+                0
+            } else {
+                1
+            }
+        });
+        assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn ordinary_calls_still_work_in_a_native_child() {
+        let code = in_filtered_child(|| {
+            let mut fds = [0; 2];
+            // SAFETY: pipe(2) into a local array of two descriptors.
+            let piped = unsafe { libc::pipe(fds.as_mut_ptr()) };
+            // SAFETY: getpid(2) takes no arguments.
+            let pid = unsafe { libc::getpid() };
+            if piped == 0 && pid > 0 {
+                0
+            } else {
+                1
+            }
+        });
+        assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn every_denied_syscall_has_a_reason() {
+        assert!(NATIVE_CHILD_DENIED.iter().all(|d| !d.reason.is_empty()));
+        let mut numbers: Vec<_> = NATIVE_CHILD_DENIED.iter().map(|d| d.number).collect();
+        numbers.sort();
+        numbers.dedup();
+        assert_eq!(
+            numbers.len(),
+            NATIVE_CHILD_DENIED.len(),
+            "no syscall listed twice"
+        );
+    }
+}

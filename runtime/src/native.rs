@@ -1,0 +1,324 @@
+//! Native functions: an x86_64 Linux executable run as a child process with
+//! real OS pipes on fd 0 and fd 1, fd 2 to the log, an empty environment, a
+//! process group of its own (killed whole at the end), rlimits and the
+//! native-child seccomp filter of `faasrt-isolation`.
+//!
+//! The executable lives in a sealed memfd, never in a file a user could
+//! name: it is executed through `/proc/self/fd/N`. In a pipeline, the OS
+//! pipes are bridged to faasrt's in-process pipes with the same semantics:
+//! the neighbour's exit is EOF on the child's stdin, a gone reader makes the
+//! child's next write fail with `EPIPE` (or `SIGPIPE`).
+
+use crate::engine::RunRequest;
+use crate::error::RuntimeError;
+use crate::invocation::{Invocation, InvocationStatus};
+use bytes::Bytes;
+use faasrt_host_api::{Faasin, LogTail, PipeWriter, ReadOutcome};
+use faasrt_isolation::{ChildLimits, SeccompProgram};
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::process::ExitStatusExt;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::Command;
+
+/// An executable held in a sealed memfd.
+pub(crate) struct NativeExecutable {
+    memfd: std::fs::File,
+}
+
+/// Checks that `bytes` are a 64-bit little-endian ELF executable for this
+/// machine's architecture.
+pub(crate) fn validate_executable(bytes: &[u8]) -> Result<(), RuntimeError> {
+    let invalid = |reason: &str| RuntimeError::InvalidExecutable {
+        reason: reason.to_owned(),
+    };
+    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" {
+        return Err(invalid("not an ELF executable"));
+    }
+    if bytes[4] != 2 || bytes[5] != 1 {
+        return Err(invalid("not a 64-bit little-endian ELF file"));
+    }
+    let kind = u16::from_le_bytes([bytes[16], bytes[17]]);
+    if kind != 2 && kind != 3 {
+        return Err(invalid("an ELF object, not an executable"));
+    }
+    let machine = u16::from_le_bytes([bytes[18], bytes[19]]);
+    let expected = match std::env::consts::ARCH {
+        "x86_64" => 62,
+        "aarch64" => 183,
+        _ => {
+            return Err(invalid(
+                "native functions are not supported on this architecture",
+            ));
+        }
+    };
+    if machine != expected {
+        return Err(invalid(&format!(
+            "built for another architecture (ELF machine {machine}), not {}",
+            std::env::consts::ARCH
+        )));
+    }
+    Ok(())
+}
+
+impl NativeExecutable {
+    /// Validates `bytes` and seals them into a memfd.
+    pub(crate) fn new(bytes: &[u8]) -> Result<Self, RuntimeError> {
+        validate_executable(bytes)?;
+        let fail = |what: &str| {
+            RuntimeError::engine(format!("{what}: {}", std::io::Error::last_os_error()))
+        };
+        // SAFETY: memfd_create(2) with a NUL-terminated name and valid flags.
+        let fd = unsafe {
+            libc::memfd_create(
+                c"faasrt-native".as_ptr(),
+                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+            )
+        };
+        if fd < 0 {
+            return Err(fail("memfd_create"));
+        }
+        // SAFETY: `fd` was just created and is owned by nothing else.
+        let mut memfd = unsafe { std::fs::File::from_raw_fd(fd) };
+        memfd
+            .write_all(bytes)
+            .map_err(|e| RuntimeError::engine(format!("writing the executable: {e}")))?;
+        let seals =
+            libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+        // SAFETY: fcntl(2) on the memfd we own, with valid seal flags.
+        if unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
+            return Err(fail("sealing the executable"));
+        }
+        Ok(NativeExecutable { memfd })
+    }
+
+    fn path(&self) -> String {
+        format!("/proc/self/fd/{}", self.memfd.as_raw_fd())
+    }
+}
+
+/// Runs native functions with the runtime's output and log limits.
+pub(crate) struct NativeRunner {
+    filter: Arc<SeccompProgram>,
+    max_output_bytes: usize,
+    log_tail_bytes: usize,
+}
+
+/// Bytes moved per read between an OS pipe and an in-process pipe.
+const CHUNK: usize = 64 << 10;
+
+impl NativeRunner {
+    pub(crate) fn new(
+        max_output_bytes: usize,
+        log_tail_bytes: usize,
+    ) -> Result<Self, RuntimeError> {
+        let filter = faasrt_isolation::native_child_filter().map_err(RuntimeError::engine)?;
+        Ok(NativeRunner {
+            filter: Arc::new(filter),
+            max_output_bytes,
+            log_tail_bytes,
+        })
+    }
+
+    /// Runs `exe` once and reports how it ended, as for a wasm invocation.
+    pub(crate) async fn run(&self, exe: &NativeExecutable, run: RunRequest) -> Invocation {
+        let started = Instant::now();
+        let log = LogTail::new(self.log_tail_bytes);
+        let limits = ChildLimits {
+            address_space: (run.memory_limit as u64).max(64 << 20),
+            cpu_seconds: run.timeout.as_secs().max(1) + 1,
+            open_files: 64,
+            file_size: 64 << 20,
+        };
+        let filter = self.filter.clone();
+        let mut command = Command::new(exe.path());
+        command
+            .arg0(run.args.first().map_or("native", String::as_str))
+            .args(run.args.iter().skip(1))
+            .env_clear()
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        // SAFETY: runs in the child between fork and exec: `apply` and
+        // `install` only make system calls (setrlimit, prctl, seccomp) on
+        // data prepared before the fork; nothing allocates or takes locks.
+        unsafe {
+            command.pre_exec(move || {
+                limits.apply()?;
+                filter.install()
+            });
+        }
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(error) => {
+                return finished(
+                    InvocationStatus::Trapped {
+                        message: format!("cannot start the executable: {error}"),
+                        detail: error.to_string(),
+                    },
+                    Bytes::new(),
+                    &log,
+                    started,
+                );
+            }
+        };
+        let pid = child.id().map(|id| id as libc::pid_t);
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        let feed = feed_stdin(run.input, stdin);
+        let pump = pump_stdout(stdout, run.output, self.max_output_bytes);
+        let drain_log = async {
+            let mut stderr = stderr;
+            let mut buffer = vec![0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buffer).await {
+                if n == 0 {
+                    break;
+                }
+                log.append(&buffer[..n]);
+            }
+        };
+        let wait = async {
+            let status = tokio::time::timeout(run.timeout, child.wait()).await;
+            // Whatever happened, nothing of the function may outlive it:
+            // its whole process group goes (it may have forked).
+            if let Some(pid) = pid {
+                // SAFETY: kill(2) of the process group this child leads.
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+            }
+            status
+        };
+        let ((), captured, (), waited) = tokio::join!(feed, pump, drain_log, wait);
+        let status = match (waited, &captured) {
+            (Err(_elapsed), _) => {
+                let _ = child.wait().await;
+                InvocationStatus::TimedOut {
+                    limit_ms: run.timeout.as_millis() as u64,
+                }
+            }
+            (_, Captured::TooLarge) => InvocationStatus::OutputTooLarge {
+                limit: self.max_output_bytes,
+            },
+            (Ok(Ok(status)), _) => InvocationStatus::Exited(
+                status
+                    .code()
+                    .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+            ),
+            (Ok(Err(error)), _) => InvocationStatus::Trapped {
+                message: format!("waiting for the process failed: {error}"),
+                detail: error.to_string(),
+            },
+        };
+        let output = match captured {
+            Captured::Bytes(bytes) => bytes,
+            Captured::Streamed | Captured::TooLarge => Bytes::new(),
+        };
+        finished(status, output, &log, started)
+    }
+}
+
+fn finished(
+    status: InvocationStatus,
+    output: Bytes,
+    log: &LogTail,
+    started: Instant,
+) -> Invocation {
+    Invocation {
+        status,
+        output,
+        log_tail: log.text(),
+        duration: started.elapsed(),
+    }
+}
+
+/// Writes the input into the child's stdin, then closes it (EOF). Stops
+/// when the child closes its stdin (it exited, or does not read).
+async fn feed_stdin(input: Faasin, mut stdin: tokio::process::ChildStdin) {
+    match input {
+        Faasin::Bytes(bytes) => {
+            let _ = stdin.write_all(&bytes).await;
+        }
+        Faasin::Unavailable => {}
+        Faasin::Pipe(reader) => {
+            while let ReadOutcome::Data(bytes) = reader.read(CHUNK).await {
+                if stdin.write_all(&bytes).await.is_err() {
+                    // The child stopped reading: dropping the reader breaks
+                    // the pipe for the stage before, as a shell would.
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// What came of the child's stdout.
+enum Captured {
+    Bytes(Bytes),
+    Streamed,
+    TooLarge,
+}
+
+/// Copies the child's stdout into the next stage's pipe, or captures it up
+/// to `limit` bytes.
+async fn pump_stdout(
+    mut stdout: tokio::process::ChildStdout,
+    output: Option<PipeWriter>,
+    limit: usize,
+) -> Captured {
+    let mut buffer = vec![0u8; CHUNK];
+    match output {
+        Some(writer) => {
+            while let Ok(n) = stdout.read(&mut buffer).await {
+                if n == 0
+                    || writer
+                        .write_all(Bytes::copy_from_slice(&buffer[..n]))
+                        .await
+                        .is_err()
+                {
+                    // EOF, or the next stage is gone: dropping stdout makes
+                    // the child's next write fail with EPIPE.
+                    break;
+                }
+            }
+            Captured::Streamed
+        }
+        None => {
+            let mut captured = Vec::new();
+            while let Ok(n) = stdout.read(&mut buffer).await {
+                if n == 0 {
+                    return Captured::Bytes(Bytes::from(captured));
+                }
+                if captured.len() + n > limit {
+                    return Captured::TooLarge;
+                }
+                captured.extend_from_slice(&buffer[..n]);
+            }
+            Captured::Bytes(Bytes::from(captured))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_elf_executables_for_this_machine_are_accepted() {
+        let own = std::fs::read(std::env::current_exe().expect("test binary")).expect("read");
+        assert!(validate_executable(&own).is_ok());
+        for bad in [&b"#!/bin/sh\necho hi\n"[..], b"\x7fELF", &[0u8; 100]] {
+            assert!(matches!(
+                validate_executable(bad),
+                Err(RuntimeError::InvalidExecutable { .. })
+            ));
+        }
+        let mut other_machine = own.clone();
+        other_machine[18] = 0x28; // ARM
+        other_machine[19] = 0;
+        assert!(validate_executable(&other_machine).is_err());
+    }
+}
