@@ -214,14 +214,36 @@ pub enum ReadOutcome {
 
 impl PipeReader {
     /// Takes up to `max` bytes, waiting until there are some or EOF.
+    ///
+    /// When the first chunk is shorter than `max` and more are buffered,
+    /// they are gathered into one buffer: WASI's `fd_write` hands the pipe
+    /// 4 KiB pieces, and returning them one by one would cost the reader a
+    /// host call per piece where one copy serves them all.
     pub fn poll_read(&self, cx: &mut Context<'_>, max: usize) -> Poll<ReadOutcome> {
         let mut state = self.shared.lock();
         if let Some(front) = state.chunks.front_mut() {
-            let taken = if front.len() <= max {
+            let taken = if front.len() >= max {
+                front.split_to(max)
+            } else if state.chunks.len() == 1 || state.chunks[1].is_empty() {
                 state.chunks.pop_front().expect("front exists")
             } else {
-                front.split_to(max)
+                let want = max.min(state.buffered);
+                let mut gathered = bytes::BytesMut::with_capacity(want);
+                while gathered.len() < want {
+                    let Some(front) = state.chunks.front_mut() else { break };
+                    let room = want - gathered.len();
+                    if front.len() <= room {
+                        gathered.extend_from_slice(front);
+                        state.chunks.pop_front();
+                    } else {
+                        gathered.extend_from_slice(&front.split_to(room));
+                    }
+                }
+                gathered.freeze()
             };
+            if state.chunks.front().is_some_and(Bytes::is_empty) {
+                state.chunks.pop_front();
+            }
             state.buffered -= taken.len();
             state.bytes_read += taken.len() as u64;
             state.wake_writer();
@@ -396,8 +418,20 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(&data(reader.read(3).await)[..], b"hel");
-        assert_eq!(&data(reader.read(100).await)[..], b"lo ");
-        assert_eq!(&data(reader.read(100).await)[..], b"world");
+        assert_eq!(&data(reader.read(100).await)[..], b"lo world");
+        drop(writer);
+        assert_eq!(reader.read(100).await, ReadOutcome::Eof);
+    }
+
+    #[tokio::test]
+    async fn a_read_gathers_small_chunks_up_to_its_size() {
+        let (writer, reader) = pipe(1024);
+        for piece in [&b"ab"[..], b"cd", b"ef"] {
+            writer.push(Bytes::copy_from_slice(piece)).unwrap();
+        }
+        assert_eq!(&data(reader.read(5).await)[..], b"abcde");
+        assert_eq!(&data(reader.read(5).await)[..], b"f");
+        assert_eq!(writer.room(), Ok(1024));
     }
 
     #[tokio::test]
