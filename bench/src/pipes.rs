@@ -1,7 +1,8 @@
-//! `faasrt-bench pipes`: bytes through chains of `cat`, in process (wasm
-//! stages joined by faasrt pipes) against native `cat` processes joined by
-//! OS pipes and against TCP loopback relays; and the latency of one hop for
-//! a 1 KiB message, against an OS pipe and an HTTP invocation.
+//! `faasrt-bench pipes`: bytes through chains of `cat` as faasrt pipelines
+//! (`wasm` stages, `native` stages, and `mixed` alternating ones), against
+//! native `cat` processes joined by OS pipes (`os-pipe`, the baseline) and
+//! TCP loopback relays; and the latency of one hop for a 1 KiB message,
+//! against an OS pipe and an HTTP invocation.
 
 use crate::peers;
 use crate::report::{self, Bar, Format, Row};
@@ -105,6 +106,14 @@ pub fn run(args: PipesArgs) -> anyhow::Result<()> {
         runtime
             .deploy("cat", Bytes::from_static(wasm), Default::default())
             .await?;
+        let native = faasrt_example_artifacts::get_native("cat-native").context("native cat")?;
+        let options = faasrt_runtime::DeployOptions {
+            native: true,
+            ..Default::default()
+        };
+        runtime
+            .deploy("cat-native", Bytes::from_static(native.executable), options)
+            .await?;
         anyhow::Ok(runtime)
     })?;
 
@@ -114,12 +123,34 @@ pub fn run(args: PipesArgs) -> anyhow::Result<()> {
         let os = os_pipe_chain(&cat, stages, chunk, total)?;
         progress.inc(1);
         progress.set_message(format!("{stages} stages, {chunk} B: wasm"));
-        let wasm = io.block_on(wasm_chain(&runtime, stages, chunk, total))?;
+        let wasm = io.block_on(faasrt_chain(&runtime, &["cat"], stages, chunk, total))?;
+        progress.set_message(format!("{stages} stages, {chunk} B: faasrt native"));
+        let native = io.block_on(faasrt_chain(
+            &runtime,
+            &["cat-native"],
+            stages,
+            chunk,
+            total,
+        ))?;
+        progress.set_message(format!("{stages} stages, {chunk} B: mixed"));
+        let mixed = io.block_on(faasrt_chain(
+            &runtime,
+            &["cat", "cat-native"],
+            stages,
+            chunk,
+            total,
+        ))?;
         progress.inc(1);
         progress.set_message(format!("{stages} stages, {chunk} B: TCP"));
         let tcp = tcp_chain(stages, chunk, total)?;
         progress.inc(1);
-        for (case, mb_per_s) in [("wasm", wasm), ("os-pipe", os), ("tcp-loopback", tcp)] {
+        for (case, mb_per_s) in [
+            ("wasm", wasm),
+            ("native", native),
+            ("mixed", mixed),
+            ("os-pipe", os),
+            ("tcp-loopback", tcp),
+        ] {
             rows.push(PipesRow {
                 case: case.into(),
                 stages,
@@ -214,15 +245,20 @@ fn block(chunk: usize) -> Bytes {
         .into()
 }
 
-/// `total` bytes through `stages` wasm `cat`s, in `chunk`-byte writes.
-async fn wasm_chain(
+/// `total` bytes through a faasrt pipeline of `stages` stages cycling
+/// through `functions` (`cat` is wasm, `cat-native` a native process), in
+/// `chunk`-byte writes.
+async fn faasrt_chain(
     runtime: &Runtime,
+    functions: &[&str],
     stages: usize,
     chunk: usize,
     total: usize,
 ) -> anyhow::Result<f64> {
-    let stage = format!("cat -b {chunk}");
-    let spec = PipelineSpec::parse(&vec![stage; stages].join(" | "))?;
+    let spec: Vec<String> = (0..stages)
+        .map(|i| format!("{} -b {chunk}", functions[i % functions.len()]))
+        .collect();
+    let spec = PipelineSpec::parse(&spec.join(" | "))?;
     let prepared = runtime.prepare_pipeline(&spec)?;
     let (writer, input) = pipe(64 << 10);
     let (output, reader) = pipe(64 << 10);
@@ -250,7 +286,7 @@ async fn wasm_chain(
     fed?;
     if received != total || result.exit_code() != 0 {
         bail!(
-            "wasm chain moved {received} of {total} bytes (statuses {:?})",
+            "chain moved {received} of {total} bytes (statuses {:?})",
             result.pipestatus()
         );
     }

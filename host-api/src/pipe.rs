@@ -230,7 +230,9 @@ impl PipeReader {
                 let want = max.min(state.buffered);
                 let mut gathered = bytes::BytesMut::with_capacity(want);
                 while gathered.len() < want {
-                    let Some(front) = state.chunks.front_mut() else { break };
+                    let Some(front) = state.chunks.front_mut() else {
+                        break;
+                    };
                     let room = want - gathered.len();
                     if front.len() <= room {
                         gathered.extend_from_slice(front);

@@ -258,11 +258,7 @@ mod tests {
             let piped = unsafe { libc::pipe(fds.as_mut_ptr()) };
             // SAFETY: getpid(2) takes no arguments.
             let pid = unsafe { libc::getpid() };
-            if piped == 0 && pid > 0 {
-                0
-            } else {
-                1
-            }
+            if piped == 0 && pid > 0 { 0 } else { 1 }
         });
         assert_eq!(code, 0);
     }
