@@ -81,20 +81,29 @@ else
     printf '%s\n' "$WANT" >"$STAMP"
 fi
 
-# --- wrk (optional) ------------------------------------------------------------------------
-if ! command -v wrk >/dev/null 2>&1; then
+# --- Debian packages: wrk (optional load generator), redis-server and nats-server (the
+# --- broker peers of `faasrt-bench pipes`) ----------------------------------------------------
+apt_install() { # COMMAND PACKAGE
+    command -v "$1" >/dev/null 2>&1 && return 0
     SUDO=()
     [[ "$(id -u)" -ne 0 ]] && SUDO=(sudo)
-    log "wrk: installing with apt-get"
-    if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >&2; then
+    log "$2: installing with apt-get"
+    if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >&2; then
         "${SUDO[@]}" apt-get update -q >&2 &&
-            "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >&2 ||
-            log "wrk: could not be installed (optional; continuing)"
+            "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >&2 ||
+            log "$2: could not be installed (its benchmark rows will be left out)"
     fi
-fi
+}
+apt_install wrk wrk
+apt_install redis-server redis-server
+apt_install nats-server nats-server
+# The Debian package starts a system-wide redis; the benchmark runs its own.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop redis-server >/dev/null 2>&1 || true; fi
 WRK="$(command -v wrk || true)"
 
 echo "WASMTIME=$WASMTIME"
 echo "HELLO_COMPONENT=$HELLO_COMPONENT"
 echo "HELLO_CWASM=$HELLO_CWASM"
 echo "WRK=$WRK"
+echo "REDIS_SERVER=$(command -v redis-server || true)"
+echo "NATS_SERVER=$(command -v nats-server || true)"

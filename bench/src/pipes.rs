@@ -2,7 +2,8 @@
 //! (`wasm` stages, `native` stages, and `mixed` alternating ones), against
 //! native `cat` processes joined by OS pipes (`os-pipe`, the baseline) and
 //! TCP loopback relays; and the latency of one hop for a 1 KiB message,
-//! against an OS pipe and an HTTP invocation.
+//! against an OS pipe, an HTTP invocation, Redis (LPUSH + BRPOP) and NATS
+//! (publish to a subscriber), the peers coming from `bench/peers/install.sh`.
 
 use crate::peers;
 use crate::report::{self, Bar, Format, Row};
@@ -178,7 +179,18 @@ pub fn run(args: PipesArgs) -> anyhow::Result<()> {
         )?;
         io.block_on(http_hop(server.addr, messages / 4))?
     };
-    progress.inc(2);
+    progress.inc(1);
+    progress.set_message("1 KiB hop: Redis, NATS");
+    let broker = |name: &str, measured: anyhow::Result<Samples>| match measured {
+        Ok(samples) => Some(samples),
+        Err(error) => {
+            eprintln!("note: the {name} hop is left out: {error:#}");
+            None
+        }
+    };
+    let redis = broker("Redis", redis_hop(messages / 4));
+    let nats = broker("NATS", nats_hop(messages / 4));
+    progress.inc(1);
     progress.finish_and_clear();
     let os_p50 = os_hop.quantile_us(0.5) / 2.0;
     let mut hop_row = |case: &str, stages: usize, samples: &Samples, hops: f64| {
@@ -199,6 +211,12 @@ pub fn run(args: PipesArgs) -> anyhow::Result<()> {
         hop_row("hop-wasm", stages, samples, (stages + 1) as f64);
     }
     hop_row("hop-http", 1, &http_hop, 1.0);
+    if let Some(redis) = &redis {
+        hop_row("hop-redis", 1, redis, 1.0);
+    }
+    if let Some(nats) = &nats {
+        hop_row("hop-nats", 1, nats, 1.0);
+    }
 
     print!("{}", report::render(&rows, args.format)?);
     report::write_files(&rows, &args.out, "pipes")?;
@@ -474,4 +492,143 @@ async fn http_hop(addr: std::net::SocketAddr, messages: u64) -> anyhow::Result<S
         duration: Duration::from_millis(messages.max(1000)),
     };
     Ok(crate::load::run(&spec).await?.samples)
+}
+
+/// Starts `program args...` with `{port}` in `args` replaced by a free port,
+/// and waits until the port accepts connections.
+fn start_peer(program: &str, args: &[&str]) -> anyhow::Result<(Child, u16)> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.replace("{port}", &port.to_string()))
+        .collect();
+    let child = Command::new(program)
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {program} (install it with bench/peers/install.sh)"))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("{program} does not listen on {port}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok((child, port))
+}
+
+/// Reads one line (up to CRLF) from a peer.
+fn read_line(stream: &mut impl Read) -> anyhow::Result<Vec<u8>> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\r\n") {
+        stream.read_exact(&mut byte)?;
+        line.push(byte[0]);
+    }
+    line.truncate(line.len() - 2);
+    Ok(line)
+}
+
+/// One hop through Redis: LPUSH a 1 KiB message to a list, BRPOP it back
+/// (the way a broker-based chain hands data to the next function).
+fn redis_hop(messages: u64) -> anyhow::Result<Samples> {
+    let (mut server, port) = start_peer(
+        "redis-server",
+        &[
+            "--port",
+            "{port}",
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+    )?;
+    let result = (|| {
+        let mut stream = std::io::BufReader::new(TcpStream::connect(("127.0.0.1", port))?);
+        stream.get_ref().set_nodelay(true)?;
+        let message = block(MESSAGE);
+        let mut push = format!("*3\r\n$5\r\nLPUSH\r\n$5\r\nhops1\r\n${MESSAGE}\r\n").into_bytes();
+        push.extend_from_slice(&message);
+        push.extend_from_slice(b"\r\n");
+        let pop = b"*3\r\n$5\r\nBRPOP\r\n$5\r\nhops1\r\n$1\r\n0\r\n";
+        let mut payload = vec![0u8; MESSAGE + 2];
+        let mut samples = Samples::new();
+        for i in 0..messages + messages / 10 {
+            let sent = Instant::now();
+            stream.get_mut().write_all(&push)?;
+            read_line(&mut stream)?; // :1
+            stream.get_mut().write_all(pop)?;
+            read_line(&mut stream)?; // *2
+            read_line(&mut stream)?; // $5
+            read_line(&mut stream)?; // hops1
+            read_line(&mut stream)?; // $1024
+            stream.read_exact(&mut payload)?;
+            if payload[..MESSAGE] != message[..] {
+                bail!("redis returned another message");
+            }
+            if i >= messages / 10 {
+                samples.record(sent.elapsed());
+            }
+        }
+        Ok(samples)
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    result
+}
+
+/// One hop through NATS: publish a 1 KiB message, receive it on a
+/// subscription of another connection.
+fn nats_hop(messages: u64) -> anyhow::Result<Samples> {
+    let (mut server, port) = start_peer("nats-server", &["-a", "127.0.0.1", "-p", "{port}"])?;
+    let result = (|| {
+        let connect = |subscribe: bool| -> anyhow::Result<std::io::BufReader<TcpStream>> {
+            let mut stream = std::io::BufReader::new(TcpStream::connect(("127.0.0.1", port))?);
+            stream.get_ref().set_nodelay(true)?;
+            read_line(&mut stream)?; // INFO
+            stream
+                .get_mut()
+                .write_all(b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\n")?;
+            if subscribe {
+                stream.get_mut().write_all(b"SUB hops 1\r\nPING\r\n")?;
+                while read_line(&mut stream)? != b"PONG" {}
+            }
+            Ok(stream)
+        };
+        let mut subscriber = connect(true)?;
+        let mut publisher = connect(false)?;
+        let message = block(MESSAGE);
+        let mut publish = format!("PUB hops {MESSAGE}\r\n").into_bytes();
+        publish.extend_from_slice(&message);
+        publish.extend_from_slice(b"\r\n");
+        let mut payload = vec![0u8; MESSAGE + 2];
+        let mut samples = Samples::new();
+        for i in 0..messages + messages / 10 {
+            let sent = Instant::now();
+            publisher.get_mut().write_all(&publish)?;
+            loop {
+                let line = read_line(&mut subscriber)?;
+                if line.starts_with(b"MSG") {
+                    break;
+                }
+                if line == b"PING" {
+                    subscriber.get_mut().write_all(b"PONG\r\n")?;
+                }
+            }
+            subscriber.read_exact(&mut payload)?;
+            if payload[..MESSAGE] != message[..] {
+                bail!("nats delivered another message");
+            }
+            if i >= messages / 10 {
+                samples.record(sent.elapsed());
+            }
+        }
+        Ok(samples)
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    result
 }
