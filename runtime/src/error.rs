@@ -82,6 +82,16 @@ pub enum RuntimeError {
         /// The number of concurrent instances allowed.
         limit: u32,
     },
+    /// The function is running its own maximum of concurrent invocations.
+    #[error(
+        "function {name:?} is running its maximum of {limit} concurrent invocations; retry later"
+    )]
+    FunctionBusy {
+        /// The function.
+        name: String,
+        /// Its `max_concurrency`.
+        limit: u32,
+    },
     /// The data directory cannot be used.
     #[error("data directory {path}: {reason}")]
     DataDir {

@@ -10,6 +10,11 @@ pub struct FunctionLimits {
     pub memory_mb: u32,
     /// Wall-clock time an invocation may run before it is stopped, in ms.
     pub timeout_ms: u64,
+    /// The most invocations of this function that run at once (each
+    /// pipeline stage counts); more get 429. `None`: only the server-wide
+    /// limit applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
 }
 
 impl FunctionLimits {
@@ -29,6 +34,7 @@ impl Default for FunctionLimits {
         FunctionLimits {
             memory_mb: 256,
             timeout_ms: 30_000,
+            max_concurrency: None,
         }
     }
 }
@@ -40,4 +46,6 @@ pub struct RequestedLimits {
     pub memory_mb: Option<u32>,
     /// See [`FunctionLimits::timeout_ms`].
     pub timeout_ms: Option<u64>,
+    /// See [`FunctionLimits::max_concurrency`].
+    pub max_concurrency: Option<u32>,
 }

@@ -4,10 +4,12 @@
 //! invocations in flight keep the old one until they finish.
 
 use crate::engine::PreparedModule;
+use crate::error::RuntimeError;
 use crate::function::FunctionInfo;
 use crate::native::NativeExecutable;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// What runs when a function is invoked.
 pub(crate) enum Executable {
@@ -21,6 +23,40 @@ pub(crate) enum Executable {
 pub(crate) struct LoadedFunction {
     pub info: FunctionInfo,
     pub executable: Executable,
+    /// Its own concurrency limit, if it has one.
+    concurrency: Option<Arc<Semaphore>>,
+}
+
+impl LoadedFunction {
+    pub(crate) fn new(info: FunctionInfo, executable: Executable) -> Self {
+        let concurrency = info
+            .limits
+            .max_concurrency
+            .map(|limit| Arc::new(Semaphore::new(limit as usize)));
+        LoadedFunction {
+            info,
+            executable,
+            concurrency,
+        }
+    }
+
+    /// Takes one of the function's concurrency permits, if it is limited.
+    ///
+    /// # Errors
+    /// [`RuntimeError::FunctionBusy`] when every permit is taken.
+    pub(crate) fn admit(&self) -> Result<Option<OwnedSemaphorePermit>, RuntimeError> {
+        let Some(semaphore) = &self.concurrency else {
+            return Ok(None);
+        };
+        semaphore
+            .clone()
+            .try_acquire_owned()
+            .map(Some)
+            .map_err(|_| RuntimeError::FunctionBusy {
+                name: self.info.name.clone(),
+                limit: self.info.limits.max_concurrency.unwrap_or(0),
+            })
+    }
 }
 
 /// Name → loaded function.

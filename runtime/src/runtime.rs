@@ -187,10 +187,10 @@ impl Runtime {
             Ok::<_, RuntimeError>(built.prepared)
         })
         .await??;
-        self.inner.registry.insert(LoadedFunction {
-            info: info.clone(),
-            executable: Executable::Wasm(prepared),
-        });
+        self.inner.registry.insert(LoadedFunction::new(
+            info.clone(),
+            Executable::Wasm(prepared),
+        ));
         self.inner.metrics.record_deploy(name.as_str());
         self.inner
             .metrics
@@ -227,6 +227,9 @@ impl Runtime {
                 limit,
             });
         }
+        let admitted = function
+            .admit()
+            .inspect_err(|_| self.inner.metrics.record_rejected(name.as_str()))?;
         let Ok(slot) = self.inner.slots.clone().try_acquire_owned() else {
             self.inner.metrics.record_rejected(name.as_str());
             return Err(RuntimeError::Busy {
@@ -249,7 +252,7 @@ impl Runtime {
         // WASI blocks, so it never holds the thread for long, and no
         // cross-thread hand-off sits on the invocation's path.
         let invocation = self.inner.execute(&function, run).await;
-        drop(slot);
+        drop((slot, admitted));
         self.inner
             .metrics
             .record_invocation(name.as_str(), &invocation);
@@ -311,6 +314,7 @@ impl Runtime {
     /// instance slots for every stage.
     pub fn prepare_pipeline(&self, spec: &PipelineSpec) -> Result<PreparedPipeline, RuntimeError> {
         let mut functions = Vec::with_capacity(spec.stages.len());
+        let mut admitted = Vec::new();
         for (i, stage) in spec.stages.iter().enumerate() {
             let function = self.inner.registry.get(&stage.function).ok_or_else(|| {
                 RuntimeError::InvalidPipeline {
@@ -321,6 +325,7 @@ impl Runtime {
                     ),
                 }
             })?;
+            admitted.extend(function.admit()?);
             functions.push(function);
         }
         let slots = self
@@ -335,7 +340,7 @@ impl Runtime {
             self.clone(),
             spec.clone(),
             functions,
-            slots,
+            (slots, admitted),
         ))
     }
 
@@ -376,10 +381,10 @@ impl Runtime {
             Ok::<_, RuntimeError>(())
         })
         .await??;
-        self.inner.registry.insert(LoadedFunction {
-            info: info.clone(),
-            executable: Executable::Native(loaded),
-        });
+        self.inner.registry.insert(LoadedFunction::new(
+            info.clone(),
+            Executable::Native(loaded),
+        ));
         self.inner.metrics.record_deploy(name.as_str());
         self.inner
             .metrics
@@ -591,7 +596,7 @@ impl Inner {
                 .module(&digest)?
                 .ok_or_else(|| RuntimeError::Corrupt(format!("executable {digest} is missing")))?;
             let executable = Executable::Native(NativeExecutable::new(&bytes)?);
-            return Ok(LoadedFunction { info, executable });
+            return Ok(LoadedFunction::new(info, executable));
         }
         let digest = ModuleDigest::parse(info.executed_digest()).ok_or_else(|| {
             RuntimeError::Corrupt(format!("bad digest {:?}", info.executed_digest()))
@@ -603,10 +608,7 @@ impl Inner {
             &digest,
             info.preinitialized,
         )?;
-        Ok(LoadedFunction {
-            info,
-            executable: Executable::Wasm(prepared),
-        })
+        Ok(LoadedFunction::new(info, Executable::Wasm(prepared)))
     }
 
     /// Fills in limits left out with the defaults, and checks them against
@@ -619,12 +621,21 @@ impl Inner {
         let limits = FunctionLimits {
             memory_mb: requested.memory_mb.unwrap_or(defaults.memory_mb),
             timeout_ms: requested.timeout_ms.unwrap_or(defaults.timeout_ms),
+            max_concurrency: requested.max_concurrency.or(defaults.max_concurrency),
         };
         let max_memory = self.config.get_max_memory_mb();
         if limits.memory_mb == 0 || limits.memory_mb > max_memory {
             return Err(RuntimeError::InvalidLimit(format!(
                 "memory_mb must be between 1 and {max_memory}, got {}",
                 limits.memory_mb
+            )));
+        }
+        let slots = self.config.get_max_instances();
+        if let Some(limit) = limits.max_concurrency
+            && (limit == 0 || limit > slots)
+        {
+            return Err(RuntimeError::InvalidLimit(format!(
+                "max_concurrency must be between 1 and the server's {slots} instance slots, got {limit}"
             )));
         }
         let max_timeout = self.config.get_max_timeout_ms();
@@ -656,7 +667,7 @@ mod tests {
         let options = DeployOptions {
             limits: crate::limits::RequestedLimits {
                 memory_mb: Some(129),
-                timeout_ms: None,
+                ..Default::default()
             },
             ..Default::default()
         };

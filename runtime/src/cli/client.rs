@@ -155,6 +155,9 @@ impl Client {
         if let Some(ms) = options.limits.timeout_ms {
             query.append_pair("timeout_ms", &ms.to_string());
         }
+        if let Some(limit) = options.limits.max_concurrency {
+            query.append_pair("max_concurrency", &limit.to_string());
+        }
         if options.skip_preinit {
             query.append_pair("preinit", "false");
         }

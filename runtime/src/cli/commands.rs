@@ -192,6 +192,7 @@ fn deploy(args: DeployArgs, json: bool) -> CommandFuture {
             limits: RequestedLimits {
                 memory_mb: args.memory,
                 timeout_ms: args.timeout,
+                max_concurrency: args.max_concurrency,
             },
             skip_preinit: args.no_preinit,
             native: args.native,
@@ -303,6 +304,7 @@ fn run_local(args: RunArgs, json: bool) -> CommandFuture {
         let limits = FunctionLimits {
             memory_mb: args.memory.unwrap_or(defaults.memory_mb),
             timeout_ms: args.timeout.unwrap_or(defaults.timeout_ms),
+            max_concurrency: None,
         };
         let runtime = Runtime::open(RuntimeConfig::in_memory().max_instances(4))?;
         let input = read_stdin()?;

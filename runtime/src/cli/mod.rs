@@ -117,6 +117,9 @@ pub struct DeployArgs {
     /// Time limit of an invocation, e.g. 2s or 500ms.
     #[arg(long, value_parser = parse_duration_ms)]
     pub timeout: Option<u64>,
+    /// Most invocations of this function at once; more get 429.
+    #[arg(long)]
+    pub max_concurrency: Option<u32>,
     /// Do not pre-initialize, even if the module exports `wizer-initialize`.
     #[arg(long)]
     pub no_preinit: bool,

@@ -14,7 +14,9 @@ pub struct PreparedPipeline {
     runtime: Runtime,
     spec: PipelineSpec,
     functions: Vec<Arc<LoadedFunction>>,
-    _slots: OwnedSemaphorePermit,
+    /// The instance slots and the functions' own concurrency permits of
+    /// every stage, held until the run ends.
+    _slots: (OwnedSemaphorePermit, Vec<OwnedSemaphorePermit>),
 }
 
 impl PreparedPipeline {
@@ -22,7 +24,7 @@ impl PreparedPipeline {
         runtime: Runtime,
         spec: PipelineSpec,
         functions: Vec<Arc<LoadedFunction>>,
-        slots: OwnedSemaphorePermit,
+        slots: (OwnedSemaphorePermit, Vec<OwnedSemaphorePermit>),
     ) -> Self {
         PreparedPipeline {
             runtime,

@@ -183,6 +183,10 @@ impl From<RuntimeError> for ApiError {
                     .with("limit", limit)
             }
             E::InvalidLimit(_) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_limit", message),
+            E::FunctionBusy { name, .. } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
+                    .with("name", name)
+            }
             E::Busy { .. } => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
             }

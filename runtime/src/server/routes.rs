@@ -135,6 +135,7 @@ async fn deploy(
             "arg" => options.args.push(value),
             "memory_mb" => options.limits.memory_mb = Some(parse_number(&key, &value)?),
             "timeout_ms" => options.limits.timeout_ms = Some(parse_number(&key, &value)?),
+            "max_concurrency" => options.limits.max_concurrency = Some(parse_number(&key, &value)?),
             "preinit" => options.skip_preinit = !parse_bool(&key, &value)?,
             "kind" => {
                 options.native = match value.as_str() {
@@ -150,7 +151,7 @@ async fn deploy(
             _ => {
                 return Err(unknown_parameter(
                     &key,
-                    "arg, memory_mb, timeout_ms, preinit, kind",
+                    "arg, memory_mb, timeout_ms, max_concurrency, preinit, kind",
                 ));
             }
         }

@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod http_api;
 mod invocations;
+mod limits;
 mod native;
 mod pipelines;
 mod pipelines_http;

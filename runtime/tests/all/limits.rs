@@ -1,0 +1,112 @@
+//! Per-function limits trigger at their bounds, and not before.
+
+use crate::support::{TestServer, example, loop_module, wat};
+use hyper::{Method, StatusCode};
+
+/// A module that grows its memory by `pages` 64 KiB pages and exits 0 if
+/// that worked, 1 if `memory.grow` said no.
+fn grower(pages: u32) -> Vec<u8> {
+    wat(&format!(
+        r#"(module
+        (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+        (memory (export "memory") 1)
+        (func (export "_start")
+            (if (i32.eq (memory.grow (i32.const {pages})) (i32.const -1))
+                (then (call $exit (i32.const 1))))))"#
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn memory_growth_past_the_limit_fails_inside_the_guest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    // 2 MiB = 32 pages; the module starts with 1.
+    for (name, pages, expected) in [("fits", 16, "0"), ("exactly", 31, "0"), ("over", 32, "1")] {
+        let reply = http
+            .send(
+                Method::PUT,
+                &format!("/v1/functions/{name}?memory_mb=2"),
+                grower(pages),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+        let invoked = http.invoke(name, "", "").await;
+        assert_eq!(
+            invoked.header("x-faasrt-exit-code"),
+            Some(expected),
+            "{name}: {}",
+            invoked.text()
+        );
+    }
+    // The server is unharmed and the same module runs with a larger limit.
+    http.send(Method::PUT, "/v1/functions/roomy?memory_mb=4", grower(32))
+        .await;
+    assert_eq!(http.invoke("roomy", "", "").await.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_past_its_concurrency_gets_429_and_others_still_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    let deployed = http
+        .send(
+            Method::PUT,
+            "/v1/functions/spin?max_concurrency=2&timeout_ms=400",
+            loop_module(),
+        )
+        .await;
+    assert_eq!(deployed.status, StatusCode::CREATED, "{}", deployed.text());
+    assert_eq!(deployed.json()["limits"]["max_concurrency"], 2);
+    http.deploy("hello", example("hello")).await;
+    let running: Vec<_> = (0..2)
+        .map(|_| {
+            let http = http.clone();
+            tokio::spawn(async move { http.invoke("spin", "", "").await.status })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let third = http.invoke("spin", "", "").await;
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(third.error_code(), "too_many_requests");
+    assert_eq!(third.header("retry-after"), Some("1"));
+    assert!(
+        third.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"spin\"")
+    );
+    assert_eq!(http.invoke("hello", "", "").await.status, StatusCode::OK);
+    for run in running {
+        // Both permitted invocations ran (to their timeout), not refused.
+        assert_eq!(run.await.unwrap(), StatusCode::GATEWAY_TIMEOUT);
+    }
+    assert_eq!(
+        http.invoke("spin", "", "").await.status,
+        StatusCode::GATEWAY_TIMEOUT
+    );
+    let metrics = http.get("/metrics").await.text();
+    assert!(
+        metrics.contains(r#"faasrt_invocations_rejected_total{function="spin"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_concurrency_limit_beyond_the_server_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    for bad in ["0", "100000"] {
+        let reply = http
+            .send(
+                Method::PUT,
+                &format!("/v1/functions/f?max_concurrency={bad}"),
+                example("cat"),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(reply.error_code(), "invalid_limit");
+    }
+}
