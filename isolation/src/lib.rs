@@ -8,9 +8,11 @@
 //! checks and guard regions).
 
 mod limits;
+mod probe;
 mod seccomp;
 
 pub use limits::ChildLimits;
+pub use probe::{Probed, probe};
 pub use seccomp::{
     DeniedSyscall, IsolationError, NATIVE_CHILD_DENIED, SeccompProgram, native_child_filter,
 };

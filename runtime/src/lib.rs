@@ -12,6 +12,7 @@ mod artifacts;
 pub mod cli;
 mod config;
 mod data_dir;
+pub mod doctor;
 mod engine;
 mod error;
 mod function;

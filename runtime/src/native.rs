@@ -101,7 +101,9 @@ impl NativeExecutable {
 
 /// Runs native functions with the runtime's output and log limits.
 pub(crate) struct NativeRunner {
-    filter: Arc<SeccompProgram>,
+    /// `None` where the probe found no seccomp: then it is not installed
+    /// (and `faasrt doctor` says so), rather than failing every spawn.
+    filter: Option<Arc<SeccompProgram>>,
     max_output_bytes: usize,
     log_tail_bytes: usize,
 }
@@ -114,9 +116,16 @@ impl NativeRunner {
         max_output_bytes: usize,
         log_tail_bytes: usize,
     ) -> Result<Self, RuntimeError> {
-        let filter = faasrt_isolation::native_child_filter().map_err(RuntimeError::engine)?;
+        let filter = if crate::doctor::seccomp_available() {
+            Some(Arc::new(
+                faasrt_isolation::native_child_filter().map_err(RuntimeError::engine)?,
+            ))
+        } else {
+            tracing::warn!("no seccomp on this machine: native functions run without a filter");
+            None
+        };
         Ok(NativeRunner {
-            filter: Arc::new(filter),
+            filter,
             max_output_bytes,
             log_tail_bytes,
         })
@@ -149,7 +158,10 @@ impl NativeRunner {
         unsafe {
             command.pre_exec(move || {
                 limits.apply()?;
-                filter.install()
+                match &filter {
+                    Some(filter) => filter.install(),
+                    None => Ok(()),
+                }
             });
         }
         let mut child = match command.spawn() {

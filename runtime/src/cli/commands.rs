@@ -29,6 +29,7 @@ pub(super) fn run(cli: Cli) -> i32 {
         Command::Rm(args) => client_command(|| remove(args, json)),
         Command::Run(args) => client_command(|| run_local(args, json)),
         Command::Pipe(args) => client_command(|| pipe(args, json)),
+        Command::Doctor => doctor(json),
     };
     result.unwrap_or_else(|error| {
         report_error(&error, json);
@@ -223,6 +224,29 @@ fn invoke(args: InvokeArgs, json: bool) -> CommandFuture {
         let outcome = client.invoke(&args.name, &args.args, input).await?;
         print_outcome(&outcome, json)
     })
+}
+
+fn doctor(json: bool) -> anyhow::Result<i32> {
+    let mechanisms = crate::doctor::report(&RuntimeConfig::in_memory());
+    if json {
+        println!("{}", serde_json::to_string(&mechanisms)?);
+    } else {
+        println!(
+            "{:<16} {:<10} {:<7} DETAIL",
+            "MECHANISM", "AVAILABLE", "ACTIVE"
+        );
+        for m in &mechanisms {
+            let yes = |b: bool| if b { "yes" } else { "no" };
+            println!(
+                "{:<16} {:<10} {:<7} {}",
+                m.name,
+                yes(m.available),
+                yes(m.active),
+                m.detail
+            );
+        }
+    }
+    Ok(0)
 }
 
 fn pipe(args: PipeArgs, json: bool) -> CommandFuture {

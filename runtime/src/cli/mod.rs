@@ -48,6 +48,9 @@ pub enum Command {
     /// Run a wasm file once, locally, without a server (same semantics as
     /// invoke).
     Run(RunArgs),
+    /// Show which isolation mechanisms this machine offers and which faasrt
+    /// uses (`--json`: one object per mechanism).
+    Doctor,
     /// Run a pipeline on the server, e.g. `faasrt pipe 'grep error | wc -l'`:
     /// stdin streams into the first stage, the last stage's output streams
     /// to stdout, and faasrt exits with the last stage's status.

@@ -54,6 +54,14 @@ async fn route(
     let path = request.uri.path().to_owned();
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let method = request.method.clone();
+    if segments.as_slice() == ["healthz"] && request.uri.query() == Some("verbose=1") {
+        only(&method, Method::GET, "GET")?;
+        let mechanisms = crate::doctor::report(app.runtime.config());
+        return Ok(json(
+            StatusCode::OK,
+            &serde_json::json!({"status": "ok", "mechanisms": mechanisms}),
+        ));
+    }
     if segments.as_slice() == ["healthz"] {
         return only(&method, Method::GET, "GET")
             .map(|()| json(StatusCode::OK, &serde_json::json!({"status": "ok"})));

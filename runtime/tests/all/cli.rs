@@ -288,3 +288,32 @@ fn an_unreachable_server_is_a_clear_error() {
         stderr(&output)
     );
 }
+
+#[test]
+fn doctor_json_matches_what_the_probe_finds() {
+    let output = run(Command::new(FAASRT).args(["doctor", "--json"]), b"");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("doctor --json is JSON");
+    let report = report.as_array().expect("an array");
+    for probed in faasrt_isolation::probe() {
+        let entry = report
+            .iter()
+            .find(|m| m["name"] == probed.name)
+            .unwrap_or_else(|| panic!("{} is reported", probed.name));
+        assert_eq!(entry["available"], probed.available, "{}", probed.name);
+        assert!(entry["active"].is_boolean());
+        assert!(
+            entry["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with(&probed.detail)
+        );
+        // Nothing is active that is not available.
+        if !probed.available {
+            assert_eq!(entry["active"], false, "{}", probed.name);
+        }
+    }
+    let human = run(Command::new(FAASRT).arg("doctor"), b"");
+    assert!(stdout(&human).contains("pkeys"));
+}

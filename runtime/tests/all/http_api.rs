@@ -249,3 +249,31 @@ async fn unknown_routes_and_methods_are_json_errors() {
     assert_eq!(bad_query.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad_query.error_code(), "invalid_query");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_health_lists_the_isolation_mechanisms() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let health = server.http().anonymous().get("/healthz?verbose=1").await;
+    assert_eq!(health.status, StatusCode::OK);
+    let body = health.json();
+    assert_eq!(body["status"], "ok");
+    let names: Vec<_> = body["mechanisms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_owned())
+        .collect();
+    for expected in [
+        "seccomp",
+        "pkeys",
+        "cgroup-v2",
+        "user-namespaces",
+        "address-space",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+}

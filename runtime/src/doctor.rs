@@ -1,0 +1,78 @@
+//! `faasrt doctor`: each isolation mechanism, whether this machine offers
+//! it, whether faasrt uses it, and why not when it does not.
+
+use crate::config::RuntimeConfig;
+use serde::Serialize;
+
+/// One mechanism in the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mechanism {
+    /// Stable name (`seccomp`, `pkeys`, `cgroup-v2`, `user-namespaces`,
+    /// `address-space`, `pagemap-scan`).
+    pub name: String,
+    /// Whether the machine offers it.
+    pub available: bool,
+    /// Whether faasrt uses it with this configuration.
+    pub active: bool,
+    /// What was found, and how faasrt uses it or why not.
+    pub detail: String,
+}
+
+/// Probes the machine and says what faasrt does with each mechanism.
+pub fn report(config: &RuntimeConfig) -> Vec<Mechanism> {
+    let mut mechanisms: Vec<Mechanism> = faasrt_isolation::probe()
+        .into_iter()
+        .map(|probed| {
+            let (active, usage) = match probed.name {
+                "seccomp" if probed.available => (
+                    true,
+                    format!(
+                        "native functions run under a filter refusing {} syscalls; the runtime's own threads have none yet",
+                        faasrt_isolation::NATIVE_CHILD_DENIED.len()
+                    ),
+                ),
+                "seccomp" => (false, "native functions run without a seccomp filter".to_owned()),
+                "pkeys" => (
+                    false,
+                    "not used yet: the pooling allocator does not stripe memories with protection keys".to_owned(),
+                ),
+                "cgroup-v2" => (false, "not used yet: native functions are limited by rlimits".to_owned()),
+                "user-namespaces" => (false, "not used".to_owned()),
+                "address-space" => (
+                    config.get_pooling(),
+                    format!(
+                        "the pooling allocator reserves about {} GiB of address space for {} instance slots",
+                        u64::from(config.get_max_instances()) * 4,
+                        config.get_max_instances()
+                    ),
+                ),
+                _ => (false, String::new()),
+            };
+            Mechanism {
+                name: probed.name.to_owned(),
+                available: probed.available,
+                active,
+                detail: format!("{}; {usage}", probed.detail),
+            }
+        })
+        .collect();
+    let pagemap = wasmtime::PoolingAllocationConfig::is_pagemap_scan_available();
+    mechanisms.push(Mechanism {
+        name: "pagemap-scan".into(),
+        available: pagemap,
+        active: pagemap && config.get_pooling(),
+        detail: if pagemap {
+            "PAGEMAP_SCAN works: pool slots are reset by rewriting only their dirty pages".into()
+        } else {
+            "no PAGEMAP_SCAN (Linux 6.7+): pool slots are reset with madvise".into()
+        },
+    });
+    mechanisms
+}
+
+/// Whether native functions get the seccomp filter on this machine.
+pub(crate) fn seccomp_available() -> bool {
+    faasrt_isolation::probe()
+        .iter()
+        .any(|probed| probed.name == "seccomp" && probed.available)
+}
