@@ -38,4 +38,4 @@ pub use invocation::{
 };
 pub use limits::{FunctionLimits, RequestedLimits};
 pub use name::{FunctionName, MAX_NAME_LEN};
-pub use runtime::Runtime;
+pub use runtime::{ResourceUse, Runtime};

@@ -61,6 +61,9 @@ pub(crate) struct Metrics {
     functions: Gauge,
     compilations: Family<ReasonLabels, Counter>,
     artifact_loads: Counter,
+    slots_in_use: Gauge,
+    open_fds: Gauge,
+    native_processes: Gauge,
 }
 
 impl Metrics {
@@ -116,6 +119,24 @@ impl Metrics {
             "Modules loaded from their precompiled artifact instead of compiled",
             artifact_loads.clone(),
         );
+        let slots_in_use = Gauge::default();
+        registry.register(
+            "instance_slots_in_use",
+            "Instance slots held by running invocations and pipeline stages",
+            slots_in_use.clone(),
+        );
+        let open_fds = Gauge::default();
+        registry.register(
+            "open_fds",
+            "File descriptors open in the faasrt process",
+            open_fds.clone(),
+        );
+        let native_processes = Gauge::default();
+        registry.register(
+            "native_processes",
+            "Native function processes that have not been reaped yet",
+            native_processes.clone(),
+        );
         Metrics {
             registry,
             invocations,
@@ -126,7 +147,17 @@ impl Metrics {
             functions,
             compilations,
             artifact_loads,
+            slots_in_use,
+            open_fds,
+            native_processes,
         }
+    }
+
+    /// Sets the resource gauges from `usage` (just before encoding).
+    pub(crate) fn set_resources(&self, usage: &crate::runtime::ResourceUse) {
+        self.slots_in_use.set(usage.instance_slots as i64);
+        self.open_fds.set(usage.open_fds as i64);
+        self.native_processes.set(usage.native_processes as i64);
     }
 
     pub(crate) fn record_compile(&self, reason: CompileReason) {

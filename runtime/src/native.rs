@@ -101,6 +101,8 @@ impl NativeExecutable {
 
 /// Runs native functions with the runtime's output and log limits.
 pub(crate) struct NativeRunner {
+    /// Native processes spawned and not yet reaped.
+    live: Arc<std::sync::atomic::AtomicUsize>,
     /// `None` where the probe found no seccomp: then it is not installed
     /// (and `faasrt doctor` says so), rather than failing every spawn.
     filter: Option<Arc<SeccompProgram>>,
@@ -125,6 +127,7 @@ impl NativeRunner {
             None
         };
         Ok(NativeRunner {
+            live: Arc::default(),
             filter,
             max_output_bytes,
             log_tail_bytes,
@@ -178,6 +181,7 @@ impl NativeRunner {
                 );
             }
         };
+        let _alive = LiveProcess::new(&self.live);
         let pid = child.id().map(|id| id as libc::pid_t);
         let stdin = child.stdin.take().expect("piped");
         let stdout = child.stdout.take().expect("piped");
@@ -230,6 +234,30 @@ impl NativeRunner {
             Captured::Streamed | Captured::TooLarge => Bytes::new(),
         };
         finished(status, output, &log, started)
+    }
+}
+
+impl NativeRunner {
+    /// Native processes spawned and not yet reaped.
+    pub(crate) fn live_processes(&self) -> usize {
+        self.live.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Counts a spawned process until the invocation is done with it (it is
+/// reaped before this is dropped).
+struct LiveProcess<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> LiveProcess<'a> {
+    fn new(count: &'a std::sync::atomic::AtomicUsize) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        LiveProcess(count)
+    }
+}
+
+impl Drop for LiveProcess<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

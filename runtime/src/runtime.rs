@@ -13,11 +13,10 @@ use crate::limits::FunctionLimits;
 use crate::metrics::{CompileReason, Metrics};
 use crate::name::FunctionName;
 use crate::native::{NativeExecutable, NativeRunner, validate_executable};
-use crate::pipeline::{PipelineInfo, PipelineResult, PipelineSpec, PreparedPipeline};
 use crate::registry::{Executable, LoadedFunction, Registry};
 use crate::store::{DeployWrite, FunctionStore};
 use bytes::Bytes;
-use faasrt_host_api::{Faasin, PipeReader, PipeWriter};
+use faasrt_host_api::Faasin;
 use faasrt_snapshots::{ArtifactKey, ModuleDigest, ModuleShape, Snapshot};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -33,17 +32,17 @@ pub struct Runtime {
 
 pub(crate) struct Inner {
     pub(crate) config: RuntimeConfig,
-    data_dir: Option<DataDir>,
+    pub(crate) data_dir: Option<DataDir>,
     pub(crate) engine: Arc<FunctionEngine>,
-    store: FunctionStore,
-    artifacts: ArtifactCache,
-    registry: Registry,
+    pub(crate) store: FunctionStore,
+    pub(crate) artifacts: ArtifactCache,
+    pub(crate) registry: Registry,
     pub(crate) metrics: Metrics,
-    native: NativeRunner,
-    slots: Arc<Semaphore>,
+    pub(crate) native: NativeRunner,
+    pub(crate) slots: Arc<Semaphore>,
     /// Serializes the commit + registry swap of deploys and removes, so the
     /// registry always ends up matching the store.
-    publish: Mutex<()>,
+    pub(crate) publish: Mutex<()>,
 }
 
 impl Runtime {
@@ -305,45 +304,6 @@ impl Runtime {
         })
     }
 
-    /// Checks `spec` against the deployed functions and reserves an
-    /// instance slot for each stage, so that running it cannot fail.
-    ///
-    /// # Errors
-    /// [`RuntimeError::InvalidPipeline`] when a stage names a function that
-    /// is not deployed; [`RuntimeError::Busy`] when there are not enough free
-    /// instance slots for every stage.
-    pub fn prepare_pipeline(&self, spec: &PipelineSpec) -> Result<PreparedPipeline, RuntimeError> {
-        let mut functions = Vec::with_capacity(spec.stages.len());
-        let mut admitted = Vec::new();
-        for (i, stage) in spec.stages.iter().enumerate() {
-            let function = self.inner.registry.get(&stage.function).ok_or_else(|| {
-                RuntimeError::InvalidPipeline {
-                    reason: format!(
-                        "stage {}: function {:?} is not deployed",
-                        i + 1,
-                        stage.function
-                    ),
-                }
-            })?;
-            admitted.extend(function.admit()?);
-            functions.push(function);
-        }
-        let slots = self
-            .inner
-            .slots
-            .clone()
-            .try_acquire_many_owned(spec.stages.len() as u32)
-            .map_err(|_| RuntimeError::Busy {
-                limit: self.inner.config.get_max_instances(),
-            })?;
-        Ok(PreparedPipeline::new(
-            self.clone(),
-            spec.clone(),
-            functions,
-            (slots, admitted),
-        ))
-    }
-
     /// Deploys an executable as native function `name`.
     async fn deploy_native(
         &self,
@@ -392,85 +352,20 @@ impl Runtime {
         Ok(info)
     }
 
-    /// Stores `spec` as the named pipeline `name` (replacing one of that
-    /// name). Its functions are looked up when it runs, not now: a pipeline
-    /// may be stored before its functions are deployed.
-    ///
-    /// # Errors
-    /// [`RuntimeError::InvalidName`], [`RuntimeError::Store`].
-    pub async fn put_pipeline(
-        &self,
-        name: &str,
-        spec: PipelineSpec,
-    ) -> Result<PipelineInfo, RuntimeError> {
-        let name = FunctionName::parse(name)?;
-        let info = PipelineInfo {
-            name: name.to_string(),
-            spec: spec.to_shell(),
-            stages: spec.stages,
-            created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        };
-        let inner = self.inner.clone();
-        let record = info.clone();
-        blocking(move || inner.store.put_pipeline(&record)).await??;
-        Ok(info)
-    }
-
-    /// The named pipeline `name`.
-    ///
-    /// # Errors
-    /// [`RuntimeError::InvalidName`], [`RuntimeError::PipelineNotFound`].
-    pub fn get_pipeline(&self, name: &str) -> Result<PipelineInfo, RuntimeError> {
-        let name = FunctionName::parse(name)?;
-        self.inner
-            .store
-            .pipeline(name.as_str())?
-            .ok_or_else(|| RuntimeError::PipelineNotFound {
-                name: name.to_string(),
-            })
-    }
-
-    /// Every named pipeline, in name order.
-    ///
-    /// # Errors
-    /// [`RuntimeError::Store`].
-    pub fn list_pipelines(&self) -> Result<Vec<PipelineInfo>, RuntimeError> {
-        self.inner.store.pipelines()
-    }
-
-    /// Deletes the named pipeline `name`.
-    ///
-    /// # Errors
-    /// [`RuntimeError::InvalidName`], [`RuntimeError::PipelineNotFound`].
-    pub async fn remove_pipeline(&self, name: &str) -> Result<PipelineInfo, RuntimeError> {
-        let name = FunctionName::parse(name)?;
-        let inner = self.inner.clone();
-        let key = name.to_string();
-        blocking(move || inner.store.remove_pipeline(&key))
-            .await??
-            .ok_or_else(|| RuntimeError::PipelineNotFound {
-                name: name.to_string(),
-            })
-    }
-
-    /// Runs `spec` with `input` as the first stage's faasin and `output` as
-    /// the last stage's faasout: [`Runtime::prepare_pipeline`], then
-    /// [`PreparedPipeline::run`].
-    ///
-    /// # Errors
-    /// Those of [`Runtime::prepare_pipeline`]; nothing runs then.
-    pub async fn run_pipeline(
-        &self,
-        spec: &PipelineSpec,
-        input: PipeReader,
-        output: PipeWriter,
-    ) -> Result<PipelineResult, RuntimeError> {
-        Ok(self.prepare_pipeline(spec)?.run(input, output).await)
-    }
-
     /// The runtime's metrics in Prometheus text format.
     pub fn metrics_text(&self) -> String {
+        self.inner.metrics.set_resources(&self.resources());
         self.inner.metrics.encode()
+    }
+
+    /// What the runtime holds right now: a leak shows here.
+    pub fn resources(&self) -> ResourceUse {
+        let slots = self.inner.config.get_max_instances() as usize;
+        ResourceUse {
+            instance_slots: slots - self.inner.slots.available_permits().min(slots),
+            open_fds: std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count()),
+            native_processes: self.inner.native.live_processes(),
+        }
     }
 
     /// Compiles and runs a module once without storing it (`faasrt run`).
@@ -512,6 +407,17 @@ impl Runtime {
     }
 }
 
+/// Resources a runtime holds at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResourceUse {
+    /// Instance slots held by running invocations and pipeline stages.
+    pub instance_slots: usize,
+    /// File descriptors open in the process (all of it, not only faasrt's).
+    pub open_fds: usize,
+    /// Native function processes not yet reaped.
+    pub native_processes: usize,
+}
+
 /// A deployed module, compiled: from its snapshot when pre-initialized.
 struct Built {
     prepared: PreparedModule,
@@ -520,7 +426,7 @@ struct Built {
 
 /// Runs CPU-bound or blocking `work` (compilation, store commits) on the
 /// caller's runtime's blocking threads, keeping its async threads free.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, RuntimeError> {
     tokio::task::spawn_blocking(work)

@@ -2,6 +2,7 @@
 //! shell pipeline. The spec is parsed here ([`PipelineSpec`]); the run is
 //! [`crate::Runtime::prepare_pipeline`] and [`PreparedPipeline::run`].
 
+mod manage;
 mod result;
 mod run;
 mod spec;

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod cli;
+mod hostile;
 mod http_api;
 mod invocations;
 mod limits;
