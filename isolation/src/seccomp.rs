@@ -127,6 +127,106 @@ pub const NATIVE_CHILD_DENIED: &[DeniedSyscall] = denied! {
     userfaultfd: "no userfaultfd (used to widen kernel race windows)",
 };
 
+/// What the runtime's own threads (HTTP and guest execution) may not do.
+/// They need sockets, files, threads and `fork`/`exec` (native functions),
+/// so the list is what no part of faasrt uses: if one of these is ever
+/// called, something in the process is not doing what faasrt does.
+pub const RUNTIME_DENIED: &[DeniedSyscall] = denied! {
+    ptrace: "faasrt never traces processes",
+    process_vm_readv: "faasrt never reads another process's memory",
+    process_vm_writev: "faasrt never writes another process's memory",
+    mount: "faasrt never mounts",
+    umount2: "faasrt never unmounts",
+    pivot_root: "faasrt never changes the root filesystem",
+    chroot: "faasrt never changes its root directory",
+    unshare: "faasrt creates no namespaces",
+    setns: "faasrt joins no namespaces",
+    init_module: "no kernel modules",
+    finit_module: "no kernel modules",
+    delete_module: "no kernel modules",
+    kexec_load: "no loading another kernel",
+    reboot: "no rebooting the host",
+    swapon: "no swap configuration",
+    swapoff: "no swap configuration",
+    bpf: "faasrt loads no BPF programs",
+    perf_event_open: "faasrt reads no performance counters",
+    keyctl: "faasrt uses no kernel keyrings",
+    add_key: "faasrt uses no kernel keyrings",
+    request_key: "faasrt uses no kernel keyrings",
+    userfaultfd: "faasrt's allocator does not use userfaultfd",
+};
+
+/// What happens when a runtime thread makes a denied syscall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuntimeSeccomp {
+    /// Refused with `EPERM`, counted ([`denied_syscalls`]) and logged by the
+    /// runtime: the call fails, the process lives.
+    Enforce,
+    /// Allowed, and logged by the kernel (`SECCOMP_RET_LOG`, in the audit
+    /// log): for finding out what a new deployment needs.
+    Log,
+}
+
+static DENIED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many syscalls the runtime filter refused since start.
+pub fn denied_syscalls() -> u64 {
+    DENIED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The SIGSYS handler of [`RuntimeSeccomp::Enforce`]: counts the refusal
+/// and makes the syscall return `-EPERM`, as if the filter had said so.
+extern "C" fn on_sigsys(
+    _signal: libc::c_int,
+    _info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
+    DENIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    #[cfg(target_arch = "x86_64")]
+    {
+        let context = context.cast::<libc::ucontext_t>();
+        // SAFETY: the kernel passes a valid ucontext for an SA_SIGINFO
+        // handler; RAX holds the syscall's return value when the handler
+        // returns.
+        unsafe {
+            (*context).uc_mcontext.gregs[libc::REG_RAX as usize] = -(libc::EPERM as i64);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = context;
+}
+
+/// Installs the runtime filter on every thread of the process (`TSYNC`);
+/// threads started later inherit it. Call it once, after start-up.
+///
+/// # Errors
+/// The filter cannot be built or installed, or the SIGSYS handler cannot be
+/// set.
+pub fn install_runtime_filter(mode: RuntimeSeccomp) -> Result<(), IsolationError> {
+    let action = match mode {
+        RuntimeSeccomp::Enforce => {
+            // SAFETY: a zeroed sigaction is valid; the handler only touches
+            // an atomic and the signal context (async-signal-safe).
+            let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+            action.sa_sigaction = on_sigsys as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO;
+            // SAFETY: installs the handler above for SIGSYS, which nothing
+            // else in faasrt uses.
+            if unsafe { libc::sigaction(libc::SIGSYS, &action, std::ptr::null_mut()) } != 0 {
+                return Err(IsolationError::Filter(format!(
+                    "cannot handle SIGSYS: {}",
+                    std::io::Error::last_os_error()
+                )));
+            }
+            SeccompAction::Trap
+        }
+        RuntimeSeccomp::Log => SeccompAction::Log,
+    };
+    let program = build(RUNTIME_DENIED, action)?;
+    seccompiler::apply_filter_all_threads(&program.0)
+        .map_err(|e| IsolationError::Filter(e.to_string()))
+}
+
 /// Why a filter could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum IsolationError {
@@ -162,22 +262,26 @@ impl SeccompProgram {
 /// # Errors
 /// [`IsolationError`] when this architecture is not supported.
 pub fn native_child_filter() -> Result<SeccompProgram, IsolationError> {
+    build(
+        NATIVE_CHILD_DENIED,
+        SeccompAction::Errno(libc::EPERM as u32),
+    )
+}
+
+/// Compiles a deny-list: `denied` get `action`, everything else is allowed.
+fn build(
+    denied: &[DeniedSyscall],
+    action: SeccompAction,
+) -> Result<SeccompProgram, IsolationError> {
     let arch = match std::env::consts::ARCH {
         "x86_64" => TargetArch::x86_64,
         "aarch64" => TargetArch::aarch64,
         _ => return Err(IsolationError::UnsupportedArch),
     };
-    let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> = NATIVE_CHILD_DENIED
-        .iter()
-        .map(|d| (d.number, Vec::new()))
-        .collect();
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM as u32),
-        arch,
-    )
-    .map_err(|e| IsolationError::Filter(e.to_string()))?;
+    let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> =
+        denied.iter().map(|d| (d.number, Vec::new())).collect();
+    let filter = SeccompFilter::new(rules, SeccompAction::Allow, action, arch)
+        .map_err(|e| IsolationError::Filter(e.to_string()))?;
     let program: BpfProgram = filter
         .try_into()
         .map_err(|e: seccompiler::BackendError| IsolationError::Filter(e.to_string()))?;
@@ -261,6 +365,42 @@ mod tests {
             if piped == 0 && pid > 0 { 0 } else { 1 }
         });
         assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn the_runtime_filter_refuses_counts_and_lets_the_thread_live() {
+        // SAFETY: as in `in_filtered_child`: the child only makes system
+        // calls and touches an atomic before it exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let code = match install_runtime_filter(RuntimeSeccomp::Enforce) {
+                Ok(()) => {
+                    // SAFETY: unshare(2) and mount(2) with constant arguments,
+                    // both refused before they act.
+                    let unshared = unsafe { libc::unshare(libc::CLONE_NEWUSER) };
+                    let refused = unshared < 0 && errno() == libc::EPERM;
+                    // SAFETY: getpid(2) takes no arguments: allowed.
+                    let alive = unsafe { libc::getpid() } > 0;
+                    if refused && alive && denied_syscalls() == 1 {
+                        0
+                    } else {
+                        1
+                    }
+                }
+                Err(_) => 99,
+            };
+            // SAFETY: ends the forked child.
+            unsafe { libc::_exit(code) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child just forked.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert!(
+            libc::WIFEXITED(status),
+            "the child died of a signal: {status}"
+        );
+        assert_eq!(libc::WEXITSTATUS(status), 0);
     }
 
     #[test]

@@ -27,8 +27,9 @@ pub fn report(config: &RuntimeConfig) -> Vec<Mechanism> {
                 "seccomp" if probed.available => (
                     true,
                     format!(
-                        "native functions run under a filter refusing {} syscalls; the runtime's own threads have none yet",
-                        faasrt_isolation::NATIVE_CHILD_DENIED.len()
+                        "native functions run under a filter refusing {} syscalls; `faasrt serve` puts one refusing {} on its own threads (--seccomp)",
+                        faasrt_isolation::NATIVE_CHILD_DENIED.len(),
+                        faasrt_isolation::RUNTIME_DENIED.len()
                     ),
                 ),
                 "seccomp" => (false, "native functions run without a seccomp filter".to_owned()),

@@ -62,6 +62,7 @@ pub(crate) struct Metrics {
     compilations: Family<ReasonLabels, Counter>,
     artifact_loads: Counter,
     slots_in_use: Gauge,
+    seccomp_denied: Gauge,
     open_fds: Gauge,
     native_processes: Gauge,
 }
@@ -125,6 +126,12 @@ impl Metrics {
             "Instance slots held by running invocations and pipeline stages",
             slots_in_use.clone(),
         );
+        let seccomp_denied = Gauge::default();
+        registry.register(
+            "seccomp_denied_syscalls",
+            "Syscalls the server threads' seccomp filter refused since start",
+            seccomp_denied.clone(),
+        );
         let open_fds = Gauge::default();
         registry.register(
             "open_fds",
@@ -148,6 +155,7 @@ impl Metrics {
             compilations,
             artifact_loads,
             slots_in_use,
+            seccomp_denied,
             open_fds,
             native_processes,
         }
@@ -156,6 +164,8 @@ impl Metrics {
     /// Sets the resource gauges from `usage` (just before encoding).
     pub(crate) fn set_resources(&self, usage: &crate::runtime::ResourceUse) {
         self.slots_in_use.set(usage.instance_slots as i64);
+        self.seccomp_denied
+            .set(faasrt_isolation::denied_syscalls() as i64);
         self.open_fds.set(usage.open_fds as i64);
         self.native_processes.set(usage.native_processes as i64);
     }

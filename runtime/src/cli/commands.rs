@@ -103,6 +103,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let server = Server::bind(runtime.clone(), Token::new(token), server_config)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
+        install_seccomp(args.seccomp);
         let address = server.local_addr()?;
         tracing::info!(
             "faasrt listening on http://{address} with {} functions; token in {}",
@@ -113,6 +114,51 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("faasrt stopped");
         Ok(())
     })
+}
+
+/// Installs the server threads' seccomp filter, once start-up is done (the
+/// store is open, the port bound, the examples compiled).
+fn install_seccomp(mode: super::SeccompMode) {
+    let mode = match mode {
+        super::SeccompMode::Off => {
+            tracing::warn!("seccomp off: the server's threads run without a filter");
+            return;
+        }
+        super::SeccompMode::Enforce => faasrt_isolation::RuntimeSeccomp::Enforce,
+        super::SeccompMode::Log => faasrt_isolation::RuntimeSeccomp::Log,
+    };
+    if !crate::doctor::seccomp_available() {
+        tracing::warn!(
+            "this machine has no seccomp filters: the server's threads run without one (see faasrt doctor)"
+        );
+        return;
+    }
+    match faasrt_isolation::install_runtime_filter(mode) {
+        Ok(()) => {
+            tracing::info!(
+                ?mode,
+                refused = faasrt_isolation::RUNTIME_DENIED.len(),
+                "seccomp filter installed"
+            );
+            // The SIGSYS handler can only count; say so in the log as well.
+            tokio::spawn(async {
+                let mut seen = 0;
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    let denied = faasrt_isolation::denied_syscalls();
+                    if denied > seen {
+                        tracing::warn!(
+                            denied = denied - seen,
+                            total = denied,
+                            "seccomp refused syscalls in the server"
+                        );
+                        seen = denied;
+                    }
+                }
+            });
+        }
+        Err(error) => tracing::error!(%error, "cannot install the seccomp filter"),
+    }
 }
 
 /// Deploys each example function that is missing or differs from the

@@ -91,6 +91,22 @@ pub struct ServeArgs {
     /// Most invocations running at once; more get 429.
     #[arg(long, default_value_t = 256)]
     pub max_instances: u32,
+    /// The seccomp filter of the server's own threads: `enforce` refuses
+    /// (EPERM), counts and logs what faasrt never calls; `log` lets it
+    /// through to the kernel's audit log; `off`.
+    #[arg(long, value_enum, default_value = "enforce")]
+    pub seccomp: SeccompMode,
+}
+
+/// `faasrt serve --seccomp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SeccompMode {
+    /// Refuse, count and log.
+    Enforce,
+    /// Allow and let the kernel log.
+    Log,
+    /// No filter.
+    Off,
 }
 
 /// Where the client commands find the server and its token.
