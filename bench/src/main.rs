@@ -5,6 +5,7 @@
 
 mod coldstart;
 mod invoke;
+mod isolation;
 mod load;
 mod peers;
 mod pipes;
@@ -32,6 +33,9 @@ enum Bench {
     /// Throughput of cat chains (wasm, OS pipes, TCP loopback) and the
     /// latency of one hop for 1 KiB.
     Pipes(pipes::PipesArgs),
+    /// hello's latency alone, beside hostile guests, and under the server
+    /// threads' seccomp filter.
+    Isolation(isolation::IsolationArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -40,5 +44,6 @@ fn main() -> anyhow::Result<()> {
         Bench::Invoke(args) => invoke::run(args),
         Bench::Coldstart(args) => coldstart::run(args),
         Bench::Pipes(args) => pipes::run(args),
+        Bench::Isolation(args) => isolation::run(args),
     }
 }
