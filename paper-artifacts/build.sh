@@ -9,7 +9,7 @@ mkdir -p "$out"
 {
     echo "# faasrt benchmark tables ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs)"
     echo
-    for bench in invoke coldstart pipes; do
+    for bench in invoke coldstart pipes isolation; do
         echo "## $bench"
         echo
         echo '```'
