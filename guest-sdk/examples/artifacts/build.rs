@@ -4,6 +4,12 @@
 //! Linux host it also builds the Rust examples as native executables for the
 //! host, with a second nested cargo, and generates their table too.
 //!
+//! The same two nested builds build the hostile guests of
+//! `guest-sdk/examples/hostile` (package `faasrt-hostile`), which get tables
+//! of their own: `HOSTILE` (its `//! Guest: wasm.` binaries, plus its `wat/`
+//! modules, converted with the `wat` crate) and `HOSTILE_NATIVE` (its
+//! `//! Guest: native.` binaries). They never join the examples' tables.
+//!
 //! Each nested build uses its own target directory (`target/wasm-examples`,
 //! `target/native-examples`): the outer cargo holds the lock on the main one
 //! for as long as this script runs. They run with a cleaned environment,
@@ -22,7 +28,10 @@ use std::time::Instant;
 mod build_go;
 
 const TARGET: &str = "wasm32-wasip1";
-const PACKAGE: &str = "faasrt-examples";
+/// The packages each nested cargo builds: the examples and the hostile guests.
+const PACKAGES: &[&str] = &["faasrt-examples", "faasrt-hostile"];
+/// Where `faasrt-hostile` lives, below the workspace root.
+const HOSTILE_PACKAGE_DIR: &str = "guest-sdk/examples/hostile";
 /// Appended to a binary's name to name its native executable: `cat-native`.
 const NATIVE_SUFFIX: &str = "-native";
 /// The cfg set when the native examples are built (`src/lib.rs` reads it).
@@ -56,19 +65,32 @@ fn main() {
     let out_dir = PathBuf::from(env_var("OUT_DIR"));
     let workspace = workspace_root(&manifest_dir);
     let examples_dir = workspace.join("guest-sdk/examples");
+    let hostile_dir = workspace.join(HOSTILE_PACKAGE_DIR);
 
     for path in [
         workspace.join("guest-sdk/rust/src"),
         workspace.join("guest-sdk/rust/Cargo.toml"),
         examples_dir.join("src"),
         examples_dir.join("Cargo.toml"),
+        hostile_dir.join("src"),
+        hostile_dir.join("wat"),
+        hostile_dir.join("Cargo.toml"),
         // The release profile that the nested build uses lives here.
         workspace.join("Cargo.toml"),
     ] {
         println!("cargo:rerun-if-changed={}", path.display());
     }
 
-    let examples = discover_examples(&examples_dir.join("src/bin"));
+    let examples = discover_bins(&examples_dir.join("src/bin"));
+    let hostile = discover_bins(&hostile_dir.join("src/bin"));
+    for bin in &hostile {
+        assert!(
+            bin.guest.is_some(),
+            "{}/src/bin: {} has no `//! Guest: wasm.` or `//! Guest: native.` line",
+            hostile_dir.display(),
+            bin.name
+        );
+    }
     ensure_target_installed(&workspace);
 
     let target_dir = workspace.join("target/wasm-examples");
@@ -81,25 +103,15 @@ fn main() {
 
     // Copies in OUT_DIR belong to this build of the crate: another build
     // rewriting target/wasm-examples cannot change what was embedded.
-    let wasm_dir = out_dir.join("wasm");
-    // Start empty, so that a removed example leaves no stale file behind.
-    if wasm_dir.exists() {
-        fs::remove_dir_all(&wasm_dir)
-            .unwrap_or_else(|e| panic!("remove {}: {e}", wasm_dir.display()));
-    }
-    fs::create_dir_all(&wasm_dir).unwrap_or_else(|e| panic!("create {}: {e}", wasm_dir.display()));
+    let wasm_dir = fresh_dir(&out_dir.join("wasm"));
     let built_dir = target_dir.join(TARGET).join("release");
     let mut entries = Vec::new();
     for example in &examples {
         let file = format!("{}.wasm", example.name);
-        let from = built_dir.join(&file);
-        let to = wasm_dir.join(&file);
-        fs::copy(&from, &to)
-            .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
         entries.push(TableEntry {
             name: example.name.clone(),
             description: example.description.clone(),
-            wasm: to,
+            wasm: copy(&built_dir.join(&file), &wasm_dir.join(&file)),
             kind: "Command",
         });
     }
@@ -118,51 +130,104 @@ fn main() {
             false
         }
     };
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
-    if let Some(pair) = entries.windows(2).find(|pair| pair[0].name == pair[1].name) {
-        panic!("two examples are called {}", pair[0].name);
-    }
-    let mut table = String::from("&[\n");
-    for entry in &entries {
-        writeln!(
-            table,
-            "    Example {{ name: {:?}, description: {:?}, wasm: include_bytes!({:?}), kind: ExampleKind::{} }},",
-            entry.name,
-            entry.description,
-            utf8(&entry.wasm),
-            entry.kind,
-        )
-        .expect("writing to a String cannot fail");
-    }
-    table.push(']');
-    let table_path = out_dir.join("examples.rs");
-    fs::write(&table_path, table).unwrap_or_else(|e| panic!("write {}: {e}", table_path.display()));
+    write_wasm_table(&out_dir.join("examples.rs"), &mut entries);
     println!(
         "cargo:rustc-env=FAASRT_EXAMPLES_WASM_DIR={}",
         utf8(&wasm_dir)
     );
     println!("cargo:rustc-env=FAASRT_GO_EXAMPLES_BUILT={go_built}");
 
-    native_examples(&workspace, &out_dir, &examples);
+    let hostile_wasm_dir = fresh_dir(&out_dir.join("hostile"));
+    let mut hostile_entries = Vec::new();
+    for bin in hostile.iter().filter(|bin| bin.guest == Some(Guest::Wasm)) {
+        let file = format!("{}.wasm", bin.name);
+        hostile_entries.push(TableEntry {
+            name: bin.name.clone(),
+            description: bin.description.clone(),
+            wasm: copy(&built_dir.join(&file), &hostile_wasm_dir.join(&file)),
+            kind: "Command",
+        });
+    }
+    hostile_entries.extend(wat_modules(&hostile_dir.join("wat"), &hostile_wasm_dir));
+    for entry in &hostile_entries {
+        assert!(
+            !entries.iter().any(|example| example.name == entry.name),
+            "the hostile guest {} has the name of an example",
+            entry.name
+        );
+    }
+    write_wasm_table(&out_dir.join("hostile.rs"), &mut hostile_entries);
+
+    native_builds(&workspace, &out_dir, &examples, &hostile);
 }
 
-/// Builds the Rust examples for the host, when it is x86_64 Linux, into
-/// `<OUT_DIR>/native/<name>-native`, and writes their table to
-/// `<OUT_DIR>/native_examples.rs` (empty, with a warning, elsewhere).
-fn native_examples(workspace: &Path, out_dir: &Path, examples: &[ExampleSource]) {
-    println!("cargo::rustc-check-cfg=cfg({NATIVE_CFG})");
-    let native_dir = out_dir.join("native");
-    if native_dir.exists() {
-        fs::remove_dir_all(&native_dir)
-            .unwrap_or_else(|e| panic!("remove {}: {e}", native_dir.display()));
+/// Writes the `&[Example]` table of `entries`, sorted by name, to `path`.
+fn write_wasm_table(path: &Path, entries: &mut [TableEntry]) {
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(pair) = entries.windows(2).find(|pair| pair[0].name == pair[1].name) {
+        panic!("two modules are called {}", pair[0].name);
     }
-    fs::create_dir_all(&native_dir)
-        .unwrap_or_else(|e| panic!("create {}: {e}", native_dir.display()));
+    let mut table = String::from("&[\n");
+    for entry in entries.iter() {
+        let file = utf8(&entry.wasm);
+        writeln!(
+            table,
+            "    Example {{ name: {:?}, description: {:?}, wasm: include_bytes!({file:?}), kind: ExampleKind::{}, file: {file:?} }},",
+            entry.name, entry.description, entry.kind,
+        )
+        .expect("writing to a String cannot fail");
+    }
+    table.push(']');
+    fs::write(path, table).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+/// Converts each `<name>.wat` in `wat_dir` to `<out_dir>/<name>.wasm`: WASI
+/// commands, described by their first `;;` line.
+fn wat_modules(wat_dir: &Path, out_dir: &Path) -> Vec<TableEntry> {
+    let files = fs::read_dir(wat_dir).unwrap_or_else(|e| panic!("read {}: {e}", wat_dir.display()));
+    let mut entries = Vec::new();
+    for file in files {
+        let path = file
+            .unwrap_or_else(|e| panic!("read {}: {e}", wat_dir.display()))
+            .path();
+        if path.extension().is_none_or(|ext| ext != "wat") {
+            continue;
+        }
+        let name = path
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .unwrap_or_else(|| panic!("non-UTF-8 module name {}", path.display()));
+        let text =
+            fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let description = first_comment_line(&text, ";;");
+        let wasm = wat::parse_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let to = out_dir.join(format!("{name}.wasm"));
+        fs::write(&to, wasm).unwrap_or_else(|e| panic!("write {}: {e}", to.display()));
+        entries.push(TableEntry {
+            name: name.to_owned(),
+            description,
+            wasm: to,
+            kind: "Command",
+        });
+    }
+    entries
+}
+
+/// Builds the Rust examples and the native hostile guests for the host, when
+/// it is x86_64 Linux, into `<OUT_DIR>/native/<name>-native` and
+/// `<OUT_DIR>/hostile-native/<name>-native`, and writes their tables to
+/// `<OUT_DIR>/native_examples.rs` and `<OUT_DIR>/hostile_native.rs` (empty,
+/// with a warning, elsewhere).
+fn native_builds(workspace: &Path, out_dir: &Path, examples: &[BinSource], hostile: &[BinSource]) {
+    println!("cargo::rustc-check-cfg=cfg({NATIVE_CFG})");
+    let native_dir = fresh_dir(&out_dir.join("native"));
+    let hostile_dir = fresh_dir(&out_dir.join("hostile-native"));
     println!(
         "cargo:rustc-env=FAASRT_NATIVE_EXAMPLES_DIR={}",
         utf8(&native_dir)
     );
     let mut table = String::from("&[\n");
+    let mut hostile_table = String::from("&[\n");
     match native_host() {
         Ok(host) => {
             let target_dir = workspace.join("target/native-examples");
@@ -181,29 +246,63 @@ fn native_examples(workspace: &Path, out_dir: &Path, examples: &[ExampleSource])
             }
             run_nested(cargo, "native");
             let built_dir = target_dir.join(&host).join("release");
-            // `examples` is sorted, and a common suffix keeps it so.
-            for example in examples {
-                let name = format!("{}{NATIVE_SUFFIX}", example.name);
-                let from = built_dir.join(&example.name);
-                let to = native_dir.join(&name);
-                // fs::copy keeps the mode, so the copy is executable too.
-                fs::copy(&from, &to)
-                    .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
-                writeln!(
-                    table,
-                    "    NativeExample {{ name: {name:?}, description: {:?}, executable: include_bytes!({:?}) }},",
-                    example.description,
-                    utf8(&to),
-                )
-                .expect("writing to a String cannot fail");
-            }
+            // `examples` and `hostile` are sorted, and a common suffix keeps
+            // them so.
+            native_table(&mut table, &built_dir, &native_dir, examples.iter());
+            let native_hostile = hostile
+                .iter()
+                .filter(|bin| bin.guest == Some(Guest::Native));
+            native_table(&mut hostile_table, &built_dir, &hostile_dir, native_hostile);
             println!("cargo:rustc-cfg={NATIVE_CFG}");
         }
-        Err(why) => println!("cargo:warning={why}: NATIVE_EXAMPLES is empty"),
+        Err(why) => println!("cargo:warning={why}: NATIVE_EXAMPLES and HOSTILE_NATIVE are empty"),
     }
-    table.push(']');
-    let table_path = out_dir.join("native_examples.rs");
-    fs::write(&table_path, table).unwrap_or_else(|e| panic!("write {}: {e}", table_path.display()));
+    for (text, file) in [
+        (table, "native_examples.rs"),
+        (hostile_table, "hostile_native.rs"),
+    ] {
+        let path = out_dir.join(file);
+        fs::write(&path, text + "]").unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    }
+}
+
+/// Copies the executable of each of `bins` from `built_dir` to
+/// `<to_dir>/<name>-native` and adds its `NativeExample` row to `table`.
+fn native_table<'a>(
+    table: &mut String,
+    built_dir: &Path,
+    to_dir: &Path,
+    bins: impl Iterator<Item = &'a BinSource>,
+) {
+    for bin in bins {
+        let name = format!("{}{NATIVE_SUFFIX}", bin.name);
+        // fs::copy keeps the mode, so the copy is executable too.
+        let to = copy(&built_dir.join(&bin.name), &to_dir.join(&name));
+        let file = utf8(&to);
+        writeln!(
+            table,
+            "    NativeExample {{ name: {name:?}, description: {:?}, executable: include_bytes!({file:?}), file: {file:?} }},",
+            bin.description,
+        )
+        .expect("writing to a String cannot fail");
+    }
+}
+
+/// Empties `dir` (creating it if need be), so that a removed module leaves
+/// no stale file behind; returns it.
+fn fresh_dir(dir: &Path) -> PathBuf {
+    if dir.exists() {
+        fs::remove_dir_all(dir).unwrap_or_else(|e| panic!("remove {}: {e}", dir.display()));
+    }
+    fs::create_dir_all(dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    dir.to_path_buf()
+}
+
+/// Copies `from` to `to`; returns `to`.
+fn copy(from: &Path, to: &Path) -> PathBuf {
+    fs::copy(from, to)
+        .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
+    to.to_path_buf()
 }
 
 /// The host triple, if the native examples are built on this host: only for
@@ -236,18 +335,29 @@ struct TableEntry {
     kind: &'static str,
 }
 
-/// An example binary found in `src/bin`.
-struct ExampleSource {
+/// A binary found in a package's `src/bin`.
+struct BinSource {
     name: String,
+    /// The first `//!` line of its source.
     description: String,
+    /// What its `//! Guest: wasm.` or `//! Guest: native.` line says, if it
+    /// has one (the hostile guests must; the examples run as both).
+    guest: Option<Guest>,
 }
 
-/// Finds the binaries of `faasrt-examples` the way cargo does: `src/bin/x.rs`
-/// and `src/bin/x/main.rs`. The description is the first `//!` line.
-fn discover_examples(bin_dir: &Path) -> Vec<ExampleSource> {
+/// How a hostile guest is meant to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Guest {
+    Wasm,
+    Native,
+}
+
+/// Finds the binaries of a package the way cargo does: `src/bin/x.rs` and
+/// `src/bin/x/main.rs`; sorted by name.
+fn discover_bins(bin_dir: &Path) -> Vec<BinSource> {
     let entries =
         fs::read_dir(bin_dir).unwrap_or_else(|e| panic!("read {}: {e}", bin_dir.display()));
-    let mut examples = Vec::new();
+    let mut bins = Vec::new();
     for entry in entries {
         let path = entry
             .unwrap_or_else(|e| panic!("read {}: {e}", bin_dir.display()))
@@ -264,23 +374,40 @@ fn discover_examples(bin_dir: &Path) -> Vec<ExampleSource> {
             .unwrap_or_else(|| panic!("non-UTF-8 binary name {}", path.display()));
         let text = fs::read_to_string(&source)
             .unwrap_or_else(|e| panic!("read {}: {e}", source.display()));
-        let description = text
-            .lines()
-            .find_map(|line| line.trim_start().strip_prefix("//!"))
-            .map(|line| line.trim().to_owned())
-            .unwrap_or_default();
-        examples.push(ExampleSource {
+        let guest = doc_lines(&text, "//!")
+            .find_map(|line| line.strip_prefix("Guest:"))
+            .map(|guest| match guest.trim().trim_end_matches('.') {
+                "wasm" => Guest::Wasm,
+                "native" => Guest::Native,
+                other => panic!("{}: unknown `Guest: {other}`", source.display()),
+            });
+        bins.push(BinSource {
             name: name.to_owned(),
-            description,
+            description: first_comment_line(&text, "//!"),
+            guest,
         });
     }
-    examples.sort_by(|a, b| a.name.cmp(&b.name));
-    assert!(
-        !examples.is_empty(),
-        "no example binaries in {}",
-        bin_dir.display()
-    );
-    examples
+    bins.sort_by(|a, b| a.name.cmp(&b.name));
+    assert!(!bins.is_empty(), "no binaries in {}", bin_dir.display());
+    bins
+}
+
+/// The text of the lines of `source` that start with `marker` (`//!`,
+/// `;;`), trimmed.
+fn doc_lines<'a>(source: &'a str, marker: &'a str) -> impl Iterator<Item = &'a str> {
+    source
+        .lines()
+        .filter_map(move |line| line.trim_start().strip_prefix(marker))
+        .map(str::trim)
+}
+
+/// The first line of `source` that starts with `marker`, without it: a
+/// module's one-line description. Empty if there is none.
+fn first_comment_line(source: &str, marker: &str) -> String {
+    doc_lines(source, marker)
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Installs the wasm target with rustup if the compiler's sysroot lacks it:
@@ -332,23 +459,17 @@ fn target_installed(rustc: &OsString) -> bool {
         .is_dir()
 }
 
-/// A `cargo build --release --target <target> -p faasrt-examples --bins`
-/// into `target_dir`, without the settings of the outer build: see
+/// A `cargo build --release --target <target> -p faasrt-examples
+/// -p faasrt-hostile --bins` ([`PACKAGES`]) into `target_dir`, without the settings of the outer build: see
 /// [`LEAKING_PREFIXES`] and [`LEAKING_NAMES`].
 fn nested_cargo(workspace: &Path, target: &str, target_dir: &Path) -> Command {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
         .current_dir(workspace)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            target,
-            "-p",
-            PACKAGE,
-            "--bins",
-        ])
+        .args(["build", "--release", "--target", target])
+        .args(PACKAGES.iter().flat_map(|package| ["-p", package]))
+        .arg("--bins")
         .arg("--target-dir")
         .arg(target_dir)
         // Keep stdout for cargo's `cargo:` directives only.
@@ -386,7 +507,8 @@ fn run_nested(mut command: Command, what: &str) {
         "the nested {what} build of the examples failed ({status}); its output is above"
     );
     eprintln!(
-        "nested {what} build of {PACKAGE} took {:.1?}",
+        "nested {what} build of {} took {:.1?}",
+        PACKAGES.join(" and "),
         started.elapsed()
     );
 }

@@ -22,6 +22,15 @@
 //! second nested cargo into `target/native-examples`; elsewhere that list is
 //! empty and the build says why in a warning.
 //!
+//! The same builds compile the hostile guests of `guest-sdk/examples/hostile`
+//! (package `faasrt-hostile`), for the isolation tests: [`HOSTILE`] holds the
+//! wasm ones (infinite loop, memory bomb, deep recursion, output flood, table
+//! growth, calls on descriptors never granted, a trap at init) and
+//! [`HOSTILE_NATIVE`] the native ones (fork bomb, reading `/etc/shadow`, a
+//! socket, ptrace, exec of a shell, writing to stdin), named `<name>-native`.
+//! They are kept apart from [`EXAMPLES`] and [`NATIVE_EXAMPLES`], which
+//! `faasrt serve --examples` deploys: never deploy them outside a test.
+//!
 //! ```
 //! let hello = faasrt_example_artifacts::get("hello").expect("hello is an example");
 //! assert!(hello.wasm.starts_with(b"\0asm"));
@@ -57,12 +66,15 @@ pub struct Example {
     pub wasm: &'static [u8],
     /// A command (the Rust examples) or a reactor (the Go ones).
     pub kind: ExampleKind,
+    /// The path of the `.wasm` file in this crate's build output.
+    file: &'static str,
 }
 
 impl Example {
-    /// The path of this example's `.wasm` file, in [`wasm_dir`].
+    /// The path of this example's `.wasm` file: in [`wasm_dir`] for
+    /// [`EXAMPLES`], next to the other hostile modules for [`HOSTILE`].
     pub fn path(&self) -> PathBuf {
-        wasm_dir().join(format!("{}.wasm", self.name))
+        PathBuf::from(self.file)
     }
 }
 
@@ -116,12 +128,16 @@ pub struct NativeExample {
     /// The executable's bytes (an ELF file; release profile, without debug
     /// info, symbols kept).
     pub executable: &'static [u8],
+    /// The path of the executable in this crate's build output.
+    file: &'static str,
 }
 
 impl NativeExample {
-    /// The path of this example's executable (mode 0755), in [`native_dir`].
+    /// The path of this example's executable (mode 0755): in [`native_dir`]
+    /// for [`NATIVE_EXAMPLES`], next to the other hostile executables for
+    /// [`HOSTILE_NATIVE`].
     pub fn path(&self) -> PathBuf {
-        native_dir().join(self.name)
+        PathBuf::from(self.file)
     }
 }
 
@@ -160,6 +176,58 @@ pub fn native_examples_built() -> bool {
 /// in this crate's build output.
 pub fn native_dir() -> &'static Path {
     Path::new(env!("FAASRT_NATIVE_EXAMPLES_DIR"))
+}
+
+/// The hostile wasm guests, sorted by name: the `//! Guest: wasm.` binaries
+/// of `faasrt-hostile` and its hand-written `wat/` modules, all WASI
+/// commands. Each should end its invocation (or, for `hostile-init-trap`,
+/// its deploy) with a clear error:
+///
+/// - `hostile-loop`: spins forever in pure compute (a time limit);
+/// - `hostile-memory-bomb`: allocates until allocation fails (a trap once
+///   `memory.grow` is refused);
+/// - `hostile-recursion`: recurses until the stack overflows (a trap);
+/// - `hostile-output-flood`: writes to faasout forever, ignoring errors (the
+///   output limit, or else the time limit);
+/// - `hostile-table-growth`: grows its funcref table 10 million entries at a
+///   time, trapping once a grow is refused (from `wat/`);
+/// - `hostile-bad-fds`: reads, writes, opens and closes descriptors it was
+///   never granted, reports each error code on faasout, and exits 0;
+/// - `hostile-init-trap`: panics in its pre-initialization hook (its deploy
+///   fails).
+pub const HOSTILE: &[Example] = include!(concat!(env!("OUT_DIR"), "/hostile.rs"));
+
+/// The hostile wasm guest called `name` (`hostile-loop`, ...), if there is
+/// one.
+pub fn get_hostile(name: &str) -> Option<&'static Example> {
+    HOSTILE.iter().find(|guest| guest.name == name)
+}
+
+/// The hostile native guests, sorted by name: the `//! Guest: native.`
+/// binaries of `faasrt-hostile`, built for the host and named
+/// `<name>-native`; empty where [`NATIVE_EXAMPLES`] is (see
+/// [`native_examples_built`]). Never run them outside a sandbox:
+///
+/// - `hostile-fork-bomb-native`: every process forks until fork fails, then
+///   waits to be killed; the original exits 1 (or 0 if a fuse of 1024 fork
+///   attempts ran out first: nothing limited it);
+/// - `hostile-read-shadow-native`: reads `/etc/shadow` (exit 1 with the
+///   error, or `READ <n> bytes` and 0);
+/// - `hostile-socket-native`: opens a TCP socket and connects to
+///   127.0.0.1:9 (exit 1 if the socket is refused);
+/// - `hostile-ptrace-native`: `PTRACE_TRACEME`, then `PTRACE_ATTACH` on its
+///   parent, detaching at once (exit 1 if both are refused);
+/// - `hostile-exec-shell-native`: execs `/bin/sh -c 'echo ESCAPED'` (exit 1
+///   with the error if refused);
+/// - `hostile-stdin-write-native`: writes to its own fd 0 and reports the
+///   result (exit 0).
+pub const HOSTILE_NATIVE: &[NativeExample] =
+    include!(concat!(env!("OUT_DIR"), "/hostile_native.rs"));
+
+/// The hostile native guest called `name` (`hostile-fork-bomb-native`, ...),
+/// if there is one.
+pub fn get_hostile_native(name: &str) -> Option<&'static NativeExample> {
+    HOSTILE_NATIVE.iter().find(|guest| guest.name == name)
 }
 
 #[cfg(test)]
@@ -330,5 +398,85 @@ mod tests {
             String::from_utf8_lossy(&output.stderr)
         );
         assert_eq!(output.stdout, b"abc");
+    }
+
+    const HOSTILE_WASM_NAMES: &[&str] = &[
+        "hostile-bad-fds",
+        "hostile-init-trap",
+        "hostile-loop",
+        "hostile-memory-bomb",
+        "hostile-output-flood",
+        "hostile-recursion",
+        "hostile-table-growth",
+    ];
+
+    const HOSTILE_NATIVE_NAMES: &[&str] = &[
+        "hostile-exec-shell-native",
+        "hostile-fork-bomb-native",
+        "hostile-ptrace-native",
+        "hostile-read-shadow-native",
+        "hostile-socket-native",
+        "hostile-stdin-write-native",
+    ];
+
+    #[test]
+    fn hostile_guests_are_wasm_commands_on_disk() {
+        let names: Vec<&str> = HOSTILE.iter().map(|g| g.name).collect();
+        assert_eq!(names, HOSTILE_WASM_NAMES);
+        for guest in HOSTILE {
+            assert!(guest.wasm.starts_with(b"\0asm"), "{guest:?}");
+            assert_eq!(guest.kind, ExampleKind::Command, "{guest:?}");
+            assert!(contains(guest.wasm, b"_start"), "{guest:?}");
+            assert!(!guest.description.is_empty(), "{guest:?}");
+            let on_disk = std::fs::read(guest.path()).expect("the .wasm file exists");
+            assert!(on_disk == guest.wasm, "{} differs on disk", guest.name);
+            assert!(!guest.path().starts_with(wasm_dir()), "{guest:?}");
+        }
+        assert!(get_hostile("hostile-loop").is_some());
+        assert!(get_hostile("hello").is_none());
+        // The module that traps at init exports the pre-initialization hook.
+        let init_trap = get_hostile("hostile-init-trap").expect("built");
+        assert!(contains(init_trap.wasm, b"wizer-initialize"));
+    }
+
+    #[test]
+    fn hostile_native_guests_are_elf_executables_on_disk() {
+        let names: Vec<&str> = HOSTILE_NATIVE.iter().map(|g| g.name).collect();
+        if !native_examples_built() {
+            assert!(names.is_empty(), "{names:?}");
+            return;
+        }
+        assert_eq!(names, HOSTILE_NATIVE_NAMES);
+        for guest in HOSTILE_NATIVE {
+            assert!(guest.executable.starts_with(b"\x7fELF"), "{guest:?}");
+            assert!(!guest.description.is_empty(), "{guest:?}");
+            let on_disk = std::fs::read(guest.path()).expect("the executable exists");
+            assert!(
+                on_disk == guest.executable,
+                "{} differs on disk",
+                guest.name
+            );
+            assert!(!guest.path().starts_with(native_dir()), "{guest:?}");
+        }
+        assert!(get_hostile_native("hostile-fork-bomb-native").is_some());
+        assert!(get_hostile_native("hostile-fork-bomb").is_none());
+    }
+
+    #[test]
+    fn hostile_guests_stay_out_of_the_examples() {
+        for guest in HOSTILE {
+            assert!(get(guest.name).is_none(), "{guest:?} is an example");
+            assert!(get_native(guest.name).is_none(), "{guest:?}");
+        }
+        for guest in HOSTILE_NATIVE {
+            assert!(get_native(guest.name).is_none(), "{guest:?} is an example");
+            assert!(get(guest.name).is_none(), "{guest:?}");
+        }
+        for example in EXAMPLES {
+            assert!(!example.name.starts_with("hostile"), "{example:?}");
+        }
+        for example in NATIVE_EXAMPLES {
+            assert!(!example.name.starts_with("hostile"), "{example:?}");
+        }
     }
 }
