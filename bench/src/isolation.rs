@@ -28,6 +28,10 @@ pub struct IsolationArgs {
     /// Directory for CSV and JSON output.
     #[arg(long, default_value = "bench-out/isolation")]
     pub out: PathBuf,
+    /// Only these hostile guests (default: all of spin, flood,
+    /// memory-bomb, recursion, trap), to find which neighbour costs what.
+    #[arg(long = "hostile", value_name = "NAME")]
+    pub hostile: Vec<String>,
 }
 
 /// One result row.
@@ -131,7 +135,17 @@ pub fn run(args: IsolationArgs) -> anyhow::Result<()> {
                 .await?;
         }
         let alone = measure(&runtime, samples).await?;
-        let (beside, hostile_runs) = with_hostile_neighbours(&runtime, samples).await?;
+        let chosen: Vec<&'static str> = HOSTILE
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| args.hostile.is_empty() || args.hostile.iter().any(|h| h == name))
+            .collect();
+        anyhow::ensure!(
+            !chosen.is_empty(),
+            "no hostile guest called {:?}",
+            args.hostile
+        );
+        let (beside, hostile_runs) = with_hostile_neighbours(&runtime, &chosen, samples).await?;
         let seccomp = match faasrt_isolation::install_runtime_filter(
             faasrt_isolation::RuntimeSeccomp::Enforce,
         ) {
@@ -195,14 +209,19 @@ async fn measure(runtime: &Runtime, n: u64) -> anyhow::Result<Samples> {
 /// Measures `hello` while one background task invokes the hostile guests
 /// one after another, round and round; returns how many hostile runs
 /// happened meanwhile.
-async fn with_hostile_neighbours(runtime: &Runtime, n: u64) -> anyhow::Result<(Samples, u64)> {
+async fn with_hostile_neighbours(
+    runtime: &Runtime,
+    hostile: &[&'static str],
+    n: u64,
+) -> anyhow::Result<(Samples, u64)> {
+    let hostile = hostile.to_vec();
     let stop = Arc::new(AtomicBool::new(false));
     let runs = Arc::new(AtomicU64::new(0));
     let neighbour = {
         let (runtime, stop, runs) = (runtime.clone(), stop.clone(), runs.clone());
         tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                for (name, _) in HOSTILE {
+                for name in &hostile {
                     let invocation = runtime.invoke(name, InvokeRequest::default()).await?;
                     anyhow::ensure!(!invocation.status.is_success(), "{name} was not stopped");
                     runs.fetch_add(1, Ordering::Relaxed);

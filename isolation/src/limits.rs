@@ -12,6 +12,9 @@ pub struct ChildLimits {
     pub open_files: u64,
     /// Largest file it may create, bytes (`RLIMIT_FSIZE`).
     pub file_size: u64,
+    /// Processes of its user (`RLIMIT_NPROC`; not enforced for root, which
+    /// is why faasrt runs native functions as an unprivileged user).
+    pub processes: u64,
 }
 
 impl ChildLimits {
@@ -28,6 +31,7 @@ impl ChildLimits {
             (libc::RLIMIT_CPU, self.cpu_seconds),
             (libc::RLIMIT_NOFILE, self.open_files),
             (libc::RLIMIT_FSIZE, self.file_size),
+            (libc::RLIMIT_NPROC, self.processes),
             (libc::RLIMIT_CORE, 0),
         ] {
             let limit = libc::rlimit {

@@ -110,6 +110,10 @@ pub(crate) struct NativeRunner {
     log_tail_bytes: usize,
 }
 
+/// The user and group native functions run as when faasrt runs as root:
+/// `nobody` / `nogroup` on Debian.
+const UNPRIVILEGED_ID: u32 = 65534;
+
 /// Bytes moved per read between an OS pipe and an in-process pipe.
 const CHUNK: usize = 64 << 10;
 
@@ -143,9 +147,19 @@ impl NativeRunner {
             cpu_seconds: run.timeout.as_secs().max(1) + 1,
             open_files: 64,
             file_size: 64 << 20,
+            processes: 256,
         };
         let filter = self.filter.clone();
         let mut command = Command::new(exe.path());
+        // Run as root, faasrt hands native functions to an unprivileged user:
+        // they cannot read root's files (/etc/shadow), signal or trace
+        // faasrt, and RLIMIT_NPROC applies to them (it does not to root).
+        // std drops supplementary groups when it leaves root.
+        // SAFETY: geteuid(2) takes no arguments.
+        let as_root = unsafe { libc::geteuid() } == 0;
+        if as_root {
+            command.uid(UNPRIVILEGED_ID).gid(UNPRIVILEGED_ID);
+        }
         command
             .arg0(run.args.first().map_or("native", String::as_str))
             .args(run.args.iter().skip(1))
@@ -160,6 +174,16 @@ impl NativeRunner {
         // data prepared before the fork; nothing allocates or takes locks.
         unsafe {
             command.pre_exec(move || {
+                if as_root {
+                    // Changing user made the process non-dumpable, which
+                    // hides /proc/self/fd, the path the executable is run
+                    // through; it is the same process, so it may see it.
+                    // prctl(2) with constant arguments (inside the unsafe
+                    // block above).
+                    if libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
                 limits.apply()?;
                 match &filter {
                     Some(filter) => filter.install(),
