@@ -458,6 +458,23 @@ async fn wasm_hop(runtime: &Runtime, stages: usize, messages: u64) -> anyhow::Re
     samples
 }
 
+/// Times `messages` calls of `round_trip`, after a tenth as many more to
+/// warm up.
+fn round_trips(
+    messages: u64,
+    mut round_trip: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Samples> {
+    let mut samples = Samples::new();
+    for i in 0..messages + messages / 10 {
+        let sent = Instant::now();
+        round_trip()?;
+        if i >= messages / 10 {
+            samples.record(sent.elapsed());
+        }
+    }
+    Ok(samples)
+}
+
 /// Round trips of a 1 KiB message through one native `cat` over OS pipes.
 fn os_pipe_hop(cat: &PathBuf, messages: u64) -> anyhow::Result<Samples> {
     let mut children = spawn_cats(cat, 1, MESSAGE)?;
@@ -465,15 +482,11 @@ fn os_pipe_hop(cat: &PathBuf, messages: u64) -> anyhow::Result<Samples> {
     let mut output = children[0].stdout.take().context("stdout")?;
     let message = block(MESSAGE);
     let mut buffer = [0u8; MESSAGE];
-    let mut samples = Samples::new();
-    for i in 0..messages + messages / 10 {
-        let sent = Instant::now();
+    let samples = round_trips(messages, || {
         input.write_all(&message)?;
         output.read_exact(&mut buffer)?;
-        if i >= messages / 10 {
-            samples.record(sent.elapsed());
-        }
-    }
+        Ok(())
+    })?;
     drop(input);
     children[0].wait()?;
     Ok(samples)
@@ -555,9 +568,7 @@ fn redis_hop(messages: u64) -> anyhow::Result<Samples> {
         push.extend_from_slice(b"\r\n");
         let pop = b"*3\r\n$5\r\nBRPOP\r\n$5\r\nhops1\r\n$1\r\n0\r\n";
         let mut payload = vec![0u8; MESSAGE + 2];
-        let mut samples = Samples::new();
-        for i in 0..messages + messages / 10 {
-            let sent = Instant::now();
+        round_trips(messages, || {
             stream.get_mut().write_all(&push)?;
             read_line(&mut stream)?; // :1
             stream.get_mut().write_all(pop)?;
@@ -569,11 +580,8 @@ fn redis_hop(messages: u64) -> anyhow::Result<Samples> {
             if payload[..MESSAGE] != message[..] {
                 bail!("redis returned another message");
             }
-            if i >= messages / 10 {
-                samples.record(sent.elapsed());
-            }
-        }
-        Ok(samples)
+            Ok(())
+        })
     })();
     let _ = server.kill();
     let _ = server.wait();
@@ -605,9 +613,7 @@ fn nats_hop(messages: u64) -> anyhow::Result<Samples> {
         publish.extend_from_slice(&message);
         publish.extend_from_slice(b"\r\n");
         let mut payload = vec![0u8; MESSAGE + 2];
-        let mut samples = Samples::new();
-        for i in 0..messages + messages / 10 {
-            let sent = Instant::now();
+        round_trips(messages, || {
             publisher.get_mut().write_all(&publish)?;
             loop {
                 let line = read_line(&mut subscriber)?;
@@ -622,11 +628,8 @@ fn nats_hop(messages: u64) -> anyhow::Result<Samples> {
             if payload[..MESSAGE] != message[..] {
                 bail!("nats delivered another message");
             }
-            if i >= messages / 10 {
-                samples.record(sent.elapsed());
-            }
-        }
-        Ok(samples)
+            Ok(())
+        })
     })();
     let _ = server.kill();
     let _ = server.wait();
