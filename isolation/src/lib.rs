@@ -14,6 +14,6 @@ mod seccomp;
 pub use limits::ChildLimits;
 pub use probe::{Probed, probe};
 pub use seccomp::{
-    DeniedSyscall, IsolationError, NATIVE_CHILD_DENIED, RUNTIME_DENIED, RuntimeSeccomp,
+    DeniedSyscall, EXEC_FD, IsolationError, NATIVE_CHILD_DENIED, RUNTIME_DENIED, RuntimeSeccomp,
     SeccompProgram, denied_syscalls, install_runtime_filter, native_child_filter,
 };

@@ -256,16 +256,45 @@ impl SeccompProgram {
     }
 }
 
+/// The descriptor a native child's executable sits at when it is started:
+/// above the child's `RLIMIT_NOFILE`, so the program, once running, can never
+/// put another file there (open and dup only give descriptors below it).
+pub const EXEC_FD: i32 = 1000;
+
 /// The filter of native function processes: [`NATIVE_CHILD_DENIED`] refused
-/// with `EPERM`, everything else allowed.
+/// with `EPERM`, and no exec but one: `execve` is refused, and `execveat`
+/// only passes for descriptor [`EXEC_FD`] with `AT_EMPTY_PATH`, which is how
+/// faasrt starts the program. Once it runs, that descriptor is closed
+/// (close-on-exec) and cannot be made again, so the program can exec
+/// nothing: no shell, no other binary.
 ///
 /// # Errors
 /// [`IsolationError`] when this architecture is not supported.
 pub fn native_child_filter() -> Result<SeccompProgram, IsolationError> {
-    build(
-        NATIVE_CHILD_DENIED,
-        SeccompAction::Errno(libc::EPERM as u32),
-    )
+    let mut rules = rules_of(NATIVE_CHILD_DENIED);
+    rules.insert(libc::SYS_execve, Vec::new());
+    let not = |arg: u8, value: u64| -> Result<seccompiler::SeccompRule, IsolationError> {
+        let condition = seccompiler::SeccompCondition::new(
+            arg,
+            seccompiler::SeccompCmpArgLen::Qword,
+            seccompiler::SeccompCmpOp::Ne,
+            value,
+        )
+        .map_err(|e| IsolationError::Filter(e.to_string()))?;
+        seccompiler::SeccompRule::new(vec![condition])
+            .map_err(|e| IsolationError::Filter(e.to_string()))
+    };
+    // Refused when the descriptor is not EXEC_FD, or the flags are not
+    // exactly AT_EMPTY_PATH (either rule matching is enough).
+    rules.insert(
+        libc::SYS_execveat,
+        vec![not(0, EXEC_FD as u64)?, not(4, libc::AT_EMPTY_PATH as u64)?],
+    );
+    compile(rules, SeccompAction::Errno(libc::EPERM as u32))
+}
+
+fn rules_of(denied: &[DeniedSyscall]) -> BTreeMap<i64, Vec<seccompiler::SeccompRule>> {
+    denied.iter().map(|d| (d.number, Vec::new())).collect()
 }
 
 /// Compiles a deny-list: `denied` get `action`, everything else is allowed.
@@ -273,13 +302,19 @@ fn build(
     denied: &[DeniedSyscall],
     action: SeccompAction,
 ) -> Result<SeccompProgram, IsolationError> {
+    compile(rules_of(denied), action)
+}
+
+/// Compiles `rules` (a rule matching means `action`), allowing the rest.
+fn compile(
+    rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>>,
+    action: SeccompAction,
+) -> Result<SeccompProgram, IsolationError> {
     let arch = match std::env::consts::ARCH {
         "x86_64" => TargetArch::x86_64,
         "aarch64" => TargetArch::aarch64,
         _ => return Err(IsolationError::UnsupportedArch),
     };
-    let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> =
-        denied.iter().map(|d| (d.number, Vec::new())).collect();
     let filter = SeccompFilter::new(rules, SeccompAction::Allow, action, arch)
         .map_err(|e| IsolationError::Filter(e.to_string()))?;
     let program: BpfProgram = filter
@@ -346,6 +381,36 @@ mod tests {
             let traced = unsafe { libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) };
             let ptrace_refused = traced < 0 && errno() == libc::EPERM;
             if unshare_refused && ptrace_refused {
+                0
+            } else {
+                1
+            }
+        });
+        assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn a_native_child_can_exec_only_through_its_descriptor() {
+        let code = in_filtered_child(|| {
+            let sh = c"/bin/sh";
+            let argv = [sh.as_ptr(), std::ptr::null()];
+            // SAFETY: execve(2) with NUL-terminated strings and a
+            // NULL-terminated argv; refused by the filter, so it returns.
+            let direct = unsafe { libc::execve(sh.as_ptr(), argv.as_ptr(), argv[1..].as_ptr()) };
+            let direct_refused = direct < 0 && errno() == libc::EPERM;
+            // SAFETY: execveat(2) on another descriptor: refused as well.
+            let other = unsafe {
+                libc::syscall(
+                    libc::SYS_execveat,
+                    libc::AT_FDCWD,
+                    sh.as_ptr(),
+                    argv.as_ptr(),
+                    argv[1..].as_ptr(),
+                    0,
+                )
+            };
+            let other_refused = other < 0 && errno() == libc::EPERM;
+            if direct_refused && other_refused {
                 0
             } else {
                 1

@@ -114,6 +114,36 @@ pub(crate) struct NativeRunner {
 /// `nobody` / `nogroup` on Debian.
 const UNPRIVILEGED_ID: u32 = 65534;
 
+/// `argv` and an empty `envp` as the NULL-terminated pointer arrays
+/// `execveat` takes, built before the fork (the child may not allocate).
+struct ExecArgs {
+    _strings: Vec<std::ffi::CString>,
+    argv: Vec<*const libc::c_char>,
+    envp: [*const libc::c_char; 1],
+}
+
+// SAFETY: the pointers point into `_strings`, which the struct owns and never
+// changes; they are only read, in the forked child.
+unsafe impl Send for ExecArgs {}
+// SAFETY: as above: nothing mutates through them.
+unsafe impl Sync for ExecArgs {}
+
+impl ExecArgs {
+    fn new(args: &[String]) -> Self {
+        let strings: Vec<std::ffi::CString> = args
+            .iter()
+            .map(|arg| std::ffi::CString::new(arg.replace('\0', "")).expect("NUL bytes removed"))
+            .collect();
+        let mut argv: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        ExecArgs {
+            _strings: strings,
+            argv,
+            envp: [std::ptr::null()],
+        }
+    }
+}
+
 /// Bytes moved per read between an OS pipe and an in-process pipe.
 const CHUNK: usize = 64 << 10;
 
@@ -169,26 +199,38 @@ impl NativeRunner {
             .stderr(std::process::Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        // SAFETY: runs in the child between fork and exec: `apply` and
-        // `install` only make system calls (setrlimit, prctl, seccomp) on
-        // data prepared before the fork; nothing allocates or takes locks.
+        let exec = ExecArgs::new(&run.args);
+        let memfd = exe.memfd.as_raw_fd();
+        // SAFETY: runs in the child between fork and exec, and only makes
+        // system calls (dup3, setrlimit, prctl, seccomp, execveat) on data
+        // prepared before the fork; nothing allocates or takes locks.
         unsafe {
             command.pre_exec(move || {
-                if as_root {
-                    // Changing user made the process non-dumpable, which
-                    // hides /proc/self/fd, the path the executable is run
-                    // through; it is the same process, so it may see it.
-                    // prctl(2) with constant arguments (inside the unsafe
-                    // block above).
-                    if libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
+                // Use `exec` whole: the closure must own all of it (its
+                // pointer fields alone are not Send).
+                let exec = &exec;
+                // The program is started from EXEC_FD, the one descriptor
+                // the filter lets execveat use; RLIMIT_NOFILE (set next)
+                // keeps the program from ever opening one there itself.
+                // dup3 and execveat are plain system calls (inside the
+                // unsafe block above).
+                if libc::dup3(memfd, faasrt_isolation::EXEC_FD, libc::O_CLOEXEC) < 0 {
+                    return Err(std::io::Error::last_os_error());
                 }
                 limits.apply()?;
-                match &filter {
-                    Some(filter) => filter.install(),
-                    None => Ok(()),
+                if let Some(filter) = &filter {
+                    filter.install()?;
                 }
+                libc::syscall(
+                    libc::SYS_execveat,
+                    faasrt_isolation::EXEC_FD,
+                    c"".as_ptr(),
+                    exec.argv.as_ptr(),
+                    exec.envp.as_ptr(),
+                    libc::AT_EMPTY_PATH,
+                );
+                // execveat only returns when it failed.
+                Err(std::io::Error::last_os_error())
             });
         }
         let mut child = match command.spawn() {

@@ -320,6 +320,7 @@ async fn the_native_corpus_is_contained() {
         "hostile-socket-native",
         "hostile-ptrace-native",
         "hostile-stdin-write-native",
+        "hostile-exec-shell-native",
     ];
     for name in corpus {
         let executable = faasrt_example_artifacts::get_hostile_native(name)
@@ -385,6 +386,13 @@ async fn the_native_corpus_is_contained() {
             outcomes["hostile-stdin-write-native"].0,
             InvocationStatus::Exited(0)
         );
+        // No exec after start: the shell never runs.
+        let (exec_status, exec_output) = &outcomes["hostile-exec-shell-native"];
+        assert!(
+            !exec_output.contains("ESCAPED"),
+            "it ran a shell: {exec_output}"
+        );
+        assert_eq!(*exec_status, InvocationStatus::Exited(1), "{exec_output}");
     }
     assert_nothing_leaked(&runtime, fds_before).await;
 }
