@@ -29,8 +29,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result
                 wasmtime::bail!("faasrt::log: range {start}..{end} is outside linear memory");
             };
             let log = state.log();
-            log.append(message);
-            log.append(b"\n");
+            log.append(message)?;
+            log.append(b"\n")?;
             Ok(())
         },
     )?;

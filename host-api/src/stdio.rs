@@ -134,31 +134,59 @@ impl OutputCapture {
 /// `faasrt::log` import).
 #[derive(Clone, Debug)]
 pub struct LogTail {
-    inner: Arc<Mutex<VecDeque<u8>>>,
+    inner: Arc<Mutex<LogState>>,
     capacity: usize,
+    limit: u64,
+}
+
+#[derive(Debug, Default)]
+struct LogState {
+    tail: VecDeque<u8>,
+    written: u64,
 }
 
 impl LogTail {
-    /// A log that remembers at most its last `capacity` bytes.
+    /// A log that remembers at most its last `capacity` bytes, with no limit
+    /// on how much may be written to it.
     pub fn new(capacity: usize) -> Self {
+        Self::with_limit(capacity, u64::MAX)
+    }
+
+    /// A log that remembers its last `capacity` bytes and refuses writes
+    /// once `limit` bytes were written in all: a function that floods its
+    /// log is stopped like one that floods its output.
+    pub fn with_limit(capacity: usize, limit: u64) -> Self {
         LogTail {
             inner: Arc::default(),
             capacity,
+            limit,
         }
     }
 
     /// Appends `bytes`, forgetting the oldest bytes beyond the capacity.
-    pub fn append(&self, bytes: &[u8]) {
-        let mut tail = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+    ///
+    /// # Errors
+    /// [`OutputTooLarge`] once more than the limit was written; the tail
+    /// still gets the bytes (they are often the explanation).
+    pub fn append(&self, bytes: &[u8]) -> Result<(), OutputTooLarge> {
+        let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let keep = bytes.len().min(self.capacity);
-        tail.extend(&bytes[bytes.len() - keep..]);
-        let excess = tail.len().saturating_sub(self.capacity);
-        tail.drain(..excess);
+        state.tail.extend(&bytes[bytes.len() - keep..]);
+        let excess = state.tail.len().saturating_sub(self.capacity);
+        state.tail.drain(..excess);
+        state.written = state.written.saturating_add(bytes.len() as u64);
+        if state.written > self.limit {
+            return Err(OutputTooLarge {
+                limit: usize::try_from(self.limit).unwrap_or(usize::MAX),
+            });
+        }
+        Ok(())
     }
 
     /// The remembered tail, as lossy UTF-8 text.
     pub fn text(&self) -> String {
-        let tail = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let tail = &state.tail;
         let (front, back) = tail.as_slices();
         let mut bytes = Vec::with_capacity(tail.len());
         bytes.extend_from_slice(front);
@@ -216,8 +244,9 @@ struct LogStream(LogTail);
 #[wasmtime_wasi::async_trait]
 impl OutputStream for LogStream {
     fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
-        self.0.append(&bytes);
-        Ok(())
+        self.0
+            .append(&bytes)
+            .map_err(|too_large| StreamError::Trap(wasmtime::Error::new(too_large)))
     }
 
     fn flush(&mut self) -> Result<(), StreamError> {
@@ -275,10 +304,18 @@ mod tests {
     #[test]
     fn log_tail_keeps_the_newest_bytes() {
         let log = LogTail::new(5);
-        log.append(b"hello ");
-        log.append(b"world");
+        log.append(b"hello ").unwrap();
+        log.append(b"world").unwrap();
         assert_eq!(log.text(), "world");
-        log.append(b"0123456789");
+        log.append(b"0123456789").unwrap();
         assert_eq!(log.text(), "56789");
+    }
+
+    #[test]
+    fn a_log_past_its_limit_is_refused_but_keeps_its_tail() {
+        let log = LogTail::with_limit(8, 10);
+        assert_eq!(log.append(b"0123456789"), Ok(()));
+        assert_eq!(log.append(b"x"), Err(OutputTooLarge { limit: 10 }));
+        assert_eq!(log.text(), "3456789x");
     }
 }

@@ -24,6 +24,7 @@ pub struct RuntimeConfig {
     max_preinit_ms: u64,
     pooling: bool,
     pipe_capacity: usize,
+    max_log_bytes: u64,
 }
 
 impl RuntimeConfig {
@@ -51,6 +52,7 @@ impl RuntimeConfig {
             max_preinit_ms: 10_000,
             pooling: true,
             pipe_capacity: faasrt_host_api::DEFAULT_PIPE_CAPACITY,
+            max_log_bytes: 16 << 20,
         }
     }
 
@@ -121,6 +123,19 @@ impl RuntimeConfig {
     pub fn pipe_capacity(mut self, bytes: usize) -> Self {
         self.pipe_capacity = bytes.max(1);
         self
+    }
+
+    /// The most a function may write to its log (fd 2 and `faasrt::log`)
+    /// in one invocation, in bytes (default 16 MiB); past it the invocation
+    /// ends with `output_too_large`. Only the last `log_tail_bytes` are kept.
+    pub fn max_log_bytes(mut self, bytes: u64) -> Self {
+        self.max_log_bytes = bytes;
+        self
+    }
+
+    /// See [`RuntimeConfig::max_log_bytes`].
+    pub fn get_max_log_bytes(&self) -> u64 {
+        self.max_log_bytes
     }
 
     /// See [`RuntimeConfig::pipe_capacity`].

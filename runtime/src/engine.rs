@@ -101,6 +101,7 @@ pub(crate) struct FunctionEngine {
     linker: HostLinker,
     fingerprint: EngineFingerprint,
     max_output_bytes: usize,
+    max_log_bytes: u64,
     log_tail_bytes: usize,
     ticker: Option<EpochTicker>,
 }
@@ -149,6 +150,7 @@ impl FunctionEngine {
             fingerprint,
             max_output_bytes: config.get_max_output_bytes(),
             log_tail_bytes: config.get_log_tail_bytes(),
+            max_log_bytes: config.get_max_log_bytes(),
             ticker,
         })
     }
@@ -305,7 +307,7 @@ impl FunctionEngine {
     pub(crate) async fn run(&self, prepared: &PreparedModule, request: RunRequest) -> Invocation {
         let started = Instant::now();
         let output = OutputCapture::new(self.max_output_bytes);
-        let log = LogTail::new(self.log_tail_bytes);
+        let log = LogTail::with_limit(self.log_tail_bytes, self.max_log_bytes);
         let setup = GuestSetup {
             args: request.args,
             input: request.input,
@@ -440,10 +442,16 @@ fn classify_failure(
             limit_ms: timeout.as_millis() as u64,
         };
     }
-    // WASI may wrap the stream's error, so the capture's own flag decides.
-    if error.downcast_ref::<OutputTooLarge>().is_some() || output.overflowed() {
+    // WASI may wrap the stream's error, so the capture's own flag decides
+    // for faasout; the log's refusal carries its own limit.
+    if output.overflowed() {
         return InvocationStatus::OutputTooLarge {
             limit: output_limit,
+        };
+    }
+    if let Some(too_large) = error.downcast_ref::<OutputTooLarge>() {
+        return InvocationStatus::OutputTooLarge {
+            limit: too_large.limit,
         };
     }
     let message = match error.downcast_ref::<wasmtime::Trap>() {

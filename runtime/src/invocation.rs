@@ -30,7 +30,8 @@ pub enum InvocationStatus {
         /// The timeout, in ms.
         limit_ms: u64,
     },
-    /// The function wrote more to `faasout` than allowed and was stopped.
+    /// The function wrote more to `faasout` (or to its log) than allowed
+    /// and was stopped.
     OutputTooLarge {
         /// The output limit, in bytes.
         limit: usize,
@@ -85,7 +86,7 @@ impl InvocationStatus {
                 Some(format!("function exceeded its timeout of {limit_ms} ms"))
             }
             InvocationStatus::OutputTooLarge { limit } => Some(format!(
-                "function output exceeded its limit of {limit} bytes"
+                "function output (faasout or log) exceeded its limit of {limit} bytes"
             )),
         }
     }

@@ -261,7 +261,9 @@ impl NativeRunner {
                 if n == 0 {
                     break;
                 }
-                log.append(&buffer[..n]);
+                // The tail is kept; past the log limit the process is not
+                // stopped for it, its stderr is a pipe the kernel bounds.
+                let _ = log.append(&buffer[..n]);
             }
         };
         let wait = async {

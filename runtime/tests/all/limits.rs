@@ -110,3 +110,32 @@ async fn a_concurrency_limit_beyond_the_server_is_refused() {
         assert_eq!(reply.error_code(), "invalid_limit");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_log_flood_is_stopped_at_the_log_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start_with(dir.path(), |c| c.max_log_bytes(1 << 20), false);
+    let http = server.http();
+    let flood = wat(r#"(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (func (export "_start")
+            (i32.store (i32.const 0) (i32.const 1024))
+            (i32.store (i32.const 4) (i32.const 60000))
+            (loop $l
+                (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
+                (br $l))))"#);
+    http.deploy("chatty", flood).await;
+    let reply = http.invoke("chatty", "", "").await;
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(reply.error_code(), "output_too_large");
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1048576")
+    );
+    // Logging up to the limit is fine: hello writes nothing there and exits.
+    http.deploy("hello", example("hello")).await;
+    assert_eq!(http.invoke("hello", "", "").await.status, StatusCode::OK);
+}
