@@ -8,10 +8,12 @@
 //! checks and guard regions).
 
 mod limits;
+mod pkeys;
 mod probe;
 mod seccomp;
 
 pub use limits::ChildLimits;
+pub use pkeys::{PkeyError, SecretRegion};
 pub use probe::{Probed, probe};
 pub use seccomp::{
     DeniedSyscall, EXEC_FD, IsolationError, NATIVE_CHILD_DENIED, RUNTIME_DENIED, RuntimeSeccomp,

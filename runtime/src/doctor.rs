@@ -33,10 +33,11 @@ pub fn report(config: &RuntimeConfig) -> Vec<Mechanism> {
                     ),
                 ),
                 "seccomp" => (false, "native functions run without a seccomp filter".to_owned()),
-                "pkeys" => (
-                    false,
-                    "not used yet: the pooling allocator does not stripe memories with protection keys".to_owned(),
+                "pkeys" if probed.available => (
+                    true,
+                    "the API token is kept in pages only the token check can read; the pooling allocator does not stripe memories with keys yet".to_owned(),
                 ),
+                "pkeys" => (false, "the API token is kept in ordinary memory".to_owned()),
                 "cgroup-v2" => (false, "not used yet: native functions are limited by rlimits".to_owned()),
                 "user-namespaces" => (false, "not used".to_owned()),
                 "address-space" => (

@@ -4,13 +4,33 @@ use hyper::HeaderMap;
 use hyper::header::AUTHORIZATION;
 
 /// The token management calls must present.
+///
+/// Where the CPU has memory protection keys, the token lives in a
+/// [`SecretRegion`](faasrt_isolation::SecretRegion): pages no thread can read
+/// except while a request's token is compared, so a stray read of host memory
+/// (a sandbox escape, an out-of-bounds read) faults instead of leaking it.
+/// Elsewhere it is ordinary memory (`faasrt doctor` says which).
 #[derive(Clone)]
-pub struct Token(String);
+pub struct Token(std::sync::Arc<Stored>);
+
+enum Stored {
+    Protected(faasrt_isolation::SecretRegion),
+    Plain(String),
+}
 
 impl Token {
-    /// Wraps the server's token.
+    /// Wraps the server's token, in protected pages where possible.
     pub fn new(token: String) -> Self {
-        Token(token)
+        let stored = match faasrt_isolation::SecretRegion::new(token.as_bytes()) {
+            Ok(region) => Stored::Protected(region),
+            Err(_) => Stored::Plain(token),
+        };
+        Token(std::sync::Arc::new(stored))
+    }
+
+    /// Whether the token is kept in pages guarded by a protection key.
+    pub fn is_protected(&self) -> bool {
+        matches!(*self.0, Stored::Protected(_))
     }
 
     /// Whether `headers` carry `Authorization: Bearer <this token>`.
@@ -25,7 +45,11 @@ impl Token {
         else {
             return false;
         };
-        constant_time_eq(presented.trim().as_bytes(), self.0.as_bytes())
+        let presented = presented.trim().as_bytes();
+        match &*self.0 {
+            Stored::Protected(region) => region.read(|secret| constant_time_eq(presented, secret)),
+            Stored::Plain(token) => constant_time_eq(presented, token.as_bytes()),
+        }
     }
 }
 
