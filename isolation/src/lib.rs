@@ -7,11 +7,13 @@
 //! the store. Wasm functions are confined by the wasm sandbox itself (bounds
 //! checks and guard regions).
 
+mod landlock;
 mod limits;
 mod pkeys;
 mod probe;
 mod seccomp;
 
+pub use landlock::{FsSandbox, NATIVE_READABLE, landlock_abi};
 pub use limits::ChildLimits;
 pub use pkeys::{PkeyError, SecretRegion};
 pub use probe::{Probed, probe};

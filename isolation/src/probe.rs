@@ -7,7 +7,7 @@ use std::path::Path;
 /// One mechanism as the probe found it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Probed {
-    /// Stable name: `seccomp`, `pkeys`, `cgroup-v2`, `user-namespaces`,
+    /// Stable name: `seccomp`, `landlock`, `pkeys`, `cgroup-v2`, `user-namespaces`,
     /// `address-space`.
     pub name: &'static str,
     /// Whether the machine offers it.
@@ -20,6 +20,7 @@ pub struct Probed {
 pub fn probe() -> Vec<Probed> {
     vec![
         seccomp(),
+        landlock(),
         pkeys(),
         cgroup_v2(),
         user_namespaces(),
@@ -49,6 +50,21 @@ fn seccomp() -> Probed {
     };
     Probed {
         name: "seccomp",
+        available,
+        detail,
+    }
+}
+
+fn landlock() -> Probed {
+    let (available, detail) = match crate::landlock_abi() {
+        Some(abi) => (true, format!("Landlock ABI {abi}")),
+        None => (
+            false,
+            "the kernel has no Landlock (or it is disabled)".to_owned(),
+        ),
+    };
+    Probed {
+        name: "landlock",
         available,
         detail,
     }
@@ -200,6 +216,7 @@ mod tests {
             names,
             [
                 "seccomp",
+                "landlock",
                 "pkeys",
                 "cgroup-v2",
                 "user-namespaces",

@@ -7,7 +7,7 @@ use serde::Serialize;
 /// One mechanism in the report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mechanism {
-    /// Stable name (`seccomp`, `pkeys`, `cgroup-v2`, `user-namespaces`,
+    /// Stable name (`seccomp`, `landlock`, `pkeys`, `cgroup-v2`, `user-namespaces`,
     /// `address-space`, `pagemap-scan`).
     pub name: String,
     /// Whether the machine offers it.
@@ -33,6 +33,14 @@ pub fn report(config: &RuntimeConfig) -> Vec<Mechanism> {
                     ),
                 ),
                 "seccomp" => (false, "native functions run without a seccomp filter".to_owned()),
+                "landlock" if probed.available => (
+                    true,
+                    "native functions may read the shared libraries and /dev/null, nothing else".to_owned(),
+                ),
+                "landlock" => (
+                    false,
+                    "native functions see the host filesystem (as nobody when faasrt is root)".to_owned(),
+                ),
                 "pkeys" if probed.available => (
                     true,
                     "the API token is kept in pages only the token check can read; the pooling allocator does not stripe memories with keys yet".to_owned(),

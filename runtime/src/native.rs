@@ -101,6 +101,8 @@ impl NativeExecutable {
 
 /// Runs native functions with the runtime's output and log limits.
 pub(crate) struct NativeRunner {
+    /// The filesystem view (Landlock), where the kernel has it.
+    fs: Option<Arc<faasrt_isolation::FsSandbox>>,
     /// Native processes spawned and not yet reaped.
     live: Arc<std::sync::atomic::AtomicUsize>,
     /// `None` where the probe found no seccomp: then it is not installed
@@ -160,7 +162,16 @@ impl NativeRunner {
             tracing::warn!("no seccomp on this machine: native functions run without a filter");
             None
         };
+        let fs = if faasrt_isolation::landlock_abi().is_some() {
+            let sandbox = faasrt_isolation::FsSandbox::new(faasrt_isolation::NATIVE_READABLE)
+                .map_err(RuntimeError::engine)?;
+            Some(Arc::new(sandbox))
+        } else {
+            tracing::warn!("no Landlock in this kernel: native functions see the host filesystem");
+            None
+        };
         Ok(NativeRunner {
+            fs,
             live: Arc::default(),
             filter,
             max_output_bytes,
@@ -180,6 +191,7 @@ impl NativeRunner {
             processes: 256,
         };
         let filter = self.filter.clone();
+        let fs = self.fs.clone();
         let mut command = Command::new(exe.path());
         // Run as root, faasrt hands native functions to an unprivileged user:
         // they cannot read root's files (/etc/shadow), signal or trace
@@ -218,6 +230,9 @@ impl NativeRunner {
                     return Err(std::io::Error::last_os_error());
                 }
                 limits.apply()?;
+                if let Some(fs) = &fs {
+                    fs.restrict()?;
+                }
                 if let Some(filter) = &filter {
                     filter.install()?;
                 }

@@ -55,6 +55,35 @@ async fn a_native_function_is_invoked_like_a_wasm_one() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_native_function_sees_no_files_but_shared_libraries() {
+    if faasrt_isolation::landlock_abi().is_none() {
+        eprintln!("skipped: no Landlock in this kernel");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    deploy_native(&http, "cat-host", "/bin/cat", "").await;
+    for file in ["%2Fetc%2Fpasswd", "%2Fetc%2Fhostname"] {
+        let reply = http.invoke("cat-host", &format!("?arg={file}"), "").await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_GATEWAY,
+            "{file}: {}",
+            reply.text()
+        );
+        let log = reply.json()["error"]["log_tail"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(log.contains("Permission denied"), "{file}: {log}");
+    }
+    // It still starts (its shared libraries are readable) and works on its
+    // own input.
+    assert_eq!(http.invoke("cat-host", "", "fine").await.text(), "fine");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_native_function_sees_an_empty_environment() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = TestServer::start(dir.path());
