@@ -195,11 +195,28 @@ impl LogTail {
     }
 }
 
-/// The guest-facing stream of an [`OutputCapture`].
-struct CaptureStream(OutputCapture);
+/// A byte sink behind fd 1 or fd 2 that may refuse bytes past its limit.
+trait Sink: Clone + Send + Sync + 'static {
+    fn append(&self, bytes: &[u8]) -> Result<(), OutputTooLarge>;
+}
+
+impl Sink for OutputCapture {
+    fn append(&self, bytes: &[u8]) -> Result<(), OutputTooLarge> {
+        OutputCapture::append(self, bytes)
+    }
+}
+
+impl Sink for LogTail {
+    fn append(&self, bytes: &[u8]) -> Result<(), OutputTooLarge> {
+        LogTail::append(self, bytes)
+    }
+}
+
+/// The guest-facing stream of a [`Sink`].
+struct SinkStream<S>(S);
 
 #[wasmtime_wasi::async_trait]
-impl OutputStream for CaptureStream {
+impl<S: Sink> OutputStream for SinkStream<S> {
     fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
         self.0
             .append(&bytes)
@@ -218,66 +235,31 @@ impl OutputStream for CaptureStream {
 }
 
 #[wasmtime_wasi::async_trait]
-impl Pollable for CaptureStream {
+impl<S: Sink> Pollable for SinkStream<S> {
     async fn ready(&mut self) {}
 }
 
-impl IsTerminal for OutputCapture {
-    fn is_terminal(&self) -> bool {
-        false
-    }
+macro_rules! guest_sink {
+    ($($sink:ty),*) => {$(
+        impl IsTerminal for $sink {
+            fn is_terminal(&self) -> bool {
+                false
+            }
+        }
+
+        impl StdoutStream for $sink {
+            fn p2_stream(&self) -> Box<dyn OutputStream> {
+                Box::new(SinkStream(self.clone()))
+            }
+
+            fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+                unreachable!("faasrt links WASI preview 1 only, which uses p2_stream")
+            }
+        }
+    )*};
 }
 
-impl StdoutStream for OutputCapture {
-    fn p2_stream(&self) -> Box<dyn OutputStream> {
-        Box::new(CaptureStream(self.clone()))
-    }
-
-    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        unreachable!("faasrt links WASI preview 1 only, which uses p2_stream")
-    }
-}
-
-/// The guest-facing stream of a [`LogTail`].
-struct LogStream(LogTail);
-
-#[wasmtime_wasi::async_trait]
-impl OutputStream for LogStream {
-    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
-        self.0
-            .append(&bytes)
-            .map_err(|too_large| StreamError::Trap(wasmtime::Error::new(too_large)))
-    }
-
-    fn flush(&mut self) -> Result<(), StreamError> {
-        Ok(())
-    }
-
-    fn check_write(&mut self) -> Result<usize, StreamError> {
-        Ok(usize::MAX)
-    }
-}
-
-#[wasmtime_wasi::async_trait]
-impl Pollable for LogStream {
-    async fn ready(&mut self) {}
-}
-
-impl IsTerminal for LogTail {
-    fn is_terminal(&self) -> bool {
-        false
-    }
-}
-
-impl StdoutStream for LogTail {
-    fn p2_stream(&self) -> Box<dyn OutputStream> {
-        Box::new(LogStream(self.clone()))
-    }
-
-    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        unreachable!("faasrt links WASI preview 1 only, which uses p2_stream")
-    }
-}
+guest_sink!(OutputCapture, LogTail);
 
 #[cfg(test)]
 mod tests {
