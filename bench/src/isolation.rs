@@ -32,6 +32,9 @@ pub struct IsolationArgs {
     /// memory-bomb, recursion, trap), to find which neighbour costs what.
     #[arg(long = "hostile", value_name = "NAME")]
     pub hostile: Vec<String>,
+    /// Run the runtime with explicit bounds checks instead of guard pages.
+    #[arg(long)]
+    pub explicit_bounds: bool,
 }
 
 /// One result row.
@@ -111,7 +114,11 @@ pub fn run(args: IsolationArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let rows = io.block_on(async {
-        let runtime = Runtime::open(RuntimeConfig::in_memory().max_output_bytes(1 << 20))?;
+        let runtime = Runtime::open(
+            RuntimeConfig::in_memory()
+                .max_output_bytes(1 << 20)
+                .explicit_bounds_checks(args.explicit_bounds),
+        )?;
         let hello = faasrt_example_artifacts::get("hello").context("hello example")?;
         runtime
             .deploy(

@@ -25,6 +25,7 @@ pub struct RuntimeConfig {
     pooling: bool,
     pipe_capacity: usize,
     max_log_bytes: u64,
+    explicit_bounds_checks: bool,
 }
 
 impl RuntimeConfig {
@@ -53,6 +54,7 @@ impl RuntimeConfig {
             pooling: true,
             pipe_capacity: faasrt_host_api::DEFAULT_PIPE_CAPACITY,
             max_log_bytes: 16 << 20,
+            explicit_bounds_checks: false,
         }
     }
 
@@ -131,6 +133,24 @@ impl RuntimeConfig {
     pub fn max_log_bytes(mut self, bytes: u64) -> Self {
         self.max_log_bytes = bytes;
         self
+    }
+
+    /// Whether wasm code checks its memory bounds explicitly instead of
+    /// relying on guard pages and signals (default: guard pages).
+    ///
+    /// Explicit checks make each invocation start faster and keep noisy
+    /// neighbours from slowing it (no memory protection change, hence no
+    /// TLB shoot-down, per instantiation), and cost compute-heavy code
+    /// (measured: `hello` 11.1 -> 6.4 us, a Rust 1M-entry map build +21%, the
+    /// same in Go +77%, compilation +60%).
+    pub fn explicit_bounds_checks(mut self, explicit: bool) -> Self {
+        self.explicit_bounds_checks = explicit;
+        self
+    }
+
+    /// See [`RuntimeConfig::explicit_bounds_checks`].
+    pub fn get_explicit_bounds_checks(&self) -> bool {
+        self.explicit_bounds_checks
     }
 
     /// See [`RuntimeConfig::max_log_bytes`].

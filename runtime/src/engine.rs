@@ -140,6 +140,13 @@ impl FunctionEngine {
         wasm.epoch_interruption(true)
             .allocation_strategy(strategy)
             .memory_init_cow(true);
+        if config.get_explicit_bounds_checks() {
+            // No guard pages and no signal-based traps: wasm code checks
+            // its own bounds, and a pool slot's memory needs no protection
+            // change per instantiation, so no TLB shoot-down interrupts the
+            // neighbours' threads (see docs/benchmarks.md, isolation).
+            wasm.memory_guard_size(0).signals_based_traps(false);
+        }
         let engine = Engine::new(&wasm).map_err(RuntimeError::engine)?;
         let linker = HostLinker::new(&engine).map_err(RuntimeError::engine)?;
         let fingerprint = EngineFingerprint::of(&engine);

@@ -80,7 +80,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = RuntimeConfig::new(&args.data_dir)
         .max_instances(args.max_instances)
         .max_module_bytes(args.max_body)
-        .max_input_bytes(args.max_body);
+        .max_input_bytes(args.max_body)
+        .explicit_bounds_checks(args.bounds_checks == super::BoundsChecks::Explicit);
     let runtime = Runtime::open(config)?;
     let token = runtime
         .data_dir()

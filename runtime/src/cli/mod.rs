@@ -91,11 +91,25 @@ pub struct ServeArgs {
     /// Most invocations running at once; more get 429.
     #[arg(long, default_value_t = 256)]
     pub max_instances: u32,
+    /// How wasm code stays in its memory: `guard-pages` (fastest compute)
+    /// or `explicit` (fastest, steadiest starts; see docs/benchmarks.md).
+    #[arg(long, value_enum, default_value = "guard-pages")]
+    pub bounds_checks: BoundsChecks,
     /// The seccomp filter of the server's own threads: `enforce` refuses
     /// (EPERM), counts and logs what faasrt never calls; `log` lets it
     /// through to the kernel's audit log; `off`.
     #[arg(long, value_enum, default_value = "enforce")]
     pub seccomp: SeccompMode,
+}
+
+/// `faasrt serve --bounds-checks`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BoundsChecks {
+    /// Guard pages and signals: no check in the code, a protection change
+    /// per instance.
+    GuardPages,
+    /// Checks in the code, no protection changes.
+    Explicit,
 }
 
 /// `faasrt serve --seccomp`.

@@ -139,3 +139,51 @@ async fn a_log_flood_is_stopped_at_the_log_limit() {
     http.deploy("hello", example("hello")).await;
     assert_eq!(http.invoke("hello", "", "").await.status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn explicit_bounds_checks_keep_every_guarantee() {
+    use faasrt_runtime::{InvocationStatus, InvokeRequest, Runtime, RuntimeConfig};
+    let runtime =
+        Runtime::open(RuntimeConfig::in_memory().explicit_bounds_checks(true)).expect("runtime");
+    let limited = faasrt_runtime::DeployOptions {
+        limits: faasrt_runtime::RequestedLimits {
+            memory_mb: Some(2),
+            timeout_ms: Some(200),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let out_of_bounds = wat(r#"(module (memory 1)
+        (func (export "_start") (drop (i32.load (i32.const 0x7ffffff0)))))"#);
+    for (name, wasm) in [
+        ("hello", example("hello").to_vec()),
+        ("oob", out_of_bounds),
+        ("spin", loop_module()),
+        ("fits", grower(31)),
+        ("over", grower(32)),
+    ] {
+        runtime
+            .deploy(name, wasm.into(), limited.clone())
+            .await
+            .expect(name);
+    }
+    let run = async |name: &str| {
+        runtime
+            .invoke(name, InvokeRequest::default())
+            .await
+            .expect("runs")
+    };
+    assert_eq!(&run("hello").await.output[..], b"Hello, world!\n");
+    match run("oob").await.status {
+        InvocationStatus::Trapped { message, .. } => {
+            assert!(message.contains("out of bounds"), "{message}")
+        }
+        other => panic!("an out-of-bounds load gave {other:?}"),
+    }
+    assert!(matches!(
+        run("spin").await.status,
+        InvocationStatus::TimedOut { .. }
+    ));
+    assert_eq!(run("fits").await.status, InvocationStatus::Exited(0));
+    assert_eq!(run("over").await.status, InvocationStatus::Exited(1));
+}
