@@ -178,11 +178,9 @@ mod tests {
             return;
         }
         let sandbox = FsSandbox::new(NATIVE_READABLE).expect("ruleset");
-        // SAFETY: the child only makes system calls before it exits.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0);
-        if pid == 0 {
-            let code = if sandbox.restrict().is_err() {
+        // The child only makes system calls.
+        let status = crate::test_support::in_child(|| {
+            if sandbox.restrict().is_err() {
                 99
             } else {
                 // SAFETY: open(2) with NUL-terminated paths; the results are
@@ -203,13 +201,8 @@ mod tests {
                 } else {
                     1
                 }
-            };
-            // SAFETY: ends the forked child.
-            unsafe { libc::_exit(code) };
-        }
-        let mut status = 0;
-        // SAFETY: waits for the child just forked.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
+            }
+        });
         assert_eq!(libc::WEXITSTATUS(status), 0, "status {status}");
     }
 }

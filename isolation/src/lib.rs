@@ -12,6 +12,8 @@ mod limits;
 mod pkeys;
 mod probe;
 mod seccomp;
+#[cfg(test)]
+mod test_support;
 
 pub use landlock::{FsSandbox, NATIVE_READABLE, landlock_abi};
 pub use limits::ChildLimits;

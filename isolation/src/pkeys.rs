@@ -201,19 +201,12 @@ mod tests {
         // Outside `read`, touching the pages faults (SIGSEGV, SEGV_PKUERR):
         // try it in a forked child and look at how it died.
         let address = region.address();
-        // SAFETY: the child only reads one byte (which faults) or exits.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0);
-        if pid == 0 {
+        let status = crate::test_support::in_child(|| {
             // SAFETY: a volatile read of a mapped page; the protection key
             // makes it fault, which is the point.
             let byte = unsafe { std::ptr::read_volatile(address) };
-            // SAFETY: ends the child; reached only if the read did not fault.
-            unsafe { libc::_exit(i32::from(byte == b's')) };
-        }
-        let mut status = 0;
-        // SAFETY: waits for the child just forked.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
+            i32::from(byte == b's')
+        });
         assert!(
             libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSEGV,
             "reading the secret outside `read` did not fault (status {status})"

@@ -327,28 +327,19 @@ fn compile(
 mod tests {
     use super::*;
 
-    /// Forks; the child installs the filter and runs `probe`, exiting with
-    /// its result; returns the child's exit code.
+    use crate::test_support::in_child;
+
+    /// In a child process, installs the native-child filter and runs
+    /// `probe`; returns the child's exit code.
     fn in_filtered_child(probe: fn() -> i32) -> i32 {
         let filter = native_child_filter().expect("filter");
-        // SAFETY: the child only makes system calls (install, the probe's
-        // syscall, _exit) before it exits: nothing that needs locks or the
-        // allocator of a process that had other threads.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork failed");
-        if pid == 0 {
-            let code = if filter.install().is_ok() {
+        let status = in_child(|| {
+            if filter.install().is_ok() {
                 probe()
             } else {
                 99
-            };
-            // SAFETY: ends the forked child without running the parent's
-            // atexit handlers or destructors.
-            unsafe { libc::_exit(code) };
-        }
-        let mut status = 0;
-        // SAFETY: waits for the child just forked.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
+            }
+        });
         libc::WEXITSTATUS(status)
     }
 
@@ -434,12 +425,9 @@ mod tests {
 
     #[test]
     fn the_runtime_filter_refuses_counts_and_lets_the_thread_live() {
-        // SAFETY: as in `in_filtered_child`: the child only makes system
-        // calls and touches an atomic before it exits.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork failed");
-        if pid == 0 {
-            let code = match install_runtime_filter(RuntimeSeccomp::Enforce) {
+        // The child only makes system calls and touches an atomic.
+        let status = in_child(|| {
+            match install_runtime_filter(RuntimeSeccomp::Enforce) {
                 Ok(()) => {
                     // SAFETY: unshare(2) and mount(2) with constant arguments,
                     // both refused before they act.
@@ -454,13 +442,8 @@ mod tests {
                     }
                 }
                 Err(_) => 99,
-            };
-            // SAFETY: ends the forked child.
-            unsafe { libc::_exit(code) };
-        }
-        let mut status = 0;
-        // SAFETY: waits for the child just forked.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
+            }
+        });
         assert!(
             libc::WIFEXITED(status),
             "the child died of a signal: {status}"
