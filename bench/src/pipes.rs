@@ -337,23 +337,8 @@ fn os_pipe_chain(cat: &PathBuf, stages: usize, chunk: usize, total: usize) -> an
     let mut last = children[stages - 1].stdout.take().context("stdout")?;
     let block = block(chunk);
     let started = Instant::now();
-    let writer = std::thread::spawn(move || -> std::io::Result<()> {
-        let mut sent = 0;
-        while sent < total {
-            first.write_all(&block)?;
-            sent += block.len();
-        }
-        Ok(())
-    });
-    let mut buffer = vec![0u8; chunk.max(65536)];
-    let mut received = 0;
-    loop {
-        let n = last.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        received += n;
-    }
+    let writer = std::thread::spawn(move || write_blocks(&mut first, &block, total));
+    let received = count_until_eof(&mut last, chunk)?;
     let elapsed = started.elapsed();
     writer.join().expect("writer thread")?;
     for mut child in children {
@@ -363,6 +348,30 @@ fn os_pipe_chain(cat: &PathBuf, stages: usize, chunk: usize, total: usize) -> an
         bail!("OS pipe chain moved {received} of {total} bytes");
     }
     Ok(total as f64 / MIB / elapsed.as_secs_f64())
+}
+
+/// Writes `block` to `out` until `total` bytes went out (the source of the
+/// process and TCP chains).
+fn write_blocks(out: &mut impl Write, block: &[u8], total: usize) -> std::io::Result<()> {
+    let mut sent = 0;
+    while sent < total {
+        out.write_all(block)?;
+        sent += block.len();
+    }
+    Ok(())
+}
+
+/// Reads `input` to its end and returns how many bytes came (the sink).
+fn count_until_eof(input: &mut impl Read, chunk: usize) -> std::io::Result<usize> {
+    let mut buffer = vec![0u8; chunk.max(65536)];
+    let mut received = 0;
+    loop {
+        let n = input.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(received);
+        }
+        received += n;
+    }
 }
 
 /// `total` bytes through `stages` TCP loopback relays (a thread each,
@@ -393,25 +402,10 @@ fn tcp_chain(stages: usize, chunk: usize, total: usize) -> anyhow::Result<f64> {
     }
     let block = block(chunk);
     let started = Instant::now();
-    let writer = std::thread::spawn(move || -> std::io::Result<()> {
-        let mut first = TcpStream::connect(next)?;
-        let mut sent = 0;
-        while sent < total {
-            first.write_all(&block)?;
-            sent += block.len();
-        }
-        Ok(())
-    });
+    let writer =
+        std::thread::spawn(move || write_blocks(&mut TcpStream::connect(next)?, &block, total));
     let (mut last, _) = sink.accept()?;
-    let mut buffer = vec![0u8; chunk.max(65536)];
-    let mut received = 0;
-    loop {
-        let n = last.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        received += n;
-    }
+    let received = count_until_eof(&mut last, chunk)?;
     let elapsed = started.elapsed();
     writer.join().expect("writer")?;
     for relay in relays {

@@ -214,16 +214,7 @@ async fn the_wasm_corpus_is_contained() {
     if rerun_alone("hostile::the_wasm_corpus_is_contained") {
         return;
     }
-    let runtime =
-        Runtime::open(RuntimeConfig::in_memory().max_output_bytes(1 << 20)).expect("runtime");
-    runtime
-        .deploy(
-            "hello",
-            Bytes::from_static(example("hello")),
-            DeployOptions::default(),
-        )
-        .await
-        .expect("hello");
+    let runtime = runtime().await;
     for name in [
         "hostile-loop",
         "hostile-memory-bomb",
