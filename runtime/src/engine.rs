@@ -246,6 +246,7 @@ impl FunctionEngine {
             ImportError::Unknown { names } => RuntimeError::UnknownImports { names },
             ImportError::Mismatch(reason) => RuntimeError::InvalidModule { reason },
         })?;
+        create_memory_image(&module)?;
         Ok(PreparedModule { pre, entry })
     }
 
@@ -366,6 +367,32 @@ impl FunctionEngine {
             output: output.take(),
             log_tail: log.text(),
             duration: started.elapsed(),
+        }
+    }
+}
+
+/// Creates `module`'s copy-on-write memory image now (a sealed memfd of its
+/// data), at deploy or load, instead of in its first invocation.
+///
+/// Sealing the memfd can fail with `EBUSY` for a moment (the kernel waits
+/// only briefly for transient references to its pages; seen in the test
+/// suite while native functions were being forked beside it), and wasmtime
+/// reported that as a trap of whichever invocation came first. Here it is
+/// retried a few times, and a lasting failure is a deploy error.
+fn create_memory_image(module: &Module) -> Result<(), RuntimeError> {
+    let mut attempt = 0;
+    loop {
+        match module.initialize_copy_on_write_image() {
+            Ok(()) => return Ok(()),
+            Err(_) if attempt < 5 => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(10 * attempt));
+            }
+            Err(error) => {
+                return Err(RuntimeError::engine(format!(
+                    "cannot create the module's memory image: {error:#}"
+                )));
+            }
         }
     }
 }

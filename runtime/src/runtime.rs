@@ -17,7 +17,7 @@ use crate::registry::{Executable, LoadedFunction, Registry};
 use crate::store::{DeployWrite, FunctionStore};
 use bytes::Bytes;
 use faasrt_host_api::Faasin;
-use faasrt_snapshots::{ArtifactKey, ModuleDigest, ModuleShape, Snapshot};
+use faasrt_snapshots::{ArtifactChecksum, ArtifactKey, ModuleDigest, ModuleShape, Snapshot};
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::{Mutex, Semaphore};
@@ -168,29 +168,54 @@ impl Runtime {
             snapshot_digest.unwrap_or(digest),
             self.inner.engine.fingerprint().clone(),
         );
+        // The artifact file goes first: a record never points to a file that
+        // is not there. A file left by a failed commit is collected at the
+        // next start.
+        let inner = self.inner.clone();
+        let (prepared, artifact, snapshot) = blocking(move || {
+            let checksum = inner.artifacts.save(&inner.engine, &key, &built.prepared)?;
+            let snapshot = built.snapshot.map(|s| s.wasm);
+            Ok::<_, RuntimeError>((built.prepared, checksum.map(|c| (key, c)), snapshot))
+        })
+        .await??;
+        self.publish(
+            LoadedFunction::new(info, Executable::Wasm(prepared)),
+            module,
+            snapshot,
+            artifact,
+        )
+        .await
+    }
+
+    /// Commits a deploy (record, bytes, artifact checksum) and then makes
+    /// `function` the one served under its name: one path for wasm and
+    /// native functions. A mutex orders the commit and the swap of
+    /// concurrent deploys and removes, so the registry always matches the
+    /// store; invocations in flight keep the version they started with.
+    async fn publish(
+        &self,
+        function: LoadedFunction,
+        module: Bytes,
+        snapshot: Option<Vec<u8>>,
+        artifact: Option<(ArtifactKey, ArtifactChecksum)>,
+    ) -> Result<FunctionInfo, RuntimeError> {
+        let info = function.info.clone();
         let _publishing = self.inner.publish.lock().await;
         let inner = self.inner.clone();
         let write_info = info.clone();
-        let prepared = blocking(move || {
-            // The artifact file goes first: a record never points to a file
-            // that is not there. A file left by a failed commit is collected
-            // at the next start.
-            let checksum = inner.artifacts.save(&inner.engine, &key, &built.prepared)?;
+        blocking(move || {
             let replaced = inner.store.deploy(DeployWrite {
                 info: &write_info,
                 module: &module,
-                snapshot: built.snapshot.as_ref().map(|s| s.wasm.as_slice()),
-                artifact: checksum.map(|c| (&key, c)),
+                snapshot: snapshot.as_deref(),
+                artifact: artifact.as_ref().map(|(key, checksum)| (key, *checksum)),
             })?;
             inner.artifacts.forget(&replaced.unused_artifacts);
-            Ok::<_, RuntimeError>(built.prepared)
+            Ok::<_, RuntimeError>(())
         })
         .await??;
-        self.inner.registry.insert(LoadedFunction::new(
-            info.clone(),
-            Executable::Wasm(prepared),
-        ));
-        self.inner.metrics.record_deploy(name.as_str());
+        self.inner.registry.insert(function);
+        self.inner.metrics.record_deploy(&info.name);
         self.inner
             .metrics
             .set_function_count(self.inner.registry.len());
@@ -327,29 +352,13 @@ impl Runtime {
             snapshot_digest: None,
         };
         let loaded = NativeExecutable::new(&executable)?;
-        let _publishing = self.inner.publish.lock().await;
-        let inner = self.inner.clone();
-        let write_info = info.clone();
-        blocking(move || {
-            let replaced = inner.store.deploy(DeployWrite {
-                info: &write_info,
-                module: &executable,
-                snapshot: None,
-                artifact: None,
-            })?;
-            inner.artifacts.forget(&replaced.unused_artifacts);
-            Ok::<_, RuntimeError>(())
-        })
-        .await??;
-        self.inner.registry.insert(LoadedFunction::new(
-            info.clone(),
-            Executable::Native(loaded),
-        ));
-        self.inner.metrics.record_deploy(name.as_str());
-        self.inner
-            .metrics
-            .set_function_count(self.inner.registry.len());
-        Ok(info)
+        self.publish(
+            LoadedFunction::new(info, Executable::Native(loaded)),
+            executable,
+            None,
+            None,
+        )
+        .await
     }
 
     /// The runtime's metrics in Prometheus text format.
