@@ -2,8 +2,11 @@
 //! cost a well-behaved function. `hello` is invoked alone, then while a
 //! stream of hostile guests runs beside it (one at a time: spinning past its
 //! timeout, flooding its output, growing memory until refused, recursing
-//! until the stack overflows, trapping), then again after the server
-//! threads' seccomp filter is installed in this process.
+//! until the stack overflows, trapping): first with explicit bounds checks
+//! (the default), then on a second runtime with guard pages, then (where
+//! wasmtime finds protection keys) on a third whose memories are striped
+//! with keys, and last after the server threads' seccomp filter is
+//! installed in this process.
 
 use crate::report::{self, Format, Row};
 use crate::stats::Samples;
@@ -32,9 +35,6 @@ pub struct IsolationArgs {
     /// memory-bomb, recursion, trap), to find which neighbour costs what.
     #[arg(long = "hostile", value_name = "NAME")]
     pub hostile: Vec<String>,
-    /// Run the runtime with explicit bounds checks instead of guard pages.
-    #[arg(long)]
-    pub explicit_bounds: bool,
 }
 
 /// One result row.
@@ -45,8 +45,10 @@ pub struct IsolationRow {
     p50_us: f64,
     p99_us: f64,
     max_us: f64,
-    /// p99 of this case over p99 of `alone`, same run.
-    p99_ratio_to_alone: f64,
+    /// The case this one is compared with (same run).
+    baseline: String,
+    /// p99 of this case over p99 of `baseline`.
+    p99_ratio: f64,
     /// Hostile invocations that ran beside it.
     hostile_runs: u64,
 }
@@ -59,7 +61,8 @@ impl Row for IsolationRow {
             "p50_us",
             "p99_us",
             "max_us",
-            "p99_ratio_to_alone",
+            "baseline",
+            "p99_ratio",
             "hostile_runs",
         ]
     }
@@ -71,7 +74,8 @@ impl Row for IsolationRow {
             format!("{:.1}", self.p50_us),
             format!("{:.1}", self.p99_us),
             format!("{:.1}", self.max_us),
-            format!("{:.2}", self.p99_ratio_to_alone),
+            self.baseline.clone(),
+            format!("{:.2}", self.p99_ratio),
             self.hostile_runs.to_string(),
         ]
     }
@@ -113,76 +117,68 @@ pub fn run(args: IsolationArgs) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let chosen: Vec<&'static str> = HOSTILE
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| args.hostile.is_empty() || args.hostile.iter().any(|h| h == name))
+        .collect();
+    anyhow::ensure!(
+        !chosen.is_empty(),
+        "no hostile guest called {:?}",
+        args.hostile
+    );
     let rows = io.block_on(async {
-        let runtime = Runtime::open(
-            RuntimeConfig::in_memory()
-                .max_output_bytes(1 << 20)
-                .explicit_bounds_checks(args.explicit_bounds),
-        )?;
-        let hello = faasrt_example_artifacts::get("hello").context("hello example")?;
-        runtime
-            .deploy(
-                "hello",
-                Bytes::from_static(hello.wasm),
-                DeployOptions::default(),
-            )
-            .await?;
-        let limits = DeployOptions {
-            limits: RequestedLimits {
-                timeout_ms: Some(50),
-                memory_mb: Some(64),
-                ..Default::default()
-            },
-            ..Default::default()
+        let mut rows = Vec::new();
+        let mut row = |case: &str, samples: &Samples, baseline: (&str, &Samples), runs: u64| {
+            rows.push(IsolationRow {
+                case: case.into(),
+                n: samples.len(),
+                p50_us: samples.quantile_us(0.5),
+                p99_us: samples.quantile_us(0.99),
+                max_us: samples.max_us(),
+                baseline: baseline.0.into(),
+                p99_ratio: samples.quantile_us(0.99) / baseline.1.quantile_us(0.99),
+                hostile_runs: runs,
+            })
         };
-        for (name, text) in HOSTILE {
-            let wasm = wat::parse_str(text).with_context(|| format!("fixture {name}"))?;
-            runtime
-                .deploy(name, Bytes::from(wasm), limits.clone())
-                .await?;
-        }
-        let alone = measure(&runtime, samples).await?;
-        let chosen: Vec<&'static str> = HOSTILE
-            .iter()
-            .map(|(name, _)| *name)
-            .filter(|name| args.hostile.is_empty() || args.hostile.iter().any(|h| h == name))
-            .collect();
-        anyhow::ensure!(
-            !chosen.is_empty(),
-            "no hostile guest called {:?}",
-            args.hostile
+        let default = deployed(RuntimeConfig::in_memory()).await?;
+        let alone = measure(&default, samples).await?;
+        let (beside, runs) = with_hostile_neighbours(&default, &chosen, samples).await?;
+        row("alone", &alone, ("alone", &alone), 0);
+        row("beside-hostile", &beside, ("alone", &alone), runs);
+
+        let guard_config = RuntimeConfig::in_memory()
+            .explicit_bounds_checks(false)
+            .memory_protection_keys(false);
+        let guard = deployed(guard_config.clone()).await?;
+        let guard_alone = measure(&guard, samples).await?;
+        let (guard_beside, runs) = with_hostile_neighbours(&guard, &chosen, samples).await?;
+        row("guard-pages", &guard_alone, ("alone", &alone), 0);
+        row(
+            "guard-pages-beside-hostile",
+            &guard_beside,
+            ("guard-pages", &guard_alone),
+            runs,
         );
-        let (beside, hostile_runs) = with_hostile_neighbours(&runtime, &chosen, samples).await?;
-        let seccomp = match faasrt_isolation::install_runtime_filter(
-            faasrt_isolation::RuntimeSeccomp::Enforce,
-        ) {
-            Ok(()) => Some(measure(&runtime, samples).await?),
-            Err(error) => {
-                eprintln!("note: no seccomp row: {error}");
-                None
-            }
-        };
-        let alone_p99 = alone.quantile_us(0.99);
-        let row = |case: &str, samples: &Samples, hostile_runs: u64| IsolationRow {
-            case: case.into(),
-            n: samples.len(),
-            p50_us: samples.quantile_us(0.5),
-            p99_us: samples.quantile_us(0.99),
-            max_us: samples.max_us(),
-            p99_ratio_to_alone: samples.quantile_us(0.99) / alone_p99,
-            hostile_runs,
-        };
-        let mut rows = vec![
-            row("alone", &alone, 0),
-            row("beside-hostile", &beside, hostile_runs),
-        ];
-        if let Some(seccomp) = &seccomp {
-            rows.push(row("seccomp-enforce", seccomp, 0));
-        }
-        if !wasmtime_pkeys_available() {
+        drop(guard);
+
+        if wasmtime::PoolingAllocationConfig::are_memory_protection_keys_available() {
+            // 256 MiB memories let 12 keys share the guard regions.
+            let striped = deployed(guard_config.memory_protection_keys(true).max_memory_mb(256)).await?;
+            let striped_alone = measure(&striped, samples).await?;
+            row("guard-pages-pkeys", &striped_alone, ("guard-pages", &guard_alone), 0);
+        } else {
             eprintln!(
-                "note: no pkeys row: this CPU has no memory protection keys (see faasrt doctor)"
+                "note: no pkeys row: wasmtime finds no memory protection keys here (see faasrt doctor)"
             );
+        }
+
+        match faasrt_isolation::install_runtime_filter(faasrt_isolation::RuntimeSeccomp::Enforce) {
+            Ok(()) => {
+                let seccomp = measure(&default, samples).await?;
+                row("seccomp-enforce", &seccomp, ("alone", &alone), 0);
+            }
+            Err(error) => eprintln!("note: no seccomp row: {error}"),
         }
         anyhow::Ok(rows)
     })?;
@@ -192,10 +188,33 @@ pub fn run(args: IsolationArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn wasmtime_pkeys_available() -> bool {
-    faasrt_isolation::probe()
-        .iter()
-        .any(|probed| probed.name == "pkeys" && probed.available)
+/// A runtime on `config` with `hello` and every hostile guest deployed
+/// (50 ms timeout, 64 MiB memory for the hostile ones).
+async fn deployed(config: RuntimeConfig) -> anyhow::Result<Runtime> {
+    let runtime = Runtime::open(config.max_output_bytes(1 << 20))?;
+    let hello = faasrt_example_artifacts::get("hello").context("hello example")?;
+    runtime
+        .deploy(
+            "hello",
+            Bytes::from_static(hello.wasm),
+            DeployOptions::default(),
+        )
+        .await?;
+    let limits = DeployOptions {
+        limits: RequestedLimits {
+            timeout_ms: Some(50),
+            memory_mb: Some(64),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    for (name, text) in HOSTILE {
+        let wasm = wat::parse_str(text).with_context(|| format!("fixture {name}"))?;
+        runtime
+            .deploy(name, Bytes::from(wasm), limits.clone())
+            .await?;
+    }
+    Ok(runtime)
 }
 
 /// `n` sequential invocations of `hello`.

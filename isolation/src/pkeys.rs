@@ -9,6 +9,13 @@
 //! boundary inside one process that nothing else gives: the wasm sandbox
 //! guards guest memory, not the host's own.
 //!
+//! wasmtime's pooling allocator uses keys too (see the runtime's engine):
+//! it stripes guest memories, and whenever a guest returns to the host it
+//! writes a PKRU that allows *every* key, the secret's included. The PKRU
+//! bits of every live region are therefore kept in one process-wide mask,
+//! and [`reassert_secret_denials`] puts them back; the runtime calls it from
+//! a wasmtime call hook each time a guest returns or calls into the host.
+//!
 //! Protection keys need an x86 CPU with `pku` and a kernel that enabled it
 //! (`ospke`); where they are missing, [`SecretRegion::new`] says so and the
 //! caller keeps the secret in ordinary memory (`faasrt doctor` reports it).
@@ -27,6 +34,46 @@ pub enum PkeyError {
         /// The OS error.
         error: std::io::Error,
     },
+}
+
+/// The PKRU bits (access and write disable) of every live [`SecretRegion`]'s
+/// key: what [`reassert_secret_denials`] sets again.
+static SECRET_DENY_BITS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Whether any [`SecretRegion`] is alive, so that code which resets PKRU
+/// (wasmtime's protection-key striping) must call
+/// [`reassert_secret_denials`] afterwards.
+pub fn secrets_protected() -> bool {
+    SECRET_DENY_BITS.load(std::sync::atomic::Ordering::Acquire) != 0
+}
+
+/// Disables access to every live [`SecretRegion`]'s pages on the calling
+/// thread again, after something else rewrote its PKRU. Does nothing when
+/// no region is alive (and so never touches PKRU on a machine without keys).
+#[inline]
+pub fn reassert_secret_denials() {
+    let bits = SECRET_DENY_BITS.load(std::sync::atomic::Ordering::Acquire);
+    #[cfg(target_arch = "x86_64")]
+    if bits != 0 {
+        let pkru = read_pkru();
+        if pkru & bits != bits {
+            write_pkru(pkru | bits);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bits;
+}
+
+/// Whether the calling thread's PKRU denies access to every live
+/// [`SecretRegion`] (true when none is alive).
+pub fn secrets_denied_here() -> bool {
+    let bits = SECRET_DENY_BITS.load(std::sync::atomic::Ordering::Acquire);
+    #[cfg(target_arch = "x86_64")]
+    if bits != 0 {
+        return read_pkru() & bits == bits;
+    }
+    let _ = bits;
+    true
 }
 
 /// Bytes in pages that only [`SecretRegion::read`] can access.
@@ -130,6 +177,7 @@ impl SecretRegion {
         if tagged != 0 {
             return Err(syscall("pkey_mprotect"));
         }
+        SECRET_DENY_BITS.fetch_or(deny_bits(key), std::sync::atomic::Ordering::AcqRel);
         region.deny();
         Ok(region)
     }
@@ -161,6 +209,7 @@ impl SecretRegion {
 
 impl Drop for SecretRegion {
     fn drop(&mut self) {
+        SECRET_DENY_BITS.fetch_and(!deny_bits(self.key), std::sync::atomic::Ordering::AcqRel);
         // SAFETY: unmaps the region's own pages and frees its key; nothing
         // else refers to them.
         unsafe {

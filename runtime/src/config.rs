@@ -26,6 +26,7 @@ pub struct RuntimeConfig {
     pipe_capacity: usize,
     max_log_bytes: u64,
     explicit_bounds_checks: bool,
+    memory_protection_keys: bool,
 }
 
 impl RuntimeConfig {
@@ -54,7 +55,8 @@ impl RuntimeConfig {
             pooling: true,
             pipe_capacity: faasrt_host_api::DEFAULT_PIPE_CAPACITY,
             max_log_bytes: 16 << 20,
-            explicit_bounds_checks: false,
+            explicit_bounds_checks: true,
+            memory_protection_keys: true,
         }
     }
 
@@ -135,17 +137,36 @@ impl RuntimeConfig {
         self
     }
 
-    /// Whether wasm code checks its memory bounds explicitly instead of
-    /// relying on guard pages and signals (default: guard pages).
+    /// Whether wasm code checks its memory bounds explicitly (the default)
+    /// instead of relying on guard pages and signals.
     ///
-    /// Explicit checks make each invocation start faster and keep noisy
-    /// neighbours from slowing it (no memory protection change, hence no
-    /// TLB shoot-down, per instantiation), and cost compute-heavy code
-    /// (measured: `hello` 11.1 -> 6.4 us, a Rust 1M-entry map build +21%, the
-    /// same in Go +77%, compilation +60%).
+    /// With guard pages, every instance whose memory grew leaves its slot
+    /// with pages that the next instance must make inaccessible again: an
+    /// `mprotect` under the process's memory-map lock and a TLB shoot-down
+    /// that interrupts every core running a faasrt thread. Explicit checks
+    /// need no protection change, so invocations start faster and scale
+    /// across cores; compute-heavy code pays for the checks. Measured here
+    /// (docs/benchmarks.md): `hello` 11.1 -> 6.4 us, 32-connection HTTP
+    /// throughput 1.8x, p99 beside hostile guests 3.0x -> 1.35x of alone;
+    /// a Rust 1M-entry map build +10-21%, the same in Go +30-77%,
+    /// compilation +60%.
     pub fn explicit_bounds_checks(mut self, explicit: bool) -> Self {
         self.explicit_bounds_checks = explicit;
         self
+    }
+
+    /// Whether the pooling allocator may stripe guest memories with memory
+    /// protection keys where the CPU has them (default: yes). Striping only
+    /// applies with guard pages (`explicit_bounds_checks(false)`): it lets
+    /// neighbouring slots of other keys serve as each other's guard regions.
+    pub fn memory_protection_keys(mut self, enabled: bool) -> Self {
+        self.memory_protection_keys = enabled;
+        self
+    }
+
+    /// See [`RuntimeConfig::memory_protection_keys`].
+    pub fn get_memory_protection_keys(&self) -> bool {
+        self.memory_protection_keys
     }
 
     /// See [`RuntimeConfig::explicit_bounds_checks`].

@@ -2,6 +2,7 @@
 //! it, whether faasrt uses it, and why not when it does not.
 
 use crate::config::RuntimeConfig;
+use crate::memory_layout::MemoryLayout;
 use serde::Serialize;
 
 /// One mechanism in the report.
@@ -20,6 +21,7 @@ pub struct Mechanism {
 
 /// Probes the machine and says what faasrt does with each mechanism.
 pub fn report(config: &RuntimeConfig) -> Vec<Mechanism> {
+    let layout = MemoryLayout::of(config);
     let mut mechanisms: Vec<Mechanism> = faasrt_isolation::probe()
         .into_iter()
         .map(|probed| {
@@ -43,17 +45,31 @@ pub fn report(config: &RuntimeConfig) -> Vec<Mechanism> {
                 ),
                 "pkeys" if probed.available => (
                     true,
-                    "the API token is kept in pages only the token check can read; the pooling allocator does not stripe memories with keys yet".to_owned(),
+                    format!(
+                        "the API token is kept in pages only the token check can read; {}",
+                        layout.pkeys_usage(config)
+                    ),
                 ),
-                "pkeys" => (false, "the API token is kept in ordinary memory".to_owned()),
+                "pkeys" => (
+                    false,
+                    "the API token is kept in ordinary memory, and guest memories are not striped".to_owned(),
+                ),
                 "cgroup-v2" => (false, "not used yet: native functions are limited by rlimits".to_owned()),
                 "user-namespaces" => (false, "not used".to_owned()),
                 "address-space" => (
                     config.get_pooling(),
                     format!(
-                        "the pooling allocator reserves about {} GiB of address space for {} instance slots",
-                        u64::from(config.get_max_instances()) * 4,
-                        config.get_max_instances()
+                        "the pooling allocator reserves about {} GiB of address space for {} instance slots ({} MiB each, {})",
+                        (u64::from(config.get_max_instances()) * layout.slot_bytes) >> 30,
+                        config.get_max_instances(),
+                        layout.slot_bytes >> 20,
+                        if layout.explicit_bounds_checks {
+                            "explicit bounds checks"
+                        } else if layout.striped() {
+                            "guard pages shared across key stripes"
+                        } else {
+                            "guard pages"
+                        }
                     ),
                 ),
                 _ => (false, String::new()),

@@ -11,6 +11,7 @@
 use crate::config::RuntimeConfig;
 use crate::error::RuntimeError;
 use crate::invocation::{Invocation, InvocationStatus};
+use crate::memory_layout::{MAX_STRIPE_KEYS, MemoryLayout};
 use faasrt_host_api::{
     Faasin, Faasout, GuestSetup, GuestState, HostLinker, ImportError, InputUnavailable, LogTail,
     OutputCapture, OutputTooLarge, PipeWriter,
@@ -21,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use wasmtime::{
-    Config, Enabled, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Module,
+    CallHook, Config, Enabled, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Module,
     PoolingAllocationConfig, Store, UpdateDeadline,
 };
 
@@ -103,6 +104,9 @@ pub(crate) struct FunctionEngine {
     max_output_bytes: usize,
     max_log_bytes: u64,
     log_tail_bytes: usize,
+    /// Guest memories are striped with protection keys, so wasmtime
+    /// rewrites PKRU whenever a guest enters or leaves.
+    pkey_striping: bool,
     ticker: Option<EpochTicker>,
 }
 
@@ -131,6 +135,11 @@ impl FunctionEngine {
                 .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
                 .table_keep_resident(KEEP_RESIDENT_BYTES);
         }
+        let layout = MemoryLayout::of(config);
+        if layout.striped() {
+            pool.memory_protection_keys(Enabled::Yes)
+                .max_memory_protection_keys(MAX_STRIPE_KEYS);
+        }
         let strategy = if config.get_pooling() {
             InstanceAllocationStrategy::Pooling(pool)
         } else {
@@ -148,6 +157,9 @@ impl FunctionEngine {
             wasm.memory_guard_size(0).signals_based_traps(false);
         }
         let engine = Engine::new(&wasm).map_err(RuntimeError::engine)?;
+        // A striped pool allows every protection key on the thread that
+        // creates it; a secret region made before must stay denied there.
+        faasrt_isolation::reassert_secret_denials();
         let linker = HostLinker::new(&engine).map_err(RuntimeError::engine)?;
         let fingerprint = EngineFingerprint::of(&engine);
         let ticker = Some(EpochTicker::start(engine.clone()));
@@ -158,6 +170,7 @@ impl FunctionEngine {
             max_output_bytes: config.get_max_output_bytes(),
             log_tail_bytes: config.get_log_tail_bytes(),
             max_log_bytes: config.get_max_log_bytes(),
+            pkey_striping: layout.striped(),
             ticker,
         })
     }
@@ -256,6 +269,19 @@ impl FunctionEngine {
     fn new_store(&self, setup: GuestSetup, timeout: Duration) -> Store<GuestState> {
         let mut store = Store::new(&self.engine, GuestState::new(setup));
         store.limiter(|state| state.limiter());
+        if self.pkey_striping && faasrt_isolation::secrets_protected() {
+            // wasmtime allows every protection key when a guest returns or
+            // calls into the host, the secret region's key included; deny
+            // that one again before any host code runs on the guest's
+            // behalf. (Entering wasm, wasmtime allows only the guest's
+            // stripe, which denies it anyway.)
+            store.call_hook(|_, hook| {
+                if matches!(hook, CallHook::ReturningFromWasm | CallHook::CallingHost) {
+                    faasrt_isolation::reassert_secret_denials();
+                }
+                Ok(())
+            });
+        }
         let deadline = Instant::now() + timeout;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
@@ -362,6 +388,7 @@ impl FunctionEngine {
         };
         // The instance's slot returns to the pool here, before the reply.
         drop(store);
+        faasrt_isolation::reassert_secret_denials();
         Invocation {
             status,
             output: output.take(),
@@ -532,5 +559,155 @@ impl EpochTicker {
         self.stop.store(true, Ordering::Relaxed);
         // The thread wakes within one tick; a panic in it is already reported.
         let _ = self.thread.join();
+    }
+}
+
+/// Protection-key striping on a CPU that has keys: natively where the host
+/// has `pku`, else in the QEMU VM of `scripts/test-pkeys`, where
+/// `FAASRT_EXPECT_PKEYS=1` turns a skip into a failure.
+#[cfg(test)]
+mod pkeys_tests {
+    use super::*;
+    use std::sync::Mutex;
+    use wasmtime::Linker;
+
+    fn pkeys_expected() -> bool {
+        std::env::var_os("FAASRT_EXPECT_PKEYS").is_some_and(|v| v == "1")
+    }
+
+    /// A guard-pages configuration small enough to stripe: 8 slots of at
+    /// most 64 MiB.
+    fn striped_config() -> Option<RuntimeConfig> {
+        let config = RuntimeConfig::in_memory()
+            .explicit_bounds_checks(false)
+            .max_memory_mb(64)
+            .max_instances(8);
+        if MemoryLayout::of(&config).striped() {
+            return Some(config);
+        }
+        assert!(!pkeys_expected(), "protection keys were expected here");
+        eprintln!("skipped: no protection keys for wasmtime on this machine");
+        None
+    }
+
+    fn setup() -> GuestSetup {
+        GuestSetup {
+            args: vec!["test".into()],
+            input: Faasin::Unavailable,
+            output: Faasout::Capture(OutputCapture::new(1024)),
+            log: LogTail::new(1024),
+            memory_limit: 64 << 20,
+        }
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio")
+            .block_on(future)
+    }
+
+    #[test]
+    fn pkeys_a_guest_cannot_reach_the_memories_of_other_stripes() {
+        let Some(config) = striped_config() else {
+            return;
+        };
+        let layout = MemoryLayout::of(&config);
+        let engine = FunctionEngine::new(&config).expect("engine");
+        let linker = Linker::<GuestState>::new(&engine.engine);
+        let module = |text: &str| Module::new(&engine.engine, text).expect("module");
+        let prober = module(
+            r#"(module (memory 1)
+                (func (export "load") (param i32) (result i32) (i32.load (local.get 0))))"#,
+        );
+        // 64 MiB from the start: the whole of each neighbour's memory is
+        // readable and writable, under its own stripe's key.
+        let neighbour = module(r#"(module (memory 1024) (data (i32.const 0) "neighbour"))"#);
+        block_on(async {
+            let mut probe_store = engine.new_store(setup(), Duration::from_secs(10));
+            let instance = linker
+                .instantiate_async(&mut probe_store, &prober)
+                .await
+                .expect("prober");
+            let mut neighbours = Vec::new();
+            for _ in 1..config.get_max_instances() {
+                let mut store = engine.new_store(setup(), Duration::from_secs(10));
+                linker
+                    .instantiate_async(&mut store, &neighbour)
+                    .await
+                    .expect("neighbour");
+                neighbours.push(store);
+            }
+            let load = instance
+                .get_typed_func::<i32, i32>(&mut probe_store, "load")
+                .expect("load");
+            assert_eq!(
+                load.call_async(&mut probe_store, 0)
+                    .await
+                    .expect("own page"),
+                0
+            );
+            // Every address past the prober's one page lies in its own
+            // slot's inaccessible tail or in a neighbour's slot, which only
+            // the neighbour's key opens: each load must trap.
+            let mut addresses: Vec<u64> = (1..u64::from(config.get_max_instances()))
+                .map(|k| k * layout.slot_bytes)
+                .collect();
+            addresses.extend([65_536, 64 << 20, (64 << 20) + 4096]);
+            for address in addresses {
+                let address = u32::try_from(address).expect("within 4 GiB") as i32;
+                let result = load.call_async(&mut probe_store, address).await;
+                let trap = result
+                    .expect_err("a load outside the prober's memory succeeded")
+                    .downcast::<wasmtime::Trap>()
+                    .expect("a trap");
+                assert_eq!(trap, wasmtime::Trap::MemoryOutOfBounds, "at {address:#x}");
+            }
+            drop(neighbours);
+        });
+    }
+
+    #[test]
+    fn pkeys_the_secret_stays_denied_while_a_striped_guest_calls_the_host() {
+        let Some(config) = striped_config() else {
+            return;
+        };
+        let secret = faasrt_isolation::SecretRegion::new(b"s3cret").expect("secret region");
+        let engine = FunctionEngine::new(&config).expect("engine");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut linker = Linker::<GuestState>::new(&engine.engine);
+        let record = seen.clone();
+        linker
+            .func_wrap("test", "probe", move || {
+                record
+                    .lock()
+                    .expect("lock")
+                    .push(faasrt_isolation::secrets_denied_here());
+            })
+            .expect("probe");
+        let module = Module::new(
+            &engine.engine,
+            r#"(module (import "test" "probe" (func $probe)) (memory 1)
+                (func (export "_start")
+                    (i32.store (i32.const 0) (i32.const 7)) (call $probe) (call $probe)))"#,
+        )
+        .expect("module");
+        block_on(async {
+            let mut store = engine.new_store(setup(), Duration::from_secs(10));
+            let instance = linker
+                .instantiate_async(&mut store, &module)
+                .await
+                .expect("instance");
+            let start = instance
+                .get_typed_func::<(), ()>(&mut store, ENTRY_POINT)
+                .expect("_start");
+            start.call_async(&mut store, ()).await.expect("run");
+        });
+        // wasmtime allowed every key when the guest called the host; the
+        // call hook must have denied the secret's again each time.
+        assert_eq!(*seen.lock().expect("lock"), vec![true, true]);
+        assert!(faasrt_isolation::secrets_denied_here());
+        assert_eq!(secret.read(|bytes| bytes.to_vec()), b"s3cret");
     }
 }

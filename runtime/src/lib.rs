@@ -18,6 +18,7 @@ mod error;
 mod function;
 mod invocation;
 mod limits;
+mod memory_layout;
 mod metrics;
 mod name;
 mod native;

@@ -533,12 +533,15 @@ impl Inner {
         requested: crate::limits::RequestedLimits,
     ) -> Result<FunctionLimits, RuntimeError> {
         let defaults = self.config.get_default_limits();
+        let max_memory = self.config.get_max_memory_mb();
         let limits = FunctionLimits {
-            memory_mb: requested.memory_mb.unwrap_or(defaults.memory_mb),
+            // A server capped below the default gives its cap by default.
+            memory_mb: requested
+                .memory_mb
+                .unwrap_or(defaults.memory_mb.min(max_memory)),
             timeout_ms: requested.timeout_ms.unwrap_or(defaults.timeout_ms),
             max_concurrency: requested.max_concurrency.or(defaults.max_concurrency),
         };
-        let max_memory = self.config.get_max_memory_mb();
         if limits.memory_mb == 0 || limits.memory_mb > max_memory {
             return Err(RuntimeError::InvalidLimit(format!(
                 "memory_mb must be between 1 and {max_memory}, got {}",

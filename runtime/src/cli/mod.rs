@@ -91,10 +91,21 @@ pub struct ServeArgs {
     /// Most invocations running at once; more get 429.
     #[arg(long, default_value_t = 256)]
     pub max_instances: u32,
-    /// How wasm code stays in its memory: `guard-pages` (fastest compute)
-    /// or `explicit` (fastest, steadiest starts; see docs/benchmarks.md).
-    #[arg(long, value_enum, default_value = "guard-pages")]
+    /// How wasm code stays in its memory: `explicit` (fastest, steadiest
+    /// starts, scales across cores) or `guard-pages` (fastest compute,
+    /// memories striped with protection keys where the CPU has them); see
+    /// docs/decisions.md.
+    #[arg(long, value_enum, default_value = "explicit")]
     pub bounds_checks: BoundsChecks,
+    /// Whether guest memories may be striped with memory protection keys
+    /// (with `--bounds-checks guard-pages`, where the CPU has `pku`).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub memory_protection_keys: MemoryProtectionKeys,
+    /// Largest linear memory any function may have (the cap on
+    /// `--memory` at deploy), e.g. 256MiB; smaller caps let protection keys
+    /// pack more slots into the address space.
+    #[arg(long, default_value = "4GiB", value_parser = units::parse_bytes)]
+    pub max_memory: usize,
     /// The seccomp filter of the server's own threads: `enforce` refuses
     /// (EPERM), counts and logs what faasrt never calls; `log` lets it
     /// through to the kernel's audit log; `off`.
@@ -110,6 +121,15 @@ pub enum BoundsChecks {
     GuardPages,
     /// Checks in the code, no protection changes.
     Explicit,
+}
+
+/// `faasrt serve --memory-protection-keys`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MemoryProtectionKeys {
+    /// Use them where the CPU and kernel offer them.
+    Auto,
+    /// Never use them for guest memories.
+    Off,
 }
 
 /// `faasrt serve --seccomp`.

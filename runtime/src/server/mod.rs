@@ -98,6 +98,10 @@ impl Server {
             let app = self.app.clone();
             let service = service_fn(move |request| {
                 let app = app.clone();
+                // Whatever ran on this thread before (wasmtime's
+                // protection-key striping allows every key when a guest
+                // returns) leaves the token's pages denied again.
+                faasrt_isolation::reassert_secret_denials();
                 async move { Ok::<_, std::convert::Infallible>(routes::handle(&app, request).await) }
             });
             let connection = hyper::server::conn::http1::Builder::new()

@@ -1,0 +1,144 @@
+//! How the pooling allocator lays out guest linear memories: the
+//! bounds-check mode, protection-key striping, and the address space each
+//! instance slot reserves. The engine configures wasmtime from it, and
+//! `faasrt doctor` reports it.
+//!
+//! With guard pages, each slot is its memory's reservation plus a guard
+//! region, and an out-of-bounds access faults in the guard. With protection
+//! keys, wasmtime colours consecutive slots with different keys (stripes)
+//! and lets a running guest access only its own colour, so the neighbouring
+//! slots of other colours act as its guard region and each slot shrinks.
+//! With explicit bounds checks there is no guard region to replace.
+
+use crate::config::RuntimeConfig;
+
+/// wasmtime's default reservation for a 32-bit linear memory on a 64-bit
+/// host (`Config::memory_reservation`), left as it is.
+const RESERVATION_BYTES: u64 = 4 << 30;
+
+/// wasmtime's default guard region after each reservation
+/// (`Config::memory_guard_size`) in guard-pages mode.
+const GUARD_BYTES: u64 = 32 << 20;
+
+/// The most protection keys the pooling allocator may take. A process has
+/// 15; the rest stay free for the runtime's secret region (the API token)
+/// and for anything else that needs one.
+pub(crate) const MAX_STRIPE_KEYS: usize = 12;
+
+/// The layout a configuration gets on this machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MemoryLayout {
+    /// Wasm code checks its bounds itself: no guard region, no protection
+    /// change per instance.
+    pub explicit_bounds_checks: bool,
+    /// Protection-key colours the slots cycle through (1: no striping).
+    pub stripes: usize,
+    /// Address space one slot reserves, guard region included.
+    pub slot_bytes: u64,
+    /// What a slot would reserve without striping.
+    pub unstriped_slot_bytes: u64,
+}
+
+impl MemoryLayout {
+    /// The layout of `config` on this machine. Mirrors the arithmetic of
+    /// wasmtime's pooling allocator (`memory_pool::calculate`) so that it can
+    /// be reported without building an engine.
+    pub(crate) fn of(config: &RuntimeConfig) -> Self {
+        let max_memory = (u64::from(config.get_max_memory_mb()) << 20).max(1);
+        let explicit = config.get_explicit_bounds_checks();
+        let guard = if explicit { 0 } else { GUARD_BYTES };
+        let faulting = RESERVATION_BYTES.max(max_memory) + guard;
+        let stripes = if explicit || !Self::striping_wanted(config) {
+            1
+        } else {
+            let needed = faulting.div_ceil(max_memory) as usize;
+            let stripes = MAX_STRIPE_KEYS
+                .min(needed)
+                .min(config.get_max_instances() as usize);
+            if stripes < 2 { 1 } else { stripes }
+        };
+        MemoryLayout {
+            explicit_bounds_checks: explicit,
+            stripes,
+            slot_bytes: (faulting / stripes as u64).max(max_memory),
+            unstriped_slot_bytes: faulting,
+        }
+    }
+
+    /// Whether `config` asks for protection keys and the CPU and kernel
+    /// offer them.
+    pub(crate) fn striping_wanted(config: &RuntimeConfig) -> bool {
+        config.get_pooling()
+            && config.get_memory_protection_keys()
+            && wasmtime::PoolingAllocationConfig::are_memory_protection_keys_available()
+    }
+
+    /// Whether guest memories are striped with protection keys.
+    pub(crate) fn striped(&self) -> bool {
+        self.stripes > 1
+    }
+
+    /// One line for `faasrt doctor`: how memories use protection keys.
+    pub(crate) fn pkeys_usage(&self, config: &RuntimeConfig) -> String {
+        const MIB: u64 = 1 << 20;
+        if self.striped() {
+            format!(
+                "the pooling allocator stripes guest memories over {} keys: {} MiB of address space per slot instead of {} MiB, and a running guest can touch only its own stripe",
+                self.stripes,
+                self.slot_bytes / MIB,
+                self.unstriped_slot_bytes / MIB
+            )
+        } else if self.explicit_bounds_checks {
+            "guest memories are not striped: explicit bounds checks (the default) leave no guard regions for keys to replace; `--bounds-checks guard-pages` stripes them".to_owned()
+        } else if !config.get_memory_protection_keys() {
+            "guest memories are not striped (--memory-protection-keys off)".to_owned()
+        } else if !Self::striping_wanted(config) {
+            "guest memories are not striped: wasmtime finds no usable protection keys (wasmtime 48 uses them on Intel CPUs only)".to_owned()
+        } else {
+            format!(
+                "guest memories are not striped: with a {} MiB memory cap (--max-memory) keys would save no address space",
+                config.get_max_memory_mb()
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_bounds_checks_never_stripe_and_reserve_no_guard() {
+        let layout = MemoryLayout::of(&RuntimeConfig::in_memory().explicit_bounds_checks(true));
+        assert_eq!(layout.stripes, 1);
+        assert_eq!(layout.slot_bytes, RESERVATION_BYTES);
+    }
+
+    #[test]
+    fn guard_pages_without_keys_reserve_memory_and_guard() {
+        let config = RuntimeConfig::in_memory()
+            .explicit_bounds_checks(false)
+            .memory_protection_keys(false);
+        let layout = MemoryLayout::of(&config);
+        assert_eq!(layout.stripes, 1);
+        assert_eq!(layout.slot_bytes, RESERVATION_BYTES + GUARD_BYTES);
+    }
+
+    #[test]
+    fn striping_divides_the_slot_when_keys_exist() {
+        let config = RuntimeConfig::in_memory()
+            .explicit_bounds_checks(false)
+            .max_memory_mb(256);
+        let layout = MemoryLayout::of(&config);
+        if MemoryLayout::striping_wanted(&config) {
+            assert_eq!(layout.stripes, MAX_STRIPE_KEYS);
+            assert_eq!(
+                layout.slot_bytes,
+                (RESERVATION_BYTES + GUARD_BYTES) / MAX_STRIPE_KEYS as u64
+            );
+        } else {
+            assert_eq!(layout.stripes, 1);
+            assert!(layout.pkeys_usage(&config).contains("not striped"));
+        }
+    }
+}
