@@ -7,6 +7,7 @@
 //! the store. Wasm functions are confined by the wasm sandbox itself (bounds
 //! checks and guard regions).
 
+mod cgroup;
 mod landlock;
 mod limits;
 mod pkeys;
@@ -15,6 +16,7 @@ mod seccomp;
 #[cfg(test)]
 mod test_support;
 
+pub use cgroup::{CgroupError, CgroupLimits, ChildCgroup, NativeCgroups};
 pub use landlock::{FsSandbox, NATIVE_READABLE, landlock_abi};
 pub use limits::ChildLimits;
 pub use pkeys::{

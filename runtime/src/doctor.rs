@@ -54,7 +54,11 @@ pub fn report(config: &RuntimeConfig) -> Vec<Mechanism> {
                     false,
                     "the API token is kept in ordinary memory, and guest memories are not striped".to_owned(),
                 ),
-                "cgroup-v2" => (false, "not used yet: native functions are limited by rlimits".to_owned()),
+                "cgroup-v2" if probed.available => (
+                    true,
+                    "each native function runs in a cgroup of its own under faasrt-native/ (memory.max = its memory limit, swap off, pids.max 256, cpu.max one CPU), killed as a whole when it ends; faasrt moves itself to faasrt-server/".to_owned(),
+                ),
+                "cgroup-v2" => (false, "native functions are limited by rlimits only".to_owned()),
                 "user-namespaces" => (false, "not used".to_owned()),
                 "address-space" => (
                     config.get_pooling(),
@@ -101,4 +105,11 @@ pub(crate) fn seccomp_available() -> bool {
     faasrt_isolation::probe()
         .iter()
         .any(|probed| probed.name == "seccomp" && probed.available)
+}
+
+/// Whether this process's cgroup v2 group is delegated to it.
+pub(crate) fn cgroups_delegated() -> bool {
+    faasrt_isolation::probe()
+        .iter()
+        .any(|probed| probed.name == "cgroup-v2" && probed.available)
 }

@@ -108,6 +108,9 @@ pub(crate) struct NativeRunner {
     /// `None` where the probe found no seccomp: then it is not installed
     /// (and `faasrt doctor` says so), rather than failing every spawn.
     filter: Option<Arc<SeccompProgram>>,
+    /// `None` where this process's cgroup is not delegated to it: then the
+    /// rlimits alone bound native functions (and `faasrt doctor` says so).
+    cgroups: Option<Arc<faasrt_isolation::NativeCgroups>>,
     max_output_bytes: usize,
     log_tail_bytes: usize,
 }
@@ -170,10 +173,22 @@ impl NativeRunner {
             tracing::warn!("no Landlock in this kernel: native functions see the host filesystem");
             None
         };
+        let cgroups = if crate::doctor::cgroups_delegated() {
+            match faasrt_isolation::NativeCgroups::setup() {
+                Ok(cgroups) => Some(Arc::new(cgroups)),
+                Err(error) => {
+                    tracing::warn!(%error, "cgroup v2 delegated but unusable: native functions are limited by rlimits only");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         Ok(NativeRunner {
             fs,
             live: Arc::default(),
             filter,
+            cgroups,
             max_output_bytes,
             log_tail_bytes,
         })
@@ -190,6 +205,31 @@ impl NativeRunner {
             file_size: 64 << 20,
             processes: 256,
         };
+        // Its own cgroup, where delegated: memory, process and CPU limits
+        // that cover everything it forks, and a kill that reaches processes
+        // which left its process group.
+        let cgroup = match &self.cgroups {
+            None => None,
+            Some(cgroups) => match cgroups.create(&faasrt_isolation::CgroupLimits {
+                memory_max: (run.memory_limit as u64).max(64 << 20),
+                pids_max: limits.processes,
+                cpu_percent: 100,
+            }) {
+                Ok(cgroup) => Some(cgroup),
+                Err(error) => {
+                    return finished(
+                        InvocationStatus::Trapped {
+                            message: format!("cannot create the function's cgroup: {error}"),
+                            detail: error.to_string(),
+                        },
+                        Bytes::new(),
+                        &log,
+                        started,
+                    );
+                }
+            },
+        };
+        let procs_fd = cgroup.as_ref().map_or(-1, |c| c.procs_fd());
         let filter = self.filter.clone();
         let fs = self.fs.clone();
         let mut command = Command::new(exe.path());
@@ -221,6 +261,10 @@ impl NativeRunner {
                 // Use `exec` whole: the closure must own all of it (its
                 // pointer fields alone are not Send).
                 let exec = &exec;
+                // Into its cgroup first, so that all it does is counted.
+                if procs_fd >= 0 {
+                    faasrt_isolation::ChildCgroup::join(procs_fd)?;
+                }
                 // The program is started from EXEC_FD, the one descriptor
                 // the filter lets execveat use; RLIMIT_NOFILE (set next)
                 // keeps the program from ever opening one there itself.
@@ -292,6 +336,9 @@ impl NativeRunner {
             status
         };
         let ((), captured, (), waited) = tokio::join!(feed, pump, drain_log, wait);
+        // Ends anything still in the cgroup (a process that called setsid)
+        // and removes it.
+        drop(cgroup);
         let status = match (waited, &captured) {
             (Err(_elapsed), _) => {
                 let _ = child.wait().await;
