@@ -94,6 +94,12 @@ macro_rules! paste_sys {
     (userfaultfd) => {
         libc::SYS_userfaultfd
     };
+    (setsid) => {
+        libc::SYS_setsid
+    };
+    (setpgid) => {
+        libc::SYS_setpgid
+    };
 }
 
 /// What a native function may not do: no network, no looking into or
@@ -125,6 +131,8 @@ pub const NATIVE_CHILD_DENIED: &[DeniedSyscall] = denied! {
     add_key: "no kernel keyrings",
     request_key: "no kernel keyrings",
     userfaultfd: "no userfaultfd (used to widen kernel race windows)",
+    setsid: "no leaving the process group, which is killed as a whole at the end",
+    setpgid: "no moving to another process group (faasrt set it before start)",
 };
 
 /// What the runtime's own threads (HTTP and guest execution) may not do.

@@ -19,7 +19,7 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::process::ExitStatusExt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
@@ -111,6 +111,9 @@ pub(crate) struct NativeRunner {
     /// `None` where this process's cgroup is not delegated to it: then the
     /// rlimits alone bound native functions (and `faasrt doctor` says so).
     cgroups: Option<Arc<faasrt_isolation::NativeCgroups>>,
+    /// faasrt is a child subreaper: orphaned processes of native functions
+    /// become its children, and it reaps them.
+    subreaper: bool,
     max_output_bytes: usize,
     log_tail_bytes: usize,
 }
@@ -184,11 +187,19 @@ impl NativeRunner {
         } else {
             None
         };
+        // SAFETY: prctl(2) with integer arguments only.
+        let subreaper = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } == 0;
+        if !subreaper {
+            tracing::warn!(
+                "cannot become a child subreaper: orphans of native functions are left to init"
+            );
+        }
         Ok(NativeRunner {
             fs,
             live: Arc::default(),
             filter,
             cgroups,
+            subreaper,
             max_output_bytes,
             log_tail_bytes,
         })
@@ -325,13 +336,32 @@ impl NativeRunner {
                 let _ = log.append(&buffer[..n]);
             }
         };
-        let wait = async {
-            let status = tokio::time::timeout(run.timeout, child.wait()).await;
-            // Whatever happened, nothing of the function may outlive it:
-            // its whole process group goes (it may have forked).
+        let kill_group = || {
             if let Some(pid) = pid {
                 // SAFETY: kill(2) of the process group this child leads.
                 unsafe { libc::kill(-pid, libc::SIGKILL) };
+            }
+        };
+        let wait = async {
+            let status = match tokio::time::timeout(run.timeout, child.wait()).await {
+                Ok(status) => Ok(status),
+                Err(elapsed) => {
+                    kill_group();
+                    // Reaped by tokio before the group's other members are
+                    // reaped below, which must not take the leader.
+                    let _ = child.wait().await;
+                    Err(elapsed)
+                }
+            };
+            // Whatever happened, nothing of the function may outlive it:
+            // its whole process group goes (it may have forked). The
+            // invocation ends when they are gone, not merely signalled:
+            // until then they count against the unprivileged user's process
+            // limit that every native function shares (a fork bomb's
+            // hundreds take a moment to die).
+            kill_group();
+            if let Some(pid) = pid {
+                process_group_gone(pid, self.subreaper).await;
             }
             status
         };
@@ -340,12 +370,9 @@ impl NativeRunner {
         // and removes it.
         drop(cgroup);
         let status = match (waited, &captured) {
-            (Err(_elapsed), _) => {
-                let _ = child.wait().await;
-                InvocationStatus::TimedOut {
-                    limit_ms: run.timeout.as_millis() as u64,
-                }
-            }
+            (Err(_elapsed), _) => InvocationStatus::TimedOut {
+                limit_ms: run.timeout.as_millis() as u64,
+            },
             (_, Captured::TooLarge) => InvocationStatus::OutputTooLarge {
                 limit: self.max_output_bytes,
             },
@@ -407,6 +434,32 @@ fn finished(
 
 /// Writes the input into the child's stdin, then closes it (EOF). Stops
 /// when the child closes its stdin (it exited, or does not read).
+/// Waits until no process of group `pgid` exists any more, for at most two
+/// seconds. Its leader must be reaped already. As a subreaper, faasrt
+/// inherits the group's orphans and reaps them here (`waitpid` on the
+/// group takes only its members, never another child that tokio waits
+/// for); otherwise whoever inherited them (init) reaps them.
+async fn process_group_gone(pgid: libc::pid_t, subreaper: bool) {
+    const LIMIT: Duration = Duration::from_secs(2);
+    let since = Instant::now();
+    loop {
+        if subreaper {
+            let mut status = 0;
+            // SAFETY: waitpid(2) on the group, not blocking.
+            while unsafe { libc::waitpid(-pgid, &mut status, libc::WNOHANG) } > 0 {}
+        }
+        // SAFETY: kill(2) with signal 0 only checks that the group exists.
+        if unsafe { libc::kill(-pgid, 0) } != 0 {
+            return;
+        }
+        if since.elapsed() > LIMIT {
+            tracing::warn!(pgid, "a native process group outlived SIGKILL by {LIMIT:?}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 async fn feed_stdin(input: Faasin, mut stdin: tokio::process::ChildStdin) {
     match input {
         Faasin::Bytes(bytes) => {

@@ -77,16 +77,40 @@ async fn assert_nothing_leaked(runtime: &Runtime, fds_before: usize) {
     // own threads a moment.
     for _ in 0..50 {
         let usage = runtime.resources();
-        if usage.instance_slots == 0 && usage.native_processes == 0 && usage.open_fds <= fds_before
+        if usage.instance_slots == 0
+            && usage.native_processes == 0
+            && usage.open_fds <= fds_before
+            && child_processes().is_empty()
         {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     panic!(
-        "resources leaked: {:?} (fds before: {fds_before})",
-        runtime.resources()
+        "resources leaked: {:?} (fds before: {fds_before}), child processes {:?}",
+        runtime.resources(),
+        child_processes()
     );
+}
+
+/// Processes (alive or zombie) whose parent is this test process. The
+/// runtime is a child subreaper, so anything a native function left behind
+/// (an orphan of a killed process) would be one of them.
+fn child_processes() -> Vec<u32> {
+    let me = std::process::id().to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
+                status
+                    .lines()
+                    .any(|line| line.strip_prefix("PPid:").map(str::trim) == Some(me.as_str()))
+            })
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -312,6 +336,7 @@ async fn the_native_corpus_is_contained() {
         "hostile-ptrace-native",
         "hostile-stdin-write-native",
         "hostile-exec-shell-native",
+        "hostile-setsid-escape-native",
     ];
     for name in corpus {
         let executable = faasrt_example_artifacts::get_hostile_native(name)
@@ -345,11 +370,16 @@ async fn the_native_corpus_is_contained() {
                 .await
                 .expect("hello");
             assert_eq!(&hello.output[..], b"Hello, world!\n");
+            // The output, then the log tail: what each guest saw and said.
             outcomes.insert(
                 name,
                 (
                     invocation.status,
-                    String::from_utf8_lossy(&invocation.output).into_owned(),
+                    format!(
+                        "{}{}",
+                        String::from_utf8_lossy(&invocation.output),
+                        invocation.log_tail
+                    ),
                 ),
             );
         }
@@ -384,6 +414,17 @@ async fn the_native_corpus_is_contained() {
             "it ran a shell: {exec_output}"
         );
         assert_eq!(*exec_status, InvocationStatus::Exited(1), "{exec_output}");
+        // Nothing leaves the process group that is killed as a whole.
+        let (setsid_status, setsid_output) = &outcomes["hostile-setsid-escape-native"];
+        assert!(
+            !setsid_output.contains("ESCAPED"),
+            "a child left the process group: {setsid_output}"
+        );
+        assert_eq!(
+            *setsid_status,
+            InvocationStatus::Exited(1),
+            "{setsid_output}"
+        );
     }
     assert_nothing_leaked(&runtime, fds_before).await;
 }

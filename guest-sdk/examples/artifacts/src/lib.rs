@@ -213,6 +213,9 @@ pub fn get_hostile(name: &str) -> Option<&'static Example> {
 ///   attempts ran out first: nothing limited it);
 /// - `hostile-read-shadow-native`: reads `/etc/shadow` (exit 1 with the
 ///   error, or `READ <n> bytes` and 0);
+/// - `hostile-setsid-escape-native`: a child calls `setsid` and `setpgid`
+///   to leave the process group faasrt kills, and waits if it got out
+///   (exit 1 if both are refused, `ESCAPED` and 0 if not);
 /// - `hostile-socket-native`: opens a TCP socket and connects to
 ///   127.0.0.1:9 (exit 1 if the socket is refused);
 /// - `hostile-ptrace-native`: `PTRACE_TRACEME`, then `PTRACE_ATTACH` on its
@@ -415,6 +418,7 @@ mod tests {
         "hostile-fork-bomb-native",
         "hostile-ptrace-native",
         "hostile-read-shadow-native",
+        "hostile-setsid-escape-native",
         "hostile-socket-native",
         "hostile-stdin-write-native",
     ];
