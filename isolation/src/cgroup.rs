@@ -129,6 +129,11 @@ impl NativeCgroups {
         &self.parent
     }
 
+    /// How many child cgroups were asked for so far.
+    pub fn created(&self) -> u64 {
+        self.next.load(Ordering::Relaxed)
+    }
+
     /// The controllers in use (of memory, pids, cpu).
     pub fn controllers(&self) -> &[&'static str] {
         &self.controllers

@@ -544,4 +544,62 @@ mod tests {
         other_machine[19] = 0;
         assert!(validate_executable(&other_machine).is_err());
     }
+
+    /// Where the server's cgroup is delegated (here: only in the VM of
+    /// `scripts/test-pkeys`, which mounts a cgroup v2 hierarchy and sets
+    /// FAASRT_EXPECT_CGROUPS=1), each native invocation gets a cgroup of
+    /// its own, joined before exec, and removed when it ends.
+    #[tokio::test]
+    async fn cgroup_each_native_invocation_runs_in_a_cgroup_that_goes_with_it() {
+        let expected = std::env::var_os("FAASRT_EXPECT_CGROUPS").is_some_and(|v| v == "1");
+        if !crate::doctor::cgroups_delegated() {
+            assert!(!expected, "cgroups were expected here");
+            eprintln!("skipped: this process's cgroup is not delegated to it");
+            return;
+        }
+        if !faasrt_example_artifacts::native_examples_built() {
+            eprintln!("skipped: native examples are built on x86_64 Linux only");
+            return;
+        }
+        let runner = NativeRunner::new(1 << 20, 4096).expect("runner");
+        let cgroups = runner.cgroups.clone().expect("cgroups where delegated");
+        let hello = faasrt_example_artifacts::get_native("hello-native").expect("hello-native");
+        let exe = NativeExecutable::new(hello.executable).expect("executable");
+        for _ in 0..2 {
+            let invocation = runner
+                .run(
+                    &exe,
+                    RunRequest {
+                        args: vec!["hello".into()],
+                        input: Faasin::Bytes(Bytes::new()),
+                        output: None,
+                        memory_limit: 64 << 20,
+                        timeout: std::time::Duration::from_secs(10),
+                    },
+                )
+                .await;
+            assert!(
+                invocation.status.is_success(),
+                "{:?}: {}",
+                invocation.status,
+                invocation.log_tail
+            );
+            assert_eq!(&invocation.output[..], b"Hello, world!\n");
+        }
+        assert_eq!(cgroups.created(), 2);
+        let left = || {
+            std::fs::read_dir(cgroups.parent())
+                .expect("faasrt-native")
+                .filter_map(Result::ok)
+                .filter(|entry| entry.path().is_dir())
+                .count()
+        };
+        for _ in 0..200 {
+            if left() == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{} cgroups were not removed", left());
+    }
 }
