@@ -94,6 +94,15 @@ macro_rules! paste_sys {
     (userfaultfd) => {
         libc::SYS_userfaultfd
     };
+    (connect) => {
+        libc::SYS_connect
+    };
+    (bind) => {
+        libc::SYS_bind
+    };
+    (listen) => {
+        libc::SYS_listen
+    };
     (setsid) => {
         libc::SYS_setsid
     };
@@ -135,10 +144,12 @@ pub const NATIVE_CHILD_DENIED: &[DeniedSyscall] = denied! {
     setpgid: "no moving to another process group (faasrt set it before start)",
 };
 
-/// What the runtime's own threads (HTTP and guest execution) may not do.
-/// They need sockets, files, threads and `fork`/`exec` (native functions),
-/// so the list is what no part of faasrt uses: if one of these is ever
-/// called, something in the process is not doing what faasrt does.
+/// What the runtime's own threads (HTTP and guest execution) may not do
+/// once start-up is over. They need the accepted connections, files,
+/// threads and `fork`/`exec` (native functions), so the list is what no
+/// part of a started faasrt uses: if one of these is ever called, something
+/// in the process is not doing what faasrt does. Native children inherit
+/// it, under their own stricter filter.
 pub const RUNTIME_DENIED: &[DeniedSyscall] = denied! {
     ptrace: "faasrt never traces processes",
     process_vm_readv: "faasrt never reads another process's memory",
@@ -162,6 +173,10 @@ pub const RUNTIME_DENIED: &[DeniedSyscall] = denied! {
     add_key: "faasrt uses no kernel keyrings",
     request_key: "faasrt uses no kernel keyrings",
     userfaultfd: "faasrt's allocator does not use userfaultfd",
+    socket: "after start-up faasrt opens no socket (its listener is bound): code that took over a thread cannot reach the network",
+    connect: "faasrt makes no outgoing connection",
+    bind: "the listener is bound before the filter is installed",
+    listen: "the listener listens before the filter is installed",
 };
 
 /// What happens when a runtime thread makes a denied syscall.
@@ -441,9 +456,13 @@ mod tests {
                     // both refused before they act.
                     let unshared = unsafe { libc::unshare(libc::CLONE_NEWUSER) };
                     let refused = unshared < 0 && errno() == libc::EPERM;
+                    // SAFETY: socket(2) with constant arguments, refused
+                    // (no new socket after start-up).
+                    let socket = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+                    let no_socket = socket < 0 && errno() == libc::EPERM;
                     // SAFETY: getpid(2) takes no arguments: allowed.
                     let alive = unsafe { libc::getpid() } > 0;
-                    if refused && alive && denied_syscalls() == 1 {
+                    if refused && no_socket && alive && denied_syscalls() == 2 {
                         0
                     } else {
                         1

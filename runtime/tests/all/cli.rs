@@ -194,10 +194,42 @@ fn serve_with_examples_answers_every_client_command() {
         stderr(&missing)
     );
 
+    if faasrt_example_artifacts::native_examples_built() {
+        // A native function and a mixed pipeline: fork and exec from the
+        // server's threads, under their seccomp filter.
+        assert_eq!(
+            stdout(&serve.faasrt(&["invoke", "upper-native"], b"native\n")),
+            "NATIVE\n"
+        );
+        let piped = serve.faasrt(&["pipe", "cat | upper-native | wc -l"], b"a\nb\n");
+        assert_eq!(stdout(&piped), "2\n", "{}", stderr(&piped));
+    }
+    // Nothing the server did above was refused by its own filter.
+    let metrics = http_get(&serve.url, "/metrics");
+    assert!(
+        metrics.contains("faasrt_seccomp_denied_syscalls 0"),
+        "{metrics}"
+    );
+
     assert!(
         serve.terminate().success(),
         "SIGTERM ends the server cleanly"
     );
+}
+
+/// The body of `GET path` on the server at `url` (`http://host:port`).
+fn http_get(url: &str, path: &str) -> String {
+    use std::io::Read;
+    let address = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    response
 }
 
 #[test]
