@@ -539,7 +539,9 @@ impl Inner {
             memory_mb: requested
                 .memory_mb
                 .unwrap_or(defaults.memory_mb.min(max_memory)),
-            timeout_ms: requested.timeout_ms.unwrap_or(defaults.timeout_ms),
+            timeout_ms: requested
+                .timeout_ms
+                .unwrap_or(defaults.timeout_ms.min(self.config.get_max_timeout_ms())),
             max_concurrency: requested.max_concurrency.or(defaults.max_concurrency),
         };
         if limits.memory_mb == 0 || limits.memory_mb > max_memory {

@@ -81,11 +81,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .max_instances(args.max_instances)
         .max_module_bytes(args.max_body)
         .max_input_bytes(args.max_body)
-        .max_memory_mb(
-            u32::try_from(args.max_memory >> 20)
-                .unwrap_or(u32::MAX)
-                .max(1),
-        )
+        .max_memory_mb(args.max_memory)
+        .max_timeout_ms(args.max_timeout)
+        .default_limits(FunctionLimits {
+            memory_mb: args.default_memory,
+            timeout_ms: args.default_timeout,
+            max_concurrency: None,
+        })
         .explicit_bounds_checks(args.bounds_checks == super::BoundsChecks::Explicit)
         .memory_protection_keys(args.memory_protection_keys == super::MemoryProtectionKeys::Auto);
     let runtime = Runtime::open(config)?;

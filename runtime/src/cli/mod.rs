@@ -104,8 +104,20 @@ pub struct ServeArgs {
     /// Largest linear memory any function may have (the cap on
     /// `--memory` at deploy), e.g. 256MiB; smaller caps let protection keys
     /// pack more slots into the address space.
-    #[arg(long, default_value = "4GiB", value_parser = units::parse_bytes)]
-    pub max_memory: usize,
+    #[arg(long, default_value = "4GiB", value_parser = units::parse_memory_mb)]
+    pub max_memory: u32,
+    /// Memory of a function deployed without `--memory` (at most
+    /// `--max-memory`).
+    #[arg(long, default_value = "256MiB", value_parser = units::parse_memory_mb)]
+    pub default_memory: u32,
+    /// Longest timeout any function may have (the cap on `--timeout` at
+    /// deploy), e.g. 15m.
+    #[arg(long, default_value = "15m", value_parser = units::parse_duration_ms)]
+    pub max_timeout: u64,
+    /// Timeout of a function deployed without `--timeout` (at most
+    /// `--max-timeout`).
+    #[arg(long, default_value = "30s", value_parser = units::parse_duration_ms)]
+    pub default_timeout: u64,
     /// The seccomp filter of the server's own threads: `enforce` refuses
     /// (EPERM), counts and logs what faasrt never calls; `log` lets it
     /// through to the kernel's audit log; `off`.

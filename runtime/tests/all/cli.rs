@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 const FAASRT: &str = env!("CARGO_BIN_EXE_faasrt");
 
-/// A `faasrt serve --examples` process on a free port.
+/// A `faasrt serve` process on a free port.
 struct Serve {
     child: Child,
     url: String,
@@ -16,16 +16,18 @@ struct Serve {
 }
 
 impl Serve {
+    /// `faasrt serve --examples`.
     fn start() -> Self {
+        Self::start_with(&["--examples"])
+    }
+
+    /// `faasrt serve` with `flags`.
+    fn start_with(flags: &[&str]) -> Self {
         let data_dir = tempfile::tempdir().expect("tempdir");
         let mut child = Command::new(FAASRT)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--examples",
-                "--data-dir",
-            ])
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(flags)
+            .arg("--data-dir")
             .arg(data_dir.path())
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -230,6 +232,54 @@ fn http_get(url: &str, path: &str) -> String {
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("response");
     response
+}
+
+#[test]
+fn serve_applies_its_default_and_maximum_limits() {
+    let serve = Serve::start_with(&[
+        "--default-memory",
+        "32MiB",
+        "--max-memory",
+        "64MiB",
+        "--default-timeout",
+        "1500ms",
+        "--max-timeout",
+        "2s",
+    ]);
+    let file = write_file(serve.data_dir.path(), "hello.wasm", example("hello"));
+    let path = file.to_str().unwrap();
+    let deployed = serve.faasrt(&["deploy", "plain", path, "--json"], b"");
+    assert_eq!(deployed.status.code(), Some(0), "{}", stderr(&deployed));
+    let info: serde_json::Value = serde_json::from_slice(&deployed.stdout).expect("JSON");
+    assert_eq!(info["limits"]["memory_mb"], 32, "{info}");
+    assert_eq!(info["limits"]["timeout_ms"], 1500, "{info}");
+    // Exactly at the caps is fine; one step past them is refused.
+    let at_caps = serve.faasrt(
+        &[
+            "deploy",
+            "big",
+            path,
+            "--memory",
+            "64MiB",
+            "--timeout",
+            "2s",
+        ],
+        b"",
+    );
+    assert_eq!(at_caps.status.code(), Some(0), "{}", stderr(&at_caps));
+    for (flag, value, cap) in [("--memory", "65MiB", "64"), ("--timeout", "2001ms", "2000")] {
+        let refused = serve.faasrt(&["deploy", "over", path, flag, value], b"");
+        assert_eq!(refused.status.code(), Some(1), "{flag} {value}");
+        assert!(
+            stderr(&refused).contains(cap),
+            "{flag} {value}: {}",
+            stderr(&refused)
+        );
+    }
+    assert_eq!(
+        stdout(&serve.faasrt(&["invoke", "big"], b"")),
+        "Hello, world!\n"
+    );
 }
 
 #[test]
