@@ -264,7 +264,15 @@ mod tests {
 
     #[test]
     fn the_probe_finds_pkeys_where_the_harness_expects_them() {
-        let found = crate::probe::probe()
+        let probed = crate::probe::probe();
+        // The whole probe, for the record of what ran where.
+        for mechanism in &probed {
+            eprintln!(
+                "probe: {} available={} ({})",
+                mechanism.name, mechanism.available, mechanism.detail
+            );
+        }
+        let found = probed
             .into_iter()
             .find(|p| p.name == "pkeys")
             .expect("pkeys is probed");
