@@ -290,24 +290,37 @@ mod tests {
         }
     }
 
-    #[test]
-    fn cgroup_pids_max_bounds_a_child_and_its_descendants() {
-        let Some(cgroups) = cgroups() else { return };
-        assert!(cgroups.controllers().contains(&"pids"), "{cgroups:?}");
-        let child = cgroups
-            .create(&CgroupLimits {
-                memory_max: 64 << 20,
-                pids_max: 4,
-                cpu_percent: 100,
-            })
-            .expect("child cgroup");
+    /// Forks a child that joins a fresh cgroup with `limits` and runs
+    /// `body` there (exit code 100: it could not join); returns the cgroup
+    /// and the child's wait status.
+    fn in_child_cgroup(
+        cgroups: &NativeCgroups,
+        limits: CgroupLimits,
+        body: impl FnOnce() -> i32,
+    ) -> (ChildCgroup, i32) {
+        let child = cgroups.create(&limits).expect("child cgroup");
         let fd = child.procs_fd();
-        // The child joins, then forks until refused; its exit code is how
-        // many forks succeeded (they pause, so all count at once).
         let status = crate::test_support::in_child(|| {
             if ChildCgroup::join(fd).is_err() {
                 return 100;
             }
+            body()
+        });
+        (child, status)
+    }
+
+    #[test]
+    fn cgroup_pids_max_bounds_a_child_and_its_descendants() {
+        let Some(cgroups) = cgroups() else { return };
+        assert!(cgroups.controllers().contains(&"pids"), "{cgroups:?}");
+        let limits = CgroupLimits {
+            memory_max: 64 << 20,
+            pids_max: 4,
+            cpu_percent: 100,
+        };
+        // The child forks until refused; its exit code is how many forks
+        // succeeded (they pause, so all count at once).
+        let (child, status) = in_child_cgroup(&cgroups, limits, || {
             let mut forked = 0;
             for _ in 0..10 {
                 // SAFETY: fork(2); the grandchild only pauses, and is
@@ -341,18 +354,12 @@ mod tests {
     fn cgroup_memory_max_kills_a_child_that_goes_past_it() {
         let Some(cgroups) = cgroups() else { return };
         assert!(cgroups.controllers().contains(&"memory"), "{cgroups:?}");
-        let child = cgroups
-            .create(&CgroupLimits {
-                memory_max: 16 << 20,
-                pids_max: 16,
-                cpu_percent: 100,
-            })
-            .expect("child cgroup");
-        let fd = child.procs_fd();
-        let status = crate::test_support::in_child(|| {
-            if ChildCgroup::join(fd).is_err() {
-                return 100;
-            }
+        let limits = CgroupLimits {
+            memory_max: 16 << 20,
+            pids_max: 16,
+            cpu_percent: 100,
+        };
+        let (child, status) = in_child_cgroup(&cgroups, limits, || {
             // SAFETY: an anonymous mapping of 64 MiB, touched page by page.
             unsafe {
                 let size = 64 << 20;

@@ -13,9 +13,41 @@
 //! to attach to its parent.
 //!
 //! This library holds what the guests share: naming the error codes they
-//! report.
+//! report, and (natively) a page shared with the processes they fork.
 
 use std::io;
+
+/// A zeroed page mapped `MAP_SHARED`, so that processes forked after this
+/// call see each other's writes: how a native guest's children report back.
+/// `T` must be valid when all zero (atomics are) and fit in a page; the
+/// page is never unmapped.
+///
+/// # Panics
+/// When the mapping fails.
+#[cfg(unix)]
+pub fn shared_page<T: Sync>() -> &'static T {
+    assert!(size_of::<T>() <= 4096, "one page at most");
+    // SAFETY: a fresh anonymous mapping: no pointers are passed in, and the
+    // result is checked before use.
+    let page = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    assert!(
+        page != libc::MAP_FAILED,
+        "mmap: {}",
+        io::Error::last_os_error()
+    );
+    // SAFETY: page-aligned, zeroed (valid for `T` by the contract above),
+    // never unmapped; `T: Sync` makes sharing it sound.
+    unsafe { &*page.cast::<T>() }
+}
 
 /// The symbolic name of an error code as the guest's platform numbers them:
 /// WASI's `errno` on `wasm32-wasip1` (which wasi-libc and Rust's std use as

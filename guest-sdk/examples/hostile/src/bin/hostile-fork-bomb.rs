@@ -46,32 +46,8 @@ mod bomb {
         errno: AtomicI32,
     }
 
-    /// Maps the shared page, which every child inherits.
-    fn shared() -> &'static Shared {
-        // SAFETY: a fresh anonymous mapping: no pointers are passed in, and
-        // the result is checked before use.
-        let page = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                size_of::<Shared>(),
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert!(
-            page != libc::MAP_FAILED,
-            "mmap: {}",
-            io::Error::last_os_error()
-        );
-        // SAFETY: the mapping is page-aligned, zeroed (two zero atomics are a
-        // valid `Shared`), never unmapped, and only ever accessed atomically.
-        unsafe { &*page.cast::<Shared>() }
-    }
-
     pub fn run() {
-        let shared = shared();
+        let shared: &Shared = faasrt_hostile::shared_page();
         // SAFETY: getpid has no preconditions.
         let original = unsafe { libc::getpid() };
         let mut forked = 0u32;

@@ -37,29 +37,6 @@ mod escape {
         setpgid: AtomicI32,
     }
 
-    fn shared() -> &'static Shared {
-        // SAFETY: a fresh anonymous mapping: no pointers are passed in, and
-        // the result is checked before use.
-        let page = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                size_of::<Shared>(),
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert!(
-            page != libc::MAP_FAILED,
-            "mmap: {}",
-            io::Error::last_os_error()
-        );
-        // SAFETY: page-aligned, zeroed (zero atomics are a valid `Shared`),
-        // never unmapped, only accessed atomically.
-        unsafe { &*page.cast::<Shared>() }
-    }
-
     fn outcome(result: libc::c_int) -> i32 {
         if result >= 0 {
             1
@@ -77,7 +54,7 @@ mod escape {
     }
 
     pub fn run() {
-        let shared = shared();
+        let shared: &Shared = faasrt_hostile::shared_page();
         // SAFETY: the process is single-threaded, so the child is a full
         // copy; it only makes system calls and never returns.
         match unsafe { libc::fork() } {
