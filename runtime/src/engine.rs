@@ -136,6 +136,7 @@ impl FunctionEngine {
                 .table_keep_resident(KEEP_RESIDENT_BYTES);
         }
         let layout = MemoryLayout::of(config);
+        layout.check(config)?;
         if layout.striped() {
             pool.memory_protection_keys(Enabled::Yes)
                 .max_memory_protection_keys(MAX_STRIPE_KEYS);
@@ -154,7 +155,9 @@ impl FunctionEngine {
             // its own bounds, and a pool slot's memory needs no protection
             // change per instantiation, so no TLB shoot-down interrupts the
             // neighbours' threads (see docs/benchmarks.md, isolation).
-            wasm.memory_guard_size(0).signals_based_traps(false);
+            wasm.memory_guard_size(0)
+                .signals_based_traps(false)
+                .memory_reservation(layout.reservation_bytes());
         }
         let engine = Engine::new(&wasm).map_err(RuntimeError::engine)?;
         // A striped pool allows every protection key on the thread that

@@ -109,6 +109,9 @@ pub enum RuntimeError {
     /// The engine failed in a way that is not the module's fault.
     #[error("engine: {0}")]
     Engine(String),
+    /// The runtime's configuration cannot work on this machine.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
 }
 
 impl RuntimeError {

@@ -11,10 +11,41 @@
 //! With explicit bounds checks there is no guard region to replace.
 
 use crate::config::RuntimeConfig;
+use crate::error::RuntimeError;
+
+/// This process's address space: `RLIMIT_AS` where set, else the 47-bit
+/// user space of x86_64.
+fn address_space_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit(2) into a local struct.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } == 0;
+    if ok && limit.rlim_cur != libc::RLIM_INFINITY {
+        limit.rlim_cur.min(USER_ADDRESS_SPACE)
+    } else {
+        USER_ADDRESS_SPACE
+    }
+}
 
 /// wasmtime's default reservation for a 32-bit linear memory on a 64-bit
-/// host (`Config::memory_reservation`), left as it is.
+/// host (`Config::memory_reservation`), kept with guard pages: then a
+/// bounds check can be left out only when the whole 4 GiB an index can
+/// reach is reserved. With explicit checks the reservation is the memory
+/// cap instead.
 const RESERVATION_BYTES: u64 = 4 << 30;
+
+/// The largest linear memory of a 32-bit wasm module.
+pub(crate) const MAX_MEMORY_BYTES: u64 = 4 << 30;
+
+/// User address space of an x86_64 process (47 bits), where no
+/// `RLIMIT_AS` is lower.
+const USER_ADDRESS_SPACE: u64 = 1 << 47;
+
+/// Address space left over for everything but the pool: the heap, stacks,
+/// compiled code, the store's memory map.
+const HEADROOM_BYTES: u64 = 64 << 30;
 
 /// wasmtime's default guard region after each reservation
 /// (`Config::memory_guard_size`) in guard-pages mode.
@@ -46,8 +77,12 @@ impl MemoryLayout {
     pub(crate) fn of(config: &RuntimeConfig) -> Self {
         let max_memory = (u64::from(config.get_max_memory_mb()) << 20).max(1);
         let explicit = config.get_explicit_bounds_checks();
-        let guard = if explicit { 0 } else { GUARD_BYTES };
-        let faulting = RESERVATION_BYTES.max(max_memory) + guard;
+        let (reservation, guard) = if explicit {
+            (max_memory, 0)
+        } else {
+            (RESERVATION_BYTES, GUARD_BYTES)
+        };
+        let faulting = reservation.max(max_memory) + guard;
         let stripes = if explicit || !Self::striping_wanted(config) {
             1
         } else {
@@ -71,6 +106,52 @@ impl MemoryLayout {
         config.get_pooling()
             && config.get_memory_protection_keys()
             && wasmtime::PoolingAllocationConfig::are_memory_protection_keys_available()
+    }
+
+    /// The linear-memory reservation each slot gets (see
+    /// [`RESERVATION_BYTES`]).
+    pub(crate) fn reservation_bytes(&self) -> u64 {
+        self.unstriped_slot_bytes
+            - if self.explicit_bounds_checks {
+                0
+            } else {
+                GUARD_BYTES
+            }
+    }
+
+    /// Checks that `config` can work here: a memory cap a wasm32 memory can
+    /// reach, and a pool that fits this process's address space.
+    ///
+    /// # Errors
+    /// [`RuntimeError::InvalidConfig`] saying which setting to lower.
+    pub(crate) fn check(&self, config: &RuntimeConfig) -> Result<(), RuntimeError> {
+        let max_memory = u64::from(config.get_max_memory_mb()) << 20;
+        if max_memory == 0 || max_memory > MAX_MEMORY_BYTES {
+            return Err(RuntimeError::InvalidConfig(format!(
+                "the memory cap must be between 1 MiB and 4 GiB (a wasm32 memory cannot grow past 4 GiB), got {} MiB",
+                config.get_max_memory_mb()
+            )));
+        }
+        if !config.get_pooling() {
+            return Ok(());
+        }
+        let slots = u64::from(config.get_max_instances());
+        let needed = slots.saturating_mul(self.slot_bytes);
+        let available = address_space_limit().saturating_sub(HEADROOM_BYTES);
+        if needed > available {
+            return Err(RuntimeError::InvalidConfig(format!(
+                "{slots} instance slots of {} MiB need {} GiB of address space, more than the {} GiB this process can give the pool: lower --max-instances, {}",
+                self.slot_bytes >> 20,
+                needed >> 30,
+                available >> 30,
+                if self.explicit_bounds_checks {
+                    "or --max-memory"
+                } else {
+                    "or use --bounds-checks explicit, where a slot is only as large as --max-memory"
+                }
+            )));
+        }
+        Ok(())
     }
 
     /// Whether guest memories are striped with protection keys.
@@ -108,10 +189,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn explicit_bounds_checks_never_stripe_and_reserve_no_guard() {
+    fn explicit_bounds_checks_never_stripe_and_reserve_only_the_cap() {
         let layout = MemoryLayout::of(&RuntimeConfig::in_memory().explicit_bounds_checks(true));
         assert_eq!(layout.stripes, 1);
-        assert_eq!(layout.slot_bytes, RESERVATION_BYTES);
+        assert_eq!(layout.slot_bytes, 4096 << 20);
+        let capped = RuntimeConfig::in_memory()
+            .explicit_bounds_checks(true)
+            .max_memory_mb(256);
+        let layout = MemoryLayout::of(&capped);
+        assert_eq!(layout.slot_bytes, 256 << 20);
+        assert_eq!(layout.reservation_bytes(), 256 << 20);
+    }
+
+    #[test]
+    fn a_cap_past_4_gib_or_a_pool_past_the_address_space_is_refused() {
+        let too_big = RuntimeConfig::in_memory().max_memory_mb(8192);
+        let error = MemoryLayout::of(&too_big).check(&too_big).unwrap_err();
+        assert!(error.to_string().contains("4 GiB"), "{error}");
+        // 100000 slots of 4 GiB: 400 TiB, past 128 TiB.
+        let too_many = RuntimeConfig::in_memory().max_instances(100_000);
+        let error = MemoryLayout::of(&too_many).check(&too_many).unwrap_err();
+        assert!(error.to_string().contains("--max-instances"), "{error}");
+        // The same slots at 256 MiB each fit (25 TiB).
+        let capped = too_many.max_memory_mb(256);
+        assert!(MemoryLayout::of(&capped).check(&capped).is_ok());
+        let default = RuntimeConfig::in_memory();
+        assert!(MemoryLayout::of(&default).check(&default).is_ok());
     }
 
     #[test]

@@ -190,7 +190,11 @@ impl From<RuntimeError> for ApiError {
             E::Busy { .. } => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
             }
-            E::DataDir { .. } | E::Store(_) | E::Corrupt(_) | E::Engine(_) => {
+            E::DataDir { .. }
+            | E::Store(_)
+            | E::Corrupt(_)
+            | E::Engine(_)
+            | E::InvalidConfig(_) => {
                 tracing::error!(%message, "internal error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
             }
