@@ -20,7 +20,8 @@ pub use cgroup::{CgroupError, CgroupLimits, ChildCgroup, NativeCgroups};
 pub use landlock::{FsSandbox, NATIVE_READABLE, landlock_abi};
 pub use limits::ChildLimits;
 pub use pkeys::{
-    PkeyError, SecretRegion, reassert_secret_denials, secrets_denied_here, secrets_protected,
+    PkeyError, SecretRegion, allow_all_keys_but_secrets, reassert_secret_denials,
+    secrets_denied_here, secrets_protected,
 };
 pub use probe::{Probed, probe};
 pub use seccomp::{

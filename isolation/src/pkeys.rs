@@ -64,6 +64,21 @@ pub fn reassert_secret_denials() {
     let _ = bits;
 }
 
+/// Allows the calling thread every protection key but those of the live
+/// [`SecretRegion`]s: the state in which host code may touch memories that
+/// wasmtime striped with keys (it resets, snapshots and copies into them
+/// outside any guest call), while the secrets stay out of reach.
+///
+/// Call it only where the CPU has protection keys (`WRPKRU` is an invalid
+/// instruction elsewhere): the runtime does so only when its pool stripes.
+pub fn allow_all_keys_but_secrets() {
+    let bits = SECRET_DENY_BITS.load(std::sync::atomic::Ordering::Acquire);
+    #[cfg(target_arch = "x86_64")]
+    write_pkru(bits);
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bits;
+}
+
 /// Whether the calling thread's PKRU denies access to every live
 /// [`SecretRegion`] (true when none is alive).
 pub fn secrets_denied_here() -> bool {

@@ -6,7 +6,7 @@ use crate::engine::{FunctionEngine, PreparedModule};
 use crate::error::RuntimeError;
 use crate::metrics::{CompileReason, Metrics};
 use crate::store::FunctionStore;
-use faasrt_snapshots::{ArtifactChecksum, ArtifactKey, ModuleDigest};
+use faasrt_snapshots::{ArtifactChecksum, ArtifactKey, EngineFingerprint, ModuleDigest};
 use std::collections::HashSet;
 use std::io::Read;
 
@@ -46,17 +46,17 @@ impl ArtifactCache {
         }
     }
 
-    /// Deletes the artifacts of other engines (records and files) and files
-    /// that the store has no record of.
+    /// Deletes the artifacts of engines other than those of `keep`
+    /// (records and files) and files that the store has no record of.
     pub(crate) fn collect_garbage(
         &self,
         store: &FunctionStore,
-        engine: &FunctionEngine,
+        keep: &[EngineFingerprint],
     ) -> Result<(), RuntimeError> {
         let Some(files) = &self.files else {
             return Ok(());
         };
-        store.forget_other_engines(engine.fingerprint())?;
+        store.forget_other_engines(keep)?;
         let keep: HashSet<String> = store
             .artifact_keys()?
             .iter()

@@ -174,6 +174,22 @@ impl RuntimeConfig {
         self.explicit_bounds_checks
     }
 
+    /// The bounds-check mode of functions deployed without one of their
+    /// own: [`RuntimeConfig::explicit_bounds_checks`] as a
+    /// [`BoundsChecks`](crate::BoundsChecks).
+    pub fn bounds_checks(self, mode: crate::BoundsChecks) -> Self {
+        self.explicit_bounds_checks(mode == crate::BoundsChecks::Explicit)
+    }
+
+    /// See [`RuntimeConfig::bounds_checks`].
+    pub fn get_bounds_checks(&self) -> crate::BoundsChecks {
+        if self.explicit_bounds_checks {
+            crate::BoundsChecks::Explicit
+        } else {
+            crate::BoundsChecks::GuardPages
+        }
+    }
+
     /// See [`RuntimeConfig::max_log_bytes`].
     pub fn get_max_log_bytes(&self) -> u64 {
         self.max_log_bytes

@@ -47,7 +47,7 @@ pub fn report(config: &RuntimeConfig) -> Vec<Mechanism> {
                     true,
                     format!(
                         "the API token is kept in pages only the token check can read; {}",
-                        layout.pkeys_usage(config)
+                        MemoryLayout::pkeys_usage(config)
                     ),
                 ),
                 "pkeys" => (

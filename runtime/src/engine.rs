@@ -11,7 +11,7 @@
 use crate::config::RuntimeConfig;
 use crate::error::RuntimeError;
 use crate::invocation::{Invocation, InvocationStatus};
-use crate::memory_layout::{MAX_STRIPE_KEYS, MemoryLayout};
+use crate::memory_layout::{BoundsChecks, MAX_STRIPE_KEYS, MemoryLayout};
 use faasrt_host_api::{
     Faasin, Faasout, GuestSetup, GuestState, HostLinker, ImportError, InputUnavailable, LogTail,
     OutputCapture, OutputTooLarge, PipeWriter,
@@ -71,6 +71,7 @@ impl Entry {
 pub(crate) struct PreparedModule {
     pre: InstancePre<GuestState>,
     entry: Entry,
+    bounds_checks: BoundsChecks,
 }
 
 impl PreparedModule {
@@ -82,6 +83,11 @@ impl PreparedModule {
     /// How invocations enter it.
     pub(crate) fn entry(&self) -> Entry {
         self.entry
+    }
+
+    /// The mode of the engine that compiled it (and must run it).
+    pub(crate) fn bounds_checks(&self) -> BoundsChecks {
+        self.bounds_checks
     }
 }
 
@@ -107,6 +113,7 @@ pub(crate) struct FunctionEngine {
     /// Guest memories are striped with protection keys, so wasmtime
     /// rewrites PKRU whenever a guest enters or leaves.
     pkey_striping: bool,
+    bounds_checks: BoundsChecks,
     ticker: Option<EpochTicker>,
 }
 
@@ -174,8 +181,21 @@ impl FunctionEngine {
             log_tail_bytes: config.get_log_tail_bytes(),
             max_log_bytes: config.get_max_log_bytes(),
             pkey_striping: layout.striped(),
+            bounds_checks: config.get_bounds_checks(),
             ticker,
         })
+    }
+
+    /// With striped memories, lets host code on this thread touch every
+    /// stripe (the secrets excepted). wasmtime assumes every host thread may:
+    /// it resets, snapshots and copies into guest memories outside guest
+    /// calls. It allows all keys only on the thread that created the pool,
+    /// and a thread started before then (an async worker, when this engine
+    /// was built for the first guard-pages function) denies them.
+    fn open_stripes_to_host(&self) {
+        if self.pkey_striping {
+            faasrt_isolation::allow_all_keys_but_secrets();
+        }
     }
 
     /// The fingerprint that keys this engine's precompiled artifacts.
@@ -263,13 +283,18 @@ impl FunctionEngine {
             ImportError::Mismatch(reason) => RuntimeError::InvalidModule { reason },
         })?;
         create_memory_image(&module)?;
-        Ok(PreparedModule { pre, entry })
+        Ok(PreparedModule {
+            pre,
+            entry,
+            bounds_checks: self.bounds_checks,
+        })
     }
 
     /// A store for one guest run (an invocation or a pre-initialization):
     /// memory limit, and an epoch deadline that yields at every tick and
     /// stops the guest with [`TimedOut`] after `timeout`.
     fn new_store(&self, setup: GuestSetup, timeout: Duration) -> Store<GuestState> {
+        self.open_stripes_to_host();
         let mut store = Store::new(&self.engine, GuestState::new(setup));
         store.limiter(|state| state.limiter());
         if self.pkey_striping && faasrt_isolation::secrets_protected() {
@@ -389,7 +414,9 @@ impl FunctionEngine {
             Ok(code) => InvocationStatus::Exited(code),
             Err(error) => classify_failure(&error, &output, self.max_output_bytes, request.timeout),
         };
-        // The instance's slot returns to the pool here, before the reply.
+        // The instance's slot returns to the pool here, before the reply;
+        // resetting it touches its memory from this thread.
+        self.open_stripes_to_host();
         drop(store);
         faasrt_isolation::reassert_secret_denials();
         Invocation {
@@ -669,6 +696,60 @@ mod pkeys_tests {
             }
             drop(neighbours);
         });
+    }
+
+    #[test]
+    fn pkeys_a_thread_older_than_the_striped_pool_runs_its_guests() {
+        let Some(config) = striped_config() else {
+            return;
+        };
+        // Like an async worker when the first guard-pages function builds
+        // its engine: a thread started before the pool (and its keys)
+        // existed, whose PKRU denies the stripes' keys.
+        let (start, started) = std::sync::mpsc::channel::<Arc<FunctionEngine>>();
+        let older = std::thread::spawn(move || {
+            let engine = started.recv().expect("engine");
+            block_on(async {
+                // Pre-initialization reads the guest's memory from host code
+                // to snapshot it; the invocation resets it when it ends.
+                let snapshot = engine
+                    .preinitialize(
+                        &wat::parse_str(
+                            r#"(module (memory (export "memory") 1)
+                                (func (export "wizer-initialize")
+                                    (i32.store (i32.const 16) (i32.const 7)))
+                                (func (export "_start")
+                                    (if (i32.ne (i32.load (i32.const 16)) (i32.const 7))
+                                        (then unreachable))
+                                    (drop (memory.grow (i32.const 1)))
+                                    (i32.store (i32.const 70000) (i32.const 1))))"#,
+                        )
+                        .expect("wat"),
+                        "older",
+                        64 << 20,
+                        Duration::from_secs(10),
+                    )
+                    .await
+                    .expect("pre-initialized");
+                let prepared = engine.compile(&snapshot.wasm, true).expect("compiled");
+                let mut statuses = Vec::new();
+                for _ in 0..3 {
+                    let run = RunRequest {
+                        args: vec!["older".into()],
+                        input: Faasin::Unavailable,
+                        output: None,
+                        memory_limit: 64 << 20,
+                        timeout: Duration::from_secs(10),
+                    };
+                    statuses.push(engine.run(&prepared, run).await.status);
+                }
+                statuses
+            })
+        });
+        let engine = Arc::new(FunctionEngine::new(&config).expect("engine"));
+        start.send(engine).expect("send");
+        let statuses = older.join().expect("the older thread did not crash");
+        assert_eq!(statuses, vec![InvocationStatus::Exited(0); 3]);
     }
 
     #[test]

@@ -35,6 +35,11 @@ pub struct FunctionInfo {
     /// Digest of the pre-initialized module that invocations run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_digest: Option<String>,
+    /// How its wasm code stays inside its memory (`explicit` or
+    /// `guard-pages`); absent for native functions. A record stored before
+    /// this existed takes the server's default when it is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounds_checks: Option<crate::BoundsChecks>,
 }
 
 fn command() -> String {
@@ -65,4 +70,7 @@ pub struct DeployOptions {
     pub skip_preinit: bool,
     /// The bytes are an x86_64 Linux executable, not a wasm module.
     pub native: bool,
+    /// Bounds checks of this function's wasm code; `None`: the server's
+    /// default. Only for wasm functions.
+    pub bounds_checks: Option<crate::BoundsChecks>,
 }

@@ -14,6 +14,7 @@ mod config;
 mod data_dir;
 pub mod doctor;
 mod engine;
+mod engines;
 mod error;
 mod function;
 mod invocation;
@@ -38,5 +39,6 @@ pub use invocation::{
     InvokeRequest,
 };
 pub use limits::{FunctionLimits, RequestedLimits};
+pub use memory_layout::BoundsChecks;
 pub use name::{FunctionName, MAX_NAME_LEN};
 pub use runtime::{ResourceUse, Runtime};

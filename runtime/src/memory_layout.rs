@@ -12,6 +12,52 @@
 
 use crate::config::RuntimeConfig;
 use crate::error::RuntimeError;
+use serde::{Deserialize, Serialize};
+
+/// How a function's wasm code stays inside its linear memory: chosen per
+/// server (`faasrt serve --bounds-checks`) and per function (`faasrt deploy
+/// --bounds-checks`, `bounds_checks` on `PUT /v1/functions/{name}`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum BoundsChecks {
+    /// The code checks every access itself: no guard region, no memory
+    /// protection change per instance, so starts stay fast under
+    /// concurrency; compute pays for the checks.
+    #[default]
+    Explicit,
+    /// Guard regions and signals catch out-of-bounds accesses: the fastest
+    /// compute, but each instance whose memory grew costs a protection
+    /// change and a TLB shoot-down of every core running faasrt. Memories
+    /// are striped with protection keys where wasmtime finds them.
+    GuardPages,
+}
+
+impl BoundsChecks {
+    /// `explicit` or `guard-pages`, as the API and CLI spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BoundsChecks::Explicit => "explicit",
+            BoundsChecks::GuardPages => "guard-pages",
+        }
+    }
+
+    /// Parses the API spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "explicit" => Some(BoundsChecks::Explicit),
+            "guard-pages" => Some(BoundsChecks::GuardPages),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for BoundsChecks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// This process's address space: `RLIMIT_AS` where set, else the 47-bit
 /// user space of x86_64.
@@ -159,18 +205,26 @@ impl MemoryLayout {
         self.stripes > 1
     }
 
-    /// One line for `faasrt doctor`: how memories use protection keys.
-    pub(crate) fn pkeys_usage(&self, config: &RuntimeConfig) -> String {
+    /// One line for `faasrt doctor`: how guest memories use protection
+    /// keys. Keys only stripe guard-pages memories (explicit checks leave no
+    /// guard region to replace), so it speaks of the guard-pages engine,
+    /// whatever the server's default mode.
+    pub(crate) fn pkeys_usage(config: &RuntimeConfig) -> String {
         const MIB: u64 = 1 << 20;
-        if self.striped() {
+        let guard = config.clone().bounds_checks(BoundsChecks::GuardPages);
+        let layout = Self::of(&guard);
+        let scope = if config.get_explicit_bounds_checks() {
+            "functions deployed with --bounds-checks guard-pages"
+        } else {
+            "functions with guard pages (this server's default)"
+        };
+        if layout.striped() {
             format!(
-                "the pooling allocator stripes guest memories over {} keys: {} MiB of address space per slot instead of {} MiB, and a running guest can touch only its own stripe",
-                self.stripes,
-                self.slot_bytes / MIB,
-                self.unstriped_slot_bytes / MIB
+                "{scope} get memories striped over {} keys: {} MiB of address space per slot instead of {} MiB, and a running guest can touch only its own stripe (explicit bounds checks leave no guard region to stripe)",
+                layout.stripes,
+                layout.slot_bytes / MIB,
+                layout.unstriped_slot_bytes / MIB
             )
-        } else if self.explicit_bounds_checks {
-            "guest memories are not striped: explicit bounds checks (the default) leave no guard regions for keys to replace; `--bounds-checks guard-pages` stripes them".to_owned()
         } else if !config.get_memory_protection_keys() {
             "guest memories are not striped (--memory-protection-keys off)".to_owned()
         } else if !Self::striping_wanted(config) {
@@ -241,7 +295,7 @@ mod tests {
             );
         } else {
             assert_eq!(layout.stripes, 1);
-            assert!(layout.pkeys_usage(&config).contains("not striped"));
+            assert!(MemoryLayout::pkeys_usage(&config).contains("not striped"));
         }
     }
 }

@@ -5,11 +5,13 @@ use crate::artifact_cache::ArtifactCache;
 use crate::artifacts::ArtifactFiles;
 use crate::config::RuntimeConfig;
 use crate::data_dir::DataDir;
-use crate::engine::{FunctionEngine, PreparedModule, RunRequest};
+use crate::engine::{PreparedModule, RunRequest};
+use crate::engines::Engines;
 use crate::error::RuntimeError;
 use crate::function::{DeployOptions, FunctionInfo};
 use crate::invocation::{Invocation, InvokeRequest};
 use crate::limits::FunctionLimits;
+use crate::memory_layout::BoundsChecks;
 use crate::metrics::{CompileReason, Metrics};
 use crate::name::FunctionName;
 use crate::native::{NativeExecutable, NativeRunner, validate_executable};
@@ -33,7 +35,7 @@ pub struct Runtime {
 pub(crate) struct Inner {
     pub(crate) config: RuntimeConfig,
     pub(crate) data_dir: Option<DataDir>,
-    pub(crate) engine: Arc<FunctionEngine>,
+    pub(crate) engines: Engines,
     pub(crate) store: FunctionStore,
     pub(crate) artifacts: ArtifactCache,
     pub(crate) registry: Registry,
@@ -63,14 +65,14 @@ impl Runtime {
             Some(dir) => FunctionStore::open(dir)?,
             None => FunctionStore::in_memory()?,
         };
-        let engine = Arc::new(FunctionEngine::new(&config)?);
+        let engines = Engines::new(&config)?;
         let artifacts = ArtifactCache::new(data_dir.as_ref().map(ArtifactFiles::open).transpose()?);
         let native = NativeRunner::new(config.get_max_output_bytes(), config.get_log_tail_bytes())?;
         let inner = Inner {
             slots: Arc::new(Semaphore::new(config.get_max_instances() as usize)),
             config,
             data_dir,
-            engine,
+            engines,
             store,
             artifacts,
             registry: Registry::default(),
@@ -89,9 +91,11 @@ impl Runtime {
             }
         }
         inner.metrics.set_function_count(inner.registry.len());
+        // Every stored function is loaded, so every engine one needs is
+        // built: the artifacts of any other are garbage.
         inner
             .artifacts
-            .collect_garbage(&inner.store, &inner.engine)?;
+            .collect_garbage(&inner.store, &inner.engines.fingerprints())?;
         Ok(Runtime {
             inner: Arc::new(inner),
         })
@@ -133,8 +137,16 @@ impl Runtime {
         }
         let limits = self.inner.resolve_limits(options.limits)?;
         if options.native {
+            if let Some(mode) = options.bounds_checks {
+                return Err(RuntimeError::InvalidLimit(format!(
+                    "bounds_checks={mode} applies to wasm functions only, not native ones"
+                )));
+            }
             return self.deploy_native(name, module, options.args, limits).await;
         }
+        let bounds_checks = options
+            .bounds_checks
+            .unwrap_or(self.inner.engines.default_mode());
         let inner = self.inner.clone();
         let function_name = name.to_string();
         let skip_preinit = options.skip_preinit;
@@ -142,7 +154,14 @@ impl Runtime {
         // Compiling (and pre-initializing) is CPU-bound: keep it off the
         // caller's async threads.
         let (module, built) = blocking(move || {
-            let built = inner.build(&handle, &function_name, &module, limits, skip_preinit);
+            let built = inner.build(
+                &handle,
+                &function_name,
+                &module,
+                limits,
+                skip_preinit,
+                bounds_checks,
+            );
             built.map(|built| (module, built))
         })
         .await??;
@@ -163,17 +182,19 @@ impl Runtime {
                 .as_ref()
                 .map(|s| s.duration.as_micros() as u64),
             snapshot_digest: snapshot_digest.as_ref().map(ToString::to_string),
+            bounds_checks: Some(bounds_checks),
         };
         let key = ArtifactKey::new(
             snapshot_digest.unwrap_or(digest),
-            self.inner.engine.fingerprint().clone(),
+            self.inner.engines.of(&built.prepared).fingerprint().clone(),
         );
         // The artifact file goes first: a record never points to a file that
         // is not there. A file left by a failed commit is collected at the
         // next start.
         let inner = self.inner.clone();
         let (prepared, artifact, snapshot) = blocking(move || {
-            let checksum = inner.artifacts.save(&inner.engine, &key, &built.prepared)?;
+            let engine = inner.engines.of(&built.prepared);
+            let checksum = inner.artifacts.save(engine, &key, &built.prepared)?;
             let snapshot = built.snapshot.map(|s| s.wasm);
             Ok::<_, RuntimeError>((built.prepared, checksum.map(|c| (key, c)), snapshot))
         })
@@ -350,6 +371,7 @@ impl Runtime {
             preinitialized: false,
             preinit_us: None,
             snapshot_digest: None,
+            bounds_checks: None,
         };
         let loaded = NativeExecutable::new(&executable)?;
         self.publish(
@@ -393,8 +415,9 @@ impl Runtime {
         let inner = self.inner.clone();
         let handle = tokio::runtime::Handle::current();
         let prepared = blocking(move || {
+            let mode = inner.engines.default_mode();
             inner
-                .build(&handle, "main", &module, limits, false)
+                .build(&handle, "main", &module, limits, false, mode)
                 .map(|built| built.prepared)
         })
         .await??;
@@ -410,7 +433,7 @@ impl Runtime {
             memory_limit: limits.memory_bytes(),
             timeout: limits.timeout(),
         };
-        let invocation = self.inner.engine.run(&prepared, run).await;
+        let invocation = self.inner.engines.of(&prepared).run(&prepared, run).await;
         drop(slot);
         Ok(invocation)
     }
@@ -455,10 +478,12 @@ impl Inner {
         module: &[u8],
         limits: FunctionLimits,
         skip_preinit: bool,
+        bounds_checks: BoundsChecks,
     ) -> Result<Built, RuntimeError> {
+        let engine = self.engines.get(bounds_checks)?;
         let wants_preinit = ModuleShape::read(module).is_ok_and(|shape| shape.wants_preinit());
         if skip_preinit || !wants_preinit {
-            let prepared = self.engine.compile(module, false)?;
+            let prepared = engine.compile(module, false)?;
             self.metrics.record_compile(CompileReason::Deploy);
             return Ok(Built {
                 prepared,
@@ -467,23 +492,22 @@ impl Inner {
         }
         // Check what the original can be checked for before running any of
         // its code; the snapshot is compiled (and fully checked) afterwards.
-        self.engine.validate(module)?;
+        engine.validate(module)?;
         let shape =
             ModuleShape::read(module).map_err(|reason| RuntimeError::InvalidModule { reason })?;
-        let unknown = self
-            .engine
-            .unknown_imports(shape.imports.iter().map(|(m, n)| (m.as_str(), n.as_str())));
+        let unknown =
+            engine.unknown_imports(shape.imports.iter().map(|(m, n)| (m.as_str(), n.as_str())));
         if !unknown.is_empty() {
             return Err(RuntimeError::UnknownImports { names: unknown });
         }
         let time_limit = std::time::Duration::from_millis(self.config.get_max_preinit_ms());
-        let snapshot = handle.block_on(self.engine.preinitialize(
+        let snapshot = handle.block_on(engine.preinitialize(
             module,
             name,
             limits.memory_bytes(),
             time_limit,
         ))?;
-        let prepared = self.engine.compile(&snapshot.wasm, true)?;
+        let prepared = engine.compile(&snapshot.wasm, true)?;
         self.metrics.record_compile(CompileReason::Deploy);
         Ok(Built {
             prepared,
@@ -495,14 +519,14 @@ impl Inner {
     /// instance, or as a child process for a native function.
     pub(crate) async fn execute(&self, function: &LoadedFunction, run: RunRequest) -> Invocation {
         match &function.executable {
-            Executable::Wasm(prepared) => self.engine.run(prepared, run).await,
+            Executable::Wasm(prepared) => self.engines.of(prepared).run(prepared, run).await,
             Executable::Native(executable) => self.native.run(executable, run).await,
         }
     }
 
     /// Loads a stored function: from its artifact when that is valid for
     /// this engine, else by recompiling its stored module bytes.
-    fn load(&self, info: FunctionInfo) -> Result<LoadedFunction, RuntimeError> {
+    fn load(&self, mut info: FunctionInfo) -> Result<LoadedFunction, RuntimeError> {
         if info.kind == "native" {
             let digest = ModuleDigest::parse(&info.digest)
                 .ok_or_else(|| RuntimeError::Corrupt(format!("bad digest {:?}", info.digest)))?;
@@ -516,8 +540,11 @@ impl Inner {
         let digest = ModuleDigest::parse(info.executed_digest()).ok_or_else(|| {
             RuntimeError::Corrupt(format!("bad digest {:?}", info.executed_digest()))
         })?;
+        let mode = *info
+            .bounds_checks
+            .get_or_insert(self.engines.default_mode());
         let prepared = self.artifacts.load(
-            &self.engine,
+            self.engines.get(mode)?,
             &self.store,
             &self.metrics,
             &digest,

@@ -178,17 +178,17 @@ impl FunctionStore {
         Ok(keys)
     }
 
-    /// Deletes the records of artifacts compiled by any engine other than
-    /// the one with `fingerprint` (they can never be loaded again), and
-    /// returns their keys so the caller deletes the files.
+    /// Deletes the records of artifacts compiled by any engine but those
+    /// of `keep` (they will not be loaded again), and returns their keys so
+    /// the caller deletes the files.
     pub(crate) fn forget_other_engines(
         &self,
-        fingerprint: &EngineFingerprint,
+        keep: &[EngineFingerprint],
     ) -> Result<Vec<ArtifactKey>, RuntimeError> {
         let stale: Vec<ArtifactKey> = self
             .artifact_keys()?
             .into_iter()
-            .filter(|key| key.fingerprint() != fingerprint)
+            .filter(|key| !keep.contains(key.fingerprint()))
             .collect();
         if stale.is_empty() {
             return Ok(stale);
@@ -354,6 +354,7 @@ mod tests {
             preinitialized: false,
             preinit_us: None,
             snapshot_digest: None,
+            bounds_checks: None,
         }
     }
 
@@ -480,7 +481,9 @@ mod tests {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
         let other = EngineFingerprint::of(&wasmtime::Engine::new(&config).expect("engine"));
-        let forgotten = store.forget_other_engines(&other).expect("forget");
+        let forgotten = store
+            .forget_other_engines(std::slice::from_ref(&other))
+            .expect("forget");
         assert_eq!(forgotten, vec![key_of(b"module")]);
         assert!(store.artifact_keys().expect("keys").is_empty());
         // The module bytes stay: the function recompiles from them.

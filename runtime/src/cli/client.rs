@@ -164,6 +164,9 @@ impl Client {
         if options.native {
             query.append_pair("kind", "native");
         }
+        if let Some(mode) = options.bounds_checks {
+            query.append_pair("bounds_checks", mode.as_str());
+        }
         let path = format!("/v1/functions/{}?{}", checked(name)?, query.finish());
         let body = self.call(Method::PUT, &path, module).await?;
         parse_json(&body)

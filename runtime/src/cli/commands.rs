@@ -88,7 +88,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             timeout_ms: args.default_timeout,
             max_concurrency: None,
         })
-        .explicit_bounds_checks(args.bounds_checks == super::BoundsChecks::Explicit)
+        .bounds_checks(args.bounds_checks)
         .memory_protection_keys(args.memory_protection_keys == super::MemoryProtectionKeys::Auto);
     let runtime = Runtime::open(config)?;
     let token = runtime
@@ -252,6 +252,7 @@ fn deploy(args: DeployArgs, json: bool) -> CommandFuture {
             },
             skip_preinit: args.no_preinit,
             native: args.native,
+            bounds_checks: args.bounds_checks,
         };
         let info = client
             .deploy(&args.name, Bytes::from(module), &options)

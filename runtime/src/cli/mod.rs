@@ -96,7 +96,7 @@ pub struct ServeArgs {
     /// memories striped with protection keys where the CPU has them); see
     /// docs/decisions.md.
     #[arg(long, value_enum, default_value = "explicit")]
-    pub bounds_checks: BoundsChecks,
+    pub bounds_checks: crate::BoundsChecks,
     /// Whether guest memories may be striped with memory protection keys
     /// (with `--bounds-checks guard-pages`, where the CPU has `pku`).
     #[arg(long, value_enum, default_value = "auto")]
@@ -123,16 +123,6 @@ pub struct ServeArgs {
     /// through to the kernel's audit log; `off`.
     #[arg(long, value_enum, default_value = "enforce")]
     pub seccomp: SeccompMode,
-}
-
-/// `faasrt serve --bounds-checks`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum BoundsChecks {
-    /// Guard pages and signals: no check in the code, a protection change
-    /// per instance.
-    GuardPages,
-    /// Checks in the code, no protection changes.
-    Explicit,
 }
 
 /// `faasrt serve --memory-protection-keys`.
@@ -191,6 +181,10 @@ pub struct DeployArgs {
     /// FILE is an x86_64 Linux executable, run as a sandboxed child process.
     #[arg(long)]
     pub native: bool,
+    /// This function's bounds checks: `explicit` or `guard-pages`
+    /// (compute-heavy code); default: the server's `--bounds-checks`.
+    #[arg(long, value_enum)]
+    pub bounds_checks: Option<crate::BoundsChecks>,
     /// Server and token.
     #[command(flatten)]
     pub client: ClientArgs,

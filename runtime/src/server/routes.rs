@@ -130,7 +130,8 @@ fn only(method: &Method, expected: Method, allow: &'static str) -> Result<(), Ap
     }
 }
 
-/// `PUT /v1/functions/{name}[?arg=X&memory_mb=N&timeout_ms=N]`, body = wasm.
+/// `PUT /v1/functions/{name}[?arg=X&memory_mb=N&timeout_ms=N&...]`, body =
+/// wasm (or an executable with `kind=native`).
 async fn deploy(
     app: &App,
     name: &str,
@@ -156,10 +157,18 @@ async fn deploy(
                     }
                 }
             }
+            "bounds_checks" => {
+                options.bounds_checks =
+                    Some(crate::BoundsChecks::parse(&value).ok_or_else(|| {
+                        ApiError::bad_query(format!(
+                            "bounds_checks must be explicit or guard-pages, got {value:?}"
+                        ))
+                    })?);
+            }
             _ => {
                 return Err(unknown_parameter(
                     &key,
-                    "arg, memory_mb, timeout_ms, max_concurrency, preinit, kind",
+                    "arg, memory_mb, timeout_ms, max_concurrency, preinit, kind, bounds_checks",
                 ));
             }
         }

@@ -280,6 +280,25 @@ fn serve_applies_its_default_and_maximum_limits() {
         stdout(&serve.faasrt(&["invoke", "big"], b"")),
         "Hello, world!\n"
     );
+    // Bounds checks per function.
+    let guarded = serve.faasrt(
+        &[
+            "deploy",
+            "guarded",
+            path,
+            "--bounds-checks",
+            "guard-pages",
+            "--json",
+        ],
+        b"",
+    );
+    assert_eq!(guarded.status.code(), Some(0), "{}", stderr(&guarded));
+    let info: serde_json::Value = serde_json::from_slice(&guarded.stdout).expect("JSON");
+    assert_eq!(info["bounds_checks"], "guard-pages", "{info}");
+    assert_eq!(
+        stdout(&serve.faasrt(&["invoke", "guarded"], b"")),
+        "Hello, world!\n"
+    );
 }
 
 #[test]

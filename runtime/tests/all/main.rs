@@ -2,6 +2,7 @@
 //! binary links wasmtime again, which costs minutes on two cores).
 
 mod bad_input;
+mod bounds_checks;
 mod cli;
 mod hostile;
 mod http_api;

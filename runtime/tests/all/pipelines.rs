@@ -33,7 +33,7 @@ async fn read_all(reader: PipeReader) -> Vec<u8> {
 }
 
 /// Runs `spec` with `input` fed as fast as the first stage takes it.
-async fn run(runtime: &Runtime, spec: &str, input: Bytes) -> (Vec<u8>, PipelineResult) {
+pub async fn run(runtime: &Runtime, spec: &str, input: Bytes) -> (Vec<u8>, PipelineResult) {
     let spec = PipelineSpec::parse(spec).expect("valid spec");
     let (in_writer, in_reader) = pipe(64 << 10);
     let (out_writer, out_reader) = pipe(64 << 10);
