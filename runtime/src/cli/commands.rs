@@ -29,7 +29,7 @@ pub(super) fn run(cli: Cli) -> i32 {
         Command::Rm(args) => client_command(|| remove(args, json)),
         Command::Run(args) => client_command(|| run_local(args, json)),
         Command::Pipe(args) => client_command(|| pipe(args, json)),
-        Command::Doctor => doctor(json),
+        Command::Doctor(engine) => doctor(&engine, json),
     };
     result.unwrap_or_else(|error| {
         report_error(&error, json);
@@ -77,19 +77,17 @@ fn token(args: &ClientArgs) -> anyhow::Result<Option<String>> {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
-    let config = RuntimeConfig::new(&args.data_dir)
-        .max_instances(args.max_instances)
+    let config = args
+        .engine
+        .apply(RuntimeConfig::new(&args.data_dir))
         .max_module_bytes(args.max_body)
         .max_input_bytes(args.max_body)
-        .max_memory_mb(args.max_memory)
         .max_timeout_ms(args.max_timeout)
         .default_limits(FunctionLimits {
             memory_mb: args.default_memory,
             timeout_ms: args.default_timeout,
             max_concurrency: None,
-        })
-        .bounds_checks(args.bounds_checks)
-        .memory_protection_keys(args.memory_protection_keys == super::MemoryProtectionKeys::Auto);
+        });
     let runtime = Runtime::open(config)?;
     let token = runtime
         .data_dir()
@@ -282,8 +280,8 @@ fn invoke(args: InvokeArgs, json: bool) -> CommandFuture {
     })
 }
 
-fn doctor(json: bool) -> anyhow::Result<i32> {
-    let mechanisms = crate::doctor::report(&RuntimeConfig::in_memory());
+fn doctor(engine: &super::EngineArgs, json: bool) -> anyhow::Result<i32> {
+    let mechanisms = crate::doctor::report(&engine.apply(RuntimeConfig::in_memory()));
     if json {
         println!("{}", serde_json::to_string(&mechanisms)?);
     } else {

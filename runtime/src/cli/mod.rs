@@ -49,8 +49,9 @@ pub enum Command {
     /// invoke).
     Run(RunArgs),
     /// Show which isolation mechanisms this machine offers and which faasrt
-    /// uses (`--json`: one object per mechanism).
-    Doctor,
+    /// uses (`--json`: one object per mechanism), for the engine settings
+    /// given (those of `faasrt serve`).
+    Doctor(EngineArgs),
     /// Run a pipeline on the server, e.g. `faasrt pipe 'grep error | wc -l'`:
     /// stdin streams into the first stage, the last stage's output streams
     /// to stdout, and faasrt exits with the last stage's status.
@@ -88,24 +89,9 @@ pub struct ServeArgs {
     /// Largest request body (module or input), e.g. 64MiB.
     #[arg(long, default_value = "64MiB", value_parser = units::parse_bytes)]
     pub max_body: usize,
-    /// Most invocations running at once; more get 429.
-    #[arg(long, default_value_t = 256)]
-    pub max_instances: u32,
-    /// How wasm code stays in its memory: `explicit` (fastest, steadiest
-    /// starts, scales across cores) or `guard-pages` (fastest compute,
-    /// memories striped with protection keys where the CPU has them); see
-    /// docs/decisions.md.
-    #[arg(long, value_enum, default_value = "explicit")]
-    pub bounds_checks: crate::BoundsChecks,
-    /// Whether guest memories may be striped with memory protection keys
-    /// (with `--bounds-checks guard-pages`, where the CPU has `pku`).
-    #[arg(long, value_enum, default_value = "auto")]
-    pub memory_protection_keys: MemoryProtectionKeys,
-    /// Largest linear memory any function may have (the cap on
-    /// `--memory` at deploy), e.g. 256MiB; smaller caps let protection keys
-    /// pack more slots into the address space.
-    #[arg(long, default_value = "4GiB", value_parser = units::parse_memory_mb)]
-    pub max_memory: u32,
+    /// The engine: slots, bounds checks, protection keys, memory cap.
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Memory of a function deployed without `--memory` (at most
     /// `--max-memory`).
     #[arg(long, default_value = "256MiB", value_parser = units::parse_memory_mb)]
@@ -123,6 +109,43 @@ pub struct ServeArgs {
     /// through to the kernel's audit log; `off`.
     #[arg(long, value_enum, default_value = "enforce")]
     pub seccomp: SeccompMode,
+}
+
+/// How the wasm engine is set up: shared by `faasrt serve` and
+/// `faasrt doctor`, so that doctor reports what a server with the same
+/// flags would do.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// Most invocations running at once; more get 429.
+    #[arg(long, default_value_t = 256)]
+    pub max_instances: u32,
+    /// How wasm code stays in its memory, for functions deployed without
+    /// their own `--bounds-checks`: `explicit` (fastest, steadiest starts,
+    /// scales across cores) or `guard-pages` (fastest compute, memories
+    /// striped with protection keys where the CPU has them); see
+    /// docs/decisions.md.
+    #[arg(long, value_enum, default_value = "explicit")]
+    pub bounds_checks: crate::BoundsChecks,
+    /// Whether guest memories may be striped with memory protection keys
+    /// (guard-pages functions, where the CPU has `pku`).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub memory_protection_keys: MemoryProtectionKeys,
+    /// Largest linear memory any function may have (the cap on
+    /// `--memory` at deploy), e.g. 256MiB; smaller caps let protection keys
+    /// pack more slots into the address space.
+    #[arg(long, default_value = "4GiB", value_parser = units::parse_memory_mb)]
+    pub max_memory: u32,
+}
+
+impl EngineArgs {
+    /// `config` with these settings.
+    pub fn apply(&self, config: crate::RuntimeConfig) -> crate::RuntimeConfig {
+        config
+            .max_instances(self.max_instances)
+            .max_memory_mb(self.max_memory)
+            .bounds_checks(self.bounds_checks)
+            .memory_protection_keys(self.memory_protection_keys == MemoryProtectionKeys::Auto)
+    }
 }
 
 /// `faasrt serve --memory-protection-keys`.

@@ -417,4 +417,28 @@ fn doctor_json_matches_what_the_probe_finds() {
     }
     let human = run(Command::new(FAASRT).arg("doctor"), b"");
     assert!(stdout(&human).contains("pkeys"));
+    // Doctor takes the engine flags of serve and reports that layout.
+    let sized = run(
+        Command::new(FAASRT).args([
+            "doctor",
+            "--json",
+            "--max-memory",
+            "256MiB",
+            "--max-instances",
+            "1000",
+        ]),
+        b"",
+    );
+    let sized: serde_json::Value = serde_json::from_slice(&sized.stdout).expect("JSON");
+    let address_space = sized
+        .as_array()
+        .expect("an array")
+        .iter()
+        .find(|m| m["name"] == "address-space")
+        .expect("address-space is reported");
+    let detail = address_space["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("1000 instance slots (256 MiB each, explicit bounds checks)"),
+        "{detail}"
+    );
 }
