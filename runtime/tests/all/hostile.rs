@@ -6,7 +6,8 @@ use crate::support::{example, flood_module, loop_module, trap_module};
 use bytes::Bytes;
 use faasrt_runtime::pipeline::PipelineSpec;
 use faasrt_runtime::{
-    DeployOptions, InvocationStatus, InvokeRequest, RequestedLimits, Runtime, RuntimeConfig,
+    BoundsChecks, DeployOptions, InvocationStatus, InvokeRequest, RequestedLimits, Runtime,
+    RuntimeConfig,
 };
 
 fn limits(timeout_ms: u64) -> DeployOptions {
@@ -239,18 +240,27 @@ async fn the_wasm_corpus_is_contained() {
         return;
     }
     let runtime = runtime().await;
-    for name in [
-        "hostile-loop",
-        "hostile-memory-bomb",
-        "hostile-recursion",
-        "hostile-output-flood",
-        "hostile-table-growth",
-        "hostile-bad-fds",
-    ] {
-        runtime
-            .deploy(name, hostile(name), limits(300))
-            .await
-            .expect(name);
+    // Each guest twice: with explicit bounds checks (the default) and with
+    // guard pages (a second engine and pool).
+    let modes = [BoundsChecks::Explicit, BoundsChecks::GuardPages];
+    for mode in modes {
+        for name in [
+            "hostile-loop",
+            "hostile-memory-bomb",
+            "hostile-recursion",
+            "hostile-output-flood",
+            "hostile-table-growth",
+            "hostile-bad-fds",
+        ] {
+            let options = DeployOptions {
+                bounds_checks: Some(mode),
+                ..limits(300)
+            };
+            runtime
+                .deploy(&format!("{name}-{mode}"), hostile(name), options)
+                .await
+                .expect(name);
+        }
     }
     runtime
         .invoke("hello", InvokeRequest::default())
@@ -264,40 +274,45 @@ async fn the_wasm_corpus_is_contained() {
         if round == 1 {
             fds_before = runtime.resources().open_fds;
         }
-        assert!(matches!(
-            invoke_beside_hello(&runtime, "hostile-loop").await,
-            InvocationStatus::TimedOut { .. }
-        ));
-        for name in [
-            "hostile-memory-bomb",
-            "hostile-recursion",
-            "hostile-table-growth",
-        ] {
-            let status = invoke_beside_hello(&runtime, name).await;
+        for mode in modes {
+            let name = |guest: &str| format!("{guest}-{mode}");
+            let status = invoke_beside_hello(&runtime, &name("hostile-loop")).await;
             assert!(
-                matches!(status, InvocationStatus::Trapped { .. }),
-                "{name}: {status:?}"
+                matches!(status, InvocationStatus::TimedOut { .. }),
+                "{mode}: {status:?}"
             );
+            for guest in [
+                "hostile-memory-bomb",
+                "hostile-recursion",
+                "hostile-table-growth",
+            ] {
+                let status = invoke_beside_hello(&runtime, &name(guest)).await;
+                assert!(
+                    matches!(status, InvocationStatus::Trapped { .. }),
+                    "{guest} ({mode}): {status:?}"
+                );
+            }
+            let status = invoke_beside_hello(&runtime, &name("hostile-output-flood")).await;
+            assert!(
+                matches!(status, InvocationStatus::OutputTooLarge { .. }),
+                "{mode}: {status:?}"
+            );
+            // Calls on descriptors it was never given fail with EBADF;
+            // nothing traps, nothing is reached.
+            let bad_fds = runtime
+                .invoke(&name("hostile-bad-fds"), InvokeRequest::default())
+                .await
+                .expect("runs");
+            assert_eq!(
+                bad_fds.status,
+                InvocationStatus::Exited(0),
+                "{mode}: {}",
+                bad_fds.log_tail
+            );
+            let report = String::from_utf8_lossy(&bad_fds.output).into_owned();
+            assert!(report.contains("read fd 3: EBADF"), "{report}");
+            assert!(!report.contains("root:"), "it read /etc/passwd: {report}");
         }
-        assert!(matches!(
-            invoke_beside_hello(&runtime, "hostile-output-flood").await,
-            InvocationStatus::OutputTooLarge { .. }
-        ));
-        // Calls on descriptors it was never given fail with EBADF; nothing
-        // traps, nothing is reached.
-        let bad_fds = runtime
-            .invoke("hostile-bad-fds", InvokeRequest::default())
-            .await
-            .expect("runs");
-        assert_eq!(
-            bad_fds.status,
-            InvocationStatus::Exited(0),
-            "{}",
-            bad_fds.log_tail
-        );
-        let report = String::from_utf8_lossy(&bad_fds.output).into_owned();
-        assert!(report.contains("read fd 3: EBADF"), "{report}");
-        assert!(!report.contains("root:"), "it read /etc/passwd: {report}");
     }
     assert_nothing_leaked(&runtime, fds_before).await;
     // A guest whose init traps is a deploy error, and nothing is stored.
