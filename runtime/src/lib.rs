@@ -27,6 +27,7 @@ pub mod pipeline;
 mod registry;
 mod runtime;
 pub mod server;
+mod splice;
 mod store;
 
 pub use artifacts::ARTIFACTS_DIR;

@@ -61,6 +61,7 @@ pub(crate) struct Metrics {
     functions: Gauge,
     compilations: Family<ReasonLabels, Counter>,
     artifact_loads: Counter,
+    spliced_edges: Counter,
     slots_in_use: Gauge,
     seccomp_denied: Gauge,
     open_fds: Gauge,
@@ -120,6 +121,12 @@ impl Metrics {
             "Modules loaded from their precompiled artifact instead of compiled",
             artifact_loads.clone(),
         );
+        let spliced_edges = Counter::default();
+        registry.register(
+            "pipeline_spliced_edges",
+            "Pipeline edges between two native stages joined by OS pipes and splice",
+            spliced_edges.clone(),
+        );
         let slots_in_use = Gauge::default();
         registry.register(
             "instance_slots_in_use",
@@ -154,6 +161,7 @@ impl Metrics {
             functions,
             compilations,
             artifact_loads,
+            spliced_edges,
             slots_in_use,
             seccomp_denied,
             open_fds,
@@ -180,6 +188,10 @@ impl Metrics {
 
     pub(crate) fn record_artifact_load(&self) {
         self.artifact_loads.inc();
+    }
+
+    pub(crate) fn record_spliced_edge(&self) {
+        self.spliced_edges.inc();
     }
 
     pub(crate) fn record_invocation(&self, function: &str, invocation: &Invocation) {

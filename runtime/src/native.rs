@@ -99,6 +99,15 @@ impl NativeExecutable {
     }
 }
 
+/// Descriptors a native stage uses as they are instead of bridged pipes.
+#[derive(Default)]
+pub(crate) struct OsStdio {
+    /// Its stdin (`None`: fed from `RunRequest::input`).
+    pub stdin: Option<std::os::fd::OwnedFd>,
+    /// Its stdout (`None`: to `RunRequest::output` or captured).
+    pub stdout: Option<std::os::fd::OwnedFd>,
+}
+
 /// Runs native functions with the runtime's output and log limits.
 pub(crate) struct NativeRunner {
     /// The filesystem view (Landlock), where the kernel has it.
@@ -206,7 +215,16 @@ impl NativeRunner {
     }
 
     /// Runs `exe` once and reports how it ended, as for a wasm invocation.
-    pub(crate) async fn run(&self, exe: &NativeExecutable, run: RunRequest) -> Invocation {
+    ///
+    /// `os` replaces the bridged stdin or stdout: the child gets those
+    /// descriptors as they are (the ends of a splice edge to an adjacent
+    /// native stage), and `run.input` or `run.output` is not used.
+    pub(crate) async fn run_with(
+        &self,
+        exe: &NativeExecutable,
+        run: RunRequest,
+        os: OsStdio,
+    ) -> Invocation {
         let started = Instant::now();
         let log = LogTail::new(self.log_tail_bytes);
         let limits = ChildLimits {
@@ -257,8 +275,11 @@ impl NativeRunner {
             .arg0(run.args.first().map_or("native", String::as_str))
             .args(run.args.iter().skip(1))
             .env_clear()
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
+            .stdin(os.stdin.map_or_else(std::process::Stdio::piped, Into::into))
+            .stdout(
+                os.stdout
+                    .map_or_else(std::process::Stdio::piped, Into::into),
+            )
             .stderr(std::process::Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
@@ -303,7 +324,12 @@ impl NativeRunner {
                 Err(std::io::Error::last_os_error())
             });
         }
-        let mut child = match command.spawn() {
+        let spawned = command.spawn();
+        // The command holds the parent's copies of descriptors handed to the
+        // child (a splice edge's ends): they must close now, or the next
+        // stage would never see EOF.
+        drop(command);
+        let mut child = match spawned {
             Ok(child) => child,
             Err(error) => {
                 return finished(
@@ -319,11 +345,20 @@ impl NativeRunner {
         };
         let _alive = LiveProcess::new(&self.live);
         let pid = child.id().map(|id| id as libc::pid_t);
-        let stdin = child.stdin.take().expect("piped");
-        let stdout = child.stdout.take().expect("piped");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take();
         let stderr = child.stderr.take().expect("piped");
-        let feed = feed_stdin(run.input, stdin);
-        let pump = pump_stdout(stdout, run.output, self.max_output_bytes);
+        let feed = async {
+            if let Some(stdin) = stdin {
+                feed_stdin(run.input, stdin).await;
+            }
+        };
+        let pump = async {
+            match stdout {
+                Some(stdout) => pump_stdout(stdout, run.output, self.max_output_bytes).await,
+                None => Captured::Streamed,
+            }
+        };
         let drain_log = async {
             let mut stderr = stderr;
             let mut buffer = vec![0u8; 4096];
@@ -567,7 +602,7 @@ mod tests {
         let exe = NativeExecutable::new(hello.executable).expect("executable");
         for _ in 0..2 {
             let invocation = runner
-                .run(
+                .run_with(
                     &exe,
                     RunRequest {
                         args: vec!["hello".into()],
@@ -576,6 +611,7 @@ mod tests {
                         memory_limit: 64 << 20,
                         timeout: std::time::Duration::from_secs(10),
                     },
+                    OsStdio::default(),
                 )
                 .await;
             assert!(

@@ -40,6 +40,11 @@ impl LoadedFunction {
         }
     }
 
+    /// Whether it runs as a native child process.
+    pub(crate) fn is_native(&self) -> bool {
+        matches!(self.executable, Executable::Native(_))
+    }
+
     /// Takes one of the function's concurrency permits, if it is limited.
     ///
     /// # Errors

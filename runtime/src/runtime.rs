@@ -14,7 +14,7 @@ use crate::limits::FunctionLimits;
 use crate::memory_layout::BoundsChecks;
 use crate::metrics::{CompileReason, Metrics};
 use crate::name::FunctionName;
-use crate::native::{NativeExecutable, NativeRunner, validate_executable};
+use crate::native::{NativeExecutable, NativeRunner, OsStdio, validate_executable};
 use crate::registry::{Executable, LoadedFunction, Registry};
 use crate::store::{DeployWrite, FunctionStore};
 use bytes::Bytes;
@@ -518,9 +518,24 @@ impl Inner {
     /// Runs one invocation or pipeline stage of `function`: in a fresh wasm
     /// instance, or as a child process for a native function.
     pub(crate) async fn execute(&self, function: &LoadedFunction, run: RunRequest) -> Invocation {
+        self.execute_stage(function, run, OsStdio::default()).await
+    }
+
+    /// [`Inner::execute`] for a pipeline stage: a native stage may take OS
+    /// descriptors for its stdin and stdout (`os`: the ends of a splice edge
+    /// to an adjacent native stage); a wasm stage never gets any.
+    pub(crate) async fn execute_stage(
+        &self,
+        function: &LoadedFunction,
+        run: RunRequest,
+        os: OsStdio,
+    ) -> Invocation {
         match &function.executable {
-            Executable::Wasm(prepared) => self.engines.of(prepared).run(prepared, run).await,
-            Executable::Native(executable) => self.native.run(executable, run).await,
+            Executable::Wasm(prepared) => {
+                debug_assert!(os.stdin.is_none() && os.stdout.is_none());
+                self.engines.of(prepared).run(prepared, run).await
+            }
+            Executable::Native(executable) => self.native.run_with(executable, run, os).await,
         }
     }
 

@@ -2,10 +2,14 @@
 
 use super::{PipelineResult, PipelineSpec, StageResult};
 use crate::engine::RunRequest;
+use crate::native::OsStdio;
 use crate::registry::LoadedFunction;
 use crate::runtime::Runtime;
-use faasrt_host_api::{Faasin, PipeReader, PipeWriter};
+use crate::splice::SpliceEdge;
+use faasrt_host_api::{Faasin, PipeCounter, PipeReader, PipeWriter};
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::OwnedSemaphorePermit;
 
 /// A pipeline whose functions are resolved and whose instance slots are
@@ -46,19 +50,39 @@ impl PreparedPipeline {
     /// pipe upstream).
     ///
     /// All stages run in the calling task, one fiber each: a byte handed
-    /// from one stage to the next wakes nothing on another thread.
+    /// from one stage to the next wakes nothing on another thread. Two
+    /// adjacent native stages are joined by OS pipes and a splice relay
+    /// instead (`splice.rs`): their bytes never pass through faasrt.
     pub async fn run(self, input: PipeReader, output: PipeWriter) -> PipelineResult {
         let inner = &self.runtime.inner;
         let capacity = inner.config.get_pipe_capacity();
         let count = self.spec.stages.len();
-        let mut inputs = vec![input];
+        let mut inputs = vec![StageInput::Pipe(input)];
         let mut outputs = Vec::with_capacity(count);
-        for _ in 1..count {
-            let (writer, reader) = faasrt_host_api::pipe(capacity);
-            outputs.push(writer);
-            inputs.push(reader);
+        let mut relays = Vec::new();
+        for pair in self.functions.windows(2) {
+            let both_native = pair[0].is_native() && pair[1].is_native();
+            match both_native.then(SpliceEdge::new) {
+                Some(Ok(edge)) => {
+                    let moved = edge.relay.moved.clone();
+                    outputs.push(StageOutput::Os(edge.upstream_write, moved.clone()));
+                    inputs.push(StageInput::Os(edge.downstream_read, moved));
+                    relays.push(edge.relay.run());
+                    inner.metrics.record_spliced_edge();
+                }
+                not_spliced => {
+                    if let Some(Err(error)) = not_spliced {
+                        // Out of descriptors, say: an in-process pipe
+                        // serves too, through the bridges.
+                        tracing::warn!(%error, "no OS pipes for a native edge; bridging it");
+                    }
+                    let (writer, reader) = faasrt_host_api::pipe(capacity);
+                    outputs.push(StageOutput::Pipe(writer));
+                    inputs.push(StageInput::Pipe(reader));
+                }
+            }
         }
-        outputs.push(output);
+        outputs.push(StageOutput::Pipe(output));
         let started = std::time::Instant::now();
         let runs = self
             .spec
@@ -67,34 +91,38 @@ impl PreparedPipeline {
             .zip(&self.functions)
             .zip(inputs.into_iter().zip(outputs))
             .map(|((stage, function), (input, output))| {
-                let bytes_in = input.counter();
-                let bytes_out = output.counter();
+                let (faasin, stdin, bytes_in) = input.split();
+                let (faasout, stdout, bytes_out) = output.split();
                 let run = RunRequest {
                     args: std::iter::once(stage.function.clone())
                         .chain(function.info.args.iter().cloned())
                         .chain(stage.args.iter().cloned())
                         .collect(),
-                    input: Faasin::Pipe(input),
-                    output: Some(output),
+                    input: faasin,
+                    output: faasout,
                     memory_limit: function.info.limits.memory_bytes(),
                     timeout: function.info.limits.timeout(),
                 };
+                let os = OsStdio { stdin, stdout };
                 async move {
-                    let invocation = inner.execute(function, run).await;
+                    let invocation = inner.execute_stage(function, run, os).await;
                     StageResult {
                         function: stage.function.clone(),
                         args: stage.args.clone(),
                         exit_code: invocation.status.exit_code(),
                         outcome: invocation.status.label().to_owned(),
                         message: invocation.status.failure_message(),
-                        bytes_in: bytes_in.read(),
-                        bytes_out: bytes_out.written(),
+                        bytes_in: bytes_in.get(),
+                        bytes_out: bytes_out.get(),
                         duration_us: invocation.duration.as_micros() as u64,
                         log_tail: invocation.log_tail,
                     }
                 }
             });
-        let stages = futures::future::join_all(runs).await;
+        let (stages, _) = futures::join!(
+            futures::future::join_all(runs),
+            futures::future::join_all(relays)
+        );
         for stage in &stages {
             inner
                 .metrics
@@ -103,6 +131,66 @@ impl PreparedPipeline {
         PipelineResult {
             stages,
             duration_us: started.elapsed().as_micros() as u64,
+        }
+    }
+}
+
+/// Where a stage reads from.
+enum StageInput {
+    /// An in-process pipe (faasin; a native stage is bridged to it).
+    Pipe(PipeReader),
+    /// The downstream end of a splice edge, and its byte count.
+    Os(OwnedFd, Arc<AtomicU64>),
+}
+
+impl StageInput {
+    /// The stage's faasin, its OS stdin if any, and how to count its input.
+    fn split(self) -> (Faasin, Option<OwnedFd>, ByteCount) {
+        match self {
+            StageInput::Pipe(reader) => {
+                let count = ByteCount::Read(reader.counter());
+                (Faasin::Pipe(reader), None, count)
+            }
+            StageInput::Os(fd, moved) => (Faasin::Unavailable, Some(fd), ByteCount::Moved(moved)),
+        }
+    }
+}
+
+/// Where a stage writes to.
+enum StageOutput {
+    /// An in-process pipe (faasout; a native stage is bridged to it).
+    Pipe(PipeWriter),
+    /// The upstream end of a splice edge, and its byte count.
+    Os(OwnedFd, Arc<AtomicU64>),
+}
+
+impl StageOutput {
+    /// The stage's faasout, its OS stdout if any, and how to count its
+    /// output.
+    fn split(self) -> (Option<PipeWriter>, Option<OwnedFd>, ByteCount) {
+        match self {
+            StageOutput::Pipe(writer) => {
+                let count = ByteCount::Written(writer.counter());
+                (Some(writer), None, count)
+            }
+            StageOutput::Os(fd, moved) => (None, Some(fd), ByteCount::Moved(moved)),
+        }
+    }
+}
+
+/// A stage's byte count, read when it has ended.
+enum ByteCount {
+    Read(PipeCounter),
+    Written(PipeCounter),
+    Moved(Arc<AtomicU64>),
+}
+
+impl ByteCount {
+    fn get(&self) -> u64 {
+        match self {
+            ByteCount::Read(counter) => counter.read(),
+            ByteCount::Written(counter) => counter.written(),
+            ByteCount::Moved(moved) => moved.load(Ordering::Relaxed),
         }
     }
 }

@@ -159,6 +159,44 @@ async fn wasm_and_native_stages_mix_in_one_pipeline() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn adjacent_native_stages_are_joined_by_os_pipes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    deploy_native(&http, "cat-host", "/bin/cat", "").await;
+    deploy_native(&http, "wc-host", "/usr/bin/wc", "").await;
+    deploy_native(&http, "yes-host", "/usr/bin/yes", "").await;
+    deploy_native(&http, "head-host", "/usr/bin/head", "").await;
+    let input: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
+    let result = summary(&http, "cat-host | cat-host | wc-host -c", input.clone()).await;
+    assert_eq!(result["output"], format!("{}\n", input.len()));
+    assert_eq!(result["pipestatus"], serde_json::json!([0, 0, 0]));
+    // Every byte is counted on both sides of each spliced edge.
+    for (stage, field) in [
+        (0, "bytes_out"),
+        (1, "bytes_in"),
+        (1, "bytes_out"),
+        (2, "bytes_in"),
+    ] {
+        assert_eq!(
+            result["stages"][stage][field],
+            input.len() as u64,
+            "stage {stage} {field}: {result}"
+        );
+    }
+    // Early exit at the end of an all-native chain: the others die of
+    // SIGPIPE (128 + 13), as in a shell.
+    let result = summary(&http, "yes-host | cat-host | head-host -n 3", "").await;
+    assert_eq!(result["output"], "y\ny\ny\n");
+    assert_eq!(result["pipestatus"], serde_json::json!([141, 141, 0]));
+    let metrics = http.get("/metrics").await.text();
+    assert!(
+        metrics.contains("faasrt_pipeline_spliced_edges_total 4"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn bad_executables_are_refused_and_natives_survive_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     {

@@ -1,0 +1,250 @@
+//! The edge between two adjacent native stages of a pipeline: two OS pipes
+//! and a relay that moves bytes from one to the other with `splice(2)`.
+//!
+//! Bridging a native stage to an in-process pipe costs two copies through
+//! faasrt per byte (read out of one OS pipe, write into another) and a
+//! wake-up on each side. Between two native stages nothing needs the bytes
+//! in faasrt's memory: the kernel moves page references from the upstream
+//! pipe to the downstream one, and faasrt only counts them (the stages'
+//! `bytes_out` and `bytes_in`) and notices the ends. The relay keeps UNIX
+//! pipe semantics: the upstream stage's exit is EOF downstream, and the
+//! downstream stage's exit closes the upstream pipe (EPIPE or SIGPIPE
+//! upstream, as in a shell).
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+
+/// Most bytes one `splice` call moves.
+const BATCH: usize = 1 << 20;
+
+/// Both ends of a new OS pipe (close-on-exec: a child gets an end only as
+/// its stdin or stdout).
+pub(crate) struct OsPipe {
+    /// The end a reader holds.
+    pub read: OwnedFd,
+    /// The end a writer holds.
+    pub write: OwnedFd,
+}
+
+impl OsPipe {
+    /// `pipe2(O_CLOEXEC)`.
+    ///
+    /// # Errors
+    /// The system call failed (out of descriptors, say).
+    pub(crate) fn new() -> io::Result<Self> {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2(2) fills the two-element array it is given.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: both descriptors were just created and are owned here.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        Ok(OsPipe { read, write })
+    }
+}
+
+/// The edge between stage `i` (writing into `upstream_write`) and stage
+/// `i + 1` (reading `downstream_read`), with the relay between them.
+pub(crate) struct SpliceEdge {
+    /// Stage `i`'s stdout.
+    pub upstream_write: OwnedFd,
+    /// Stage `i + 1`'s stdin.
+    pub downstream_read: OwnedFd,
+    /// What moves bytes from one pipe to the other.
+    pub relay: Relay,
+}
+
+impl SpliceEdge {
+    /// Two pipes, and the relay between them.
+    ///
+    /// # Errors
+    /// A pipe could not be made.
+    pub(crate) fn new() -> io::Result<Self> {
+        let upstream = OsPipe::new()?;
+        let downstream = OsPipe::new()?;
+        Ok(SpliceEdge {
+            upstream_write: upstream.write,
+            downstream_read: downstream.read,
+            relay: Relay {
+                from: upstream.read,
+                to: downstream.write,
+                moved: Arc::default(),
+            },
+        })
+    }
+}
+
+/// The relay's ends of an edge.
+pub(crate) struct Relay {
+    from: OwnedFd,
+    to: OwnedFd,
+    /// Bytes moved so far: the upstream stage's `bytes_out` and the
+    /// downstream stage's `bytes_in`.
+    pub moved: Arc<AtomicU64>,
+}
+
+impl Relay {
+    /// Moves everything from the upstream pipe to the downstream one until
+    /// the upstream reaches EOF (its writer exited) or the downstream has
+    /// no reader left; then closes both ends, which passes the end on in
+    /// each direction.
+    pub(crate) async fn run(self) {
+        if let Err(error) = relay_until_an_end(self.from, self.to, &self.moved).await {
+            // EPIPE is the downstream stage exiting first: expected.
+            if error.raw_os_error() != Some(libc::EPIPE) {
+                tracing::debug!(%error, "pipe relay between native stages ended");
+            }
+        }
+    }
+}
+
+async fn relay_until_an_end(from: OwnedFd, to: OwnedFd, moved: &AtomicU64) -> io::Result<()> {
+    set_nonblocking(from.as_raw_fd())?;
+    set_nonblocking(to.as_raw_fd())?;
+    // SAFETY: an `OwnedFd` is a valid open descriptor that stays open, and
+    // always the same one, until the `AsyncFd` that owns it is dropped.
+    let from = unsafe { AsyncFd::register_with_interest(from, Interest::READABLE) }
+        .map_err(|e| e.into_parts().1)?;
+    // SAFETY: as above.
+    let to = unsafe { AsyncFd::register_with_interest(to, Interest::WRITABLE) }
+        .map_err(|e| e.into_parts().1)?;
+    loop {
+        // SAFETY: splice(2) between two pipes owned by this function, with
+        // no offsets (pipes have none).
+        let n = unsafe {
+            libc::splice(
+                from.as_raw_fd(),
+                std::ptr::null_mut(),
+                to.as_raw_fd(),
+                std::ptr::null_mut(),
+                BATCH,
+                libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
+            )
+        };
+        if n > 0 {
+            moved.fetch_add(n as u64, Ordering::Relaxed);
+            continue;
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let error = io::Error::last_os_error();
+        match error.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EAGAIN) => {}
+            _ => return Err(error),
+        }
+        // Either nothing to read or no room to write: wait for the one
+        // that is missing (tokio's cached readiness may be stale, so it is
+        // checked again and cleared when it lied).
+        let (readable, writable) = ready_now(from.as_raw_fd(), to.as_raw_fd());
+        if !readable {
+            let mut guard = from.readable().await?;
+            if !ready_now(from.as_raw_fd(), to.as_raw_fd()).0 {
+                guard.clear_ready();
+            }
+        } else if !writable {
+            let mut guard = to.writable().await?;
+            if !ready_now(from.as_raw_fd(), to.as_raw_fd()).1 {
+                guard.clear_ready();
+            }
+        } else {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// Whether `from` has data (or its end) and `to` has room (or no reader),
+/// right now.
+fn ready_now(from: RawFd, to: RawFd) -> (bool, bool) {
+    let mut fds = [
+        libc::pollfd {
+            fd: from,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: to,
+            events: libc::POLLOUT,
+            revents: 0,
+        },
+    ];
+    // SAFETY: poll(2) on two valid pollfd entries, without waiting.
+    unsafe { libc::poll(fds.as_mut_ptr(), 2, 0) };
+    (
+        fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0,
+        fds[1].revents & (libc::POLLOUT | libc::POLLERR) != 0,
+    )
+}
+
+fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl(2) on a descriptor this module owns.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    // SAFETY: as above.
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    // Multi-threaded: the test thread blocks on joins while the relay runs.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_relay_moves_every_byte_and_passes_eof_on() {
+        let edge = SpliceEdge::new().expect("pipes");
+        let moved = edge.relay.moved.clone();
+        let relay = tokio::spawn(edge.relay.run());
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let sent = data.clone();
+        let upstream = edge.upstream_write;
+        let writer = std::thread::spawn(move || {
+            let mut file = std::fs::File::from(upstream);
+            file.write_all(&sent).expect("write");
+        });
+        let downstream = edge.downstream_read;
+        let reader = std::thread::spawn(move || {
+            let mut file = std::fs::File::from(downstream);
+            let mut got = Vec::new();
+            file.read_to_end(&mut got).expect("read to EOF");
+            got
+        });
+        writer.join().expect("writer");
+        let got = reader.join().expect("reader");
+        relay.await.expect("relay");
+        assert!(
+            got == data,
+            "{} bytes came out of {}",
+            got.len(),
+            data.len()
+        );
+        assert_eq!(moved.load(Ordering::Relaxed), data.len() as u64);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_reader_that_goes_breaks_the_writers_pipe() {
+        let edge = SpliceEdge::new().expect("pipes");
+        let relay = tokio::spawn(edge.relay.run());
+        drop(edge.downstream_read);
+        // The writer writes until the relay notices and closes the upstream
+        // pipe: then it gets EPIPE, as a shell's would.
+        let upstream = edge.upstream_write;
+        let writer = std::thread::spawn(move || {
+            let mut file = std::fs::File::from(upstream);
+            loop {
+                if let Err(error) = file.write_all(&[0u8; 65536]) {
+                    return error.raw_os_error();
+                }
+            }
+        });
+        assert_eq!(writer.join().expect("writer"), Some(libc::EPIPE));
+        relay.await.expect("relay");
+    }
+}
