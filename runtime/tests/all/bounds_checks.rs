@@ -7,7 +7,7 @@ use faasrt_runtime::{
     BoundsChecks, DeployOptions, InvocationStatus, InvokeRequest, RequestedLimits, Runtime,
     RuntimeConfig,
 };
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 
 fn with(mode: BoundsChecks) -> DeployOptions {
     DeployOptions {
@@ -123,11 +123,7 @@ async fn a_guard_pages_function_reloads_from_its_artifact_after_a_restart() {
         let server = TestServer::start(dir.path());
         let http = server.http();
         let reply = http
-            .send(
-                Method::PUT,
-                "/v1/functions/guarded?bounds_checks=guard-pages",
-                Bytes::from_static(example("hello")),
-            )
+            .deploy_with("guarded", "bounds_checks=guard-pages", example("hello"))
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
         assert_eq!(reply.json()["bounds_checks"], "guard-pages");
@@ -162,11 +158,7 @@ async fn a_bad_bounds_checks_value_or_a_native_one_is_refused() {
     let server = TestServer::start(dir.path());
     let http = server.http();
     let reply = http
-        .send(
-            Method::PUT,
-            "/v1/functions/f?bounds_checks=none",
-            Bytes::from_static(example("hello")),
-        )
+        .deploy_with("f", "bounds_checks=none", example("hello"))
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(
@@ -175,11 +167,7 @@ async fn a_bad_bounds_checks_value_or_a_native_one_is_refused() {
         reply.text()
     );
     let reply = http
-        .send(
-            Method::PUT,
-            "/v1/functions/f?kind=native&bounds_checks=explicit",
-            Bytes::from_static(b"\x7fELF"),
-        )
+        .deploy_with("f", "kind=native&bounds_checks=explicit", &b"\x7fELF"[..])
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(

@@ -216,6 +216,12 @@ impl Http {
             .await
     }
 
+    /// `PUT /v1/functions/{name}?{query}`.
+    pub async fn deploy_with(&self, name: &str, query: &str, body: impl Into<Bytes>) -> Reply {
+        self.send(Method::PUT, &format!("/v1/functions/{name}?{query}"), body)
+            .await
+    }
+
     pub async fn invoke(&self, name: &str, query: &str, input: impl Into<Bytes>) -> Reply {
         self.send(
             Method::POST,
