@@ -25,6 +25,7 @@ pub use pkeys::{
 };
 pub use probe::{Probed, probe};
 pub use seccomp::{
-    DeniedSyscall, EXEC_FD, IsolationError, NATIVE_CHILD_DENIED, RUNTIME_DENIED, RuntimeSeccomp,
-    SeccompProgram, denied_syscalls, install_runtime_filter, native_child_filter,
+    DeniedSyscall, EXEC_FD, GUEST_THREAD_DENIED, GuestThreadFilter, GuestThreadRule,
+    IsolationError, NATIVE_CHILD_DENIED, RUNTIME_DENIED, RuntimeSeccomp, SeccompProgram,
+    denied_syscalls, install_runtime_filter, native_child_filter,
 };

@@ -250,6 +250,145 @@ pub fn install_runtime_filter(mode: RuntimeSeccomp) -> Result<(), IsolationError
         .map_err(|e| IsolationError::Filter(e.to_string()))
 }
 
+/// A syscall that threads running guest code may make only in some form,
+/// and why: denied when its argument `arg` masked with `mask` equals
+/// `value` (always, when `when` is `None`).
+#[derive(Debug, Clone, Copy)]
+pub struct GuestThreadRule {
+    /// Its name, for messages.
+    pub name: &'static str,
+    /// Its number on this architecture.
+    pub number: i64,
+    /// `(arg, mask, value)`: denied when `args[arg] & mask == value`.
+    pub when: Option<(u8, u64, u64)>,
+    /// Why.
+    pub reason: &'static str,
+}
+
+/// What a thread may not do once it runs guest code, on top of
+/// [`RUNTIME_DENIED`] (the role of the threads that execute guests, which
+/// are the server's async threads: a guest runs on the thread that took its
+/// request). Compilation, pre-initialization, store writes and the spawning
+/// of native functions all happen on the blocking threads, so these calls
+/// have no use here; refusing them means code that took over a guest's
+/// thread can make no new executable memory and start no program.
+/// `clone3` answers `ENOSYS` so that thread creation falls back to `clone`,
+/// whose flags the filter can see.
+pub const GUEST_THREAD_DENIED: &[GuestThreadRule] = &[
+    GuestThreadRule {
+        name: "mmap",
+        number: libc::SYS_mmap,
+        when: Some((2, libc::PROT_EXEC as u64, libc::PROT_EXEC as u64)),
+        reason: "no new executable memory: code is compiled and mapped on the blocking threads",
+    },
+    GuestThreadRule {
+        name: "mprotect",
+        number: libc::SYS_mprotect,
+        when: Some((2, libc::PROT_EXEC as u64, libc::PROT_EXEC as u64)),
+        reason: "no memory made executable",
+    },
+    GuestThreadRule {
+        name: "pkey_mprotect",
+        number: libc::SYS_pkey_mprotect,
+        when: Some((2, libc::PROT_EXEC as u64, libc::PROT_EXEC as u64)),
+        reason: "no memory made executable",
+    },
+    GuestThreadRule {
+        name: "execve",
+        number: libc::SYS_execve,
+        when: None,
+        reason: "a guest's thread starts no program",
+    },
+    GuestThreadRule {
+        name: "execveat",
+        number: libc::SYS_execveat,
+        when: None,
+        reason: "a guest's thread starts no program",
+    },
+    GuestThreadRule {
+        name: "fork",
+        number: libc::SYS_fork,
+        when: None,
+        reason: "native functions are forked from the blocking threads",
+    },
+    GuestThreadRule {
+        name: "vfork",
+        number: libc::SYS_vfork,
+        when: None,
+        reason: "native functions are forked from the blocking threads",
+    },
+    GuestThreadRule {
+        name: "clone",
+        number: libc::SYS_clone,
+        when: Some((0, libc::CLONE_THREAD as u64, 0)),
+        reason: "threads may be made (tokio's blocking pool grows from here), processes not",
+    },
+];
+
+/// The two filters of the guest-thread role: [`GUEST_THREAD_DENIED`] with
+/// the runtime filter's action, and `clone3` answered `ENOSYS`.
+#[derive(Clone, Debug)]
+pub struct GuestThreadFilter {
+    denied: SeccompProgram,
+    clone3: SeccompProgram,
+}
+
+impl GuestThreadFilter {
+    /// Builds the role's filters; `mode` as for [`install_runtime_filter`]
+    /// (in `Log` mode nothing is refused, `clone3` included).
+    ///
+    /// # Errors
+    /// [`IsolationError`] when this architecture is not supported.
+    pub fn new(mode: RuntimeSeccomp) -> Result<Self, IsolationError> {
+        let action = match mode {
+            RuntimeSeccomp::Enforce => SeccompAction::Trap,
+            RuntimeSeccomp::Log => SeccompAction::Log,
+        };
+        let mut rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> = BTreeMap::new();
+        for rule in GUEST_THREAD_DENIED {
+            let conditions = match rule.when {
+                None => Vec::new(),
+                Some((arg, mask, value)) => {
+                    let condition = seccompiler::SeccompCondition::new(
+                        arg,
+                        seccompiler::SeccompCmpArgLen::Qword,
+                        seccompiler::SeccompCmpOp::MaskedEq(mask),
+                        value,
+                    )
+                    .map_err(|e| IsolationError::Filter(e.to_string()))?;
+                    vec![
+                        seccompiler::SeccompRule::new(vec![condition])
+                            .map_err(|e| IsolationError::Filter(e.to_string()))?,
+                    ]
+                }
+            };
+            rules.insert(rule.number, conditions);
+        }
+        let clone3_action = match mode {
+            RuntimeSeccomp::Enforce => SeccompAction::Errno(libc::ENOSYS as u32),
+            RuntimeSeccomp::Log => SeccompAction::Log,
+        };
+        Ok(GuestThreadFilter {
+            denied: compile(rules, action)?,
+            clone3: compile(
+                BTreeMap::from([(libc::SYS_clone3, Vec::new())]),
+                clone3_action,
+            )?,
+        })
+    }
+
+    /// Installs the role on the calling thread only (not `TSYNC`): each
+    /// thread does so before it first runs guest code. Denials trap to the
+    /// runtime filter's SIGSYS handler, which counts them and returns EPERM.
+    ///
+    /// # Errors
+    /// The `seccomp` call failed.
+    pub fn install_on_this_thread(&self) -> std::io::Result<()> {
+        self.clone3.install()?;
+        self.denied.install()
+    }
+}
+
 /// Why a filter could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum IsolationError {
@@ -476,6 +615,75 @@ mod tests {
             "the child died of a signal: {status}"
         );
         assert_eq!(libc::WEXITSTATUS(status), 0);
+    }
+
+    #[test]
+    fn a_guest_thread_makes_no_executable_memory_and_starts_nothing() {
+        let role = GuestThreadFilter::new(RuntimeSeccomp::Enforce).expect("role");
+        let status = in_child(|| {
+            if install_runtime_filter(RuntimeSeccomp::Enforce).is_err()
+                || role.install_on_this_thread().is_err()
+            {
+                return 99;
+            }
+            let map = |prot| {
+                // SAFETY: an anonymous private mapping of one page.
+                unsafe {
+                    libc::mmap(
+                        std::ptr::null_mut(),
+                        4096,
+                        prot,
+                        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                        -1,
+                        0,
+                    )
+                }
+            };
+            let exec_map = map(libc::PROT_READ | libc::PROT_EXEC);
+            let no_exec_map = exec_map == libc::MAP_FAILED && errno() == libc::EPERM;
+            let page = map(libc::PROT_READ | libc::PROT_WRITE);
+            let data_map = page != libc::MAP_FAILED;
+            // SAFETY: mprotect(2) of the page mapped above.
+            let protected =
+                unsafe { libc::mprotect(page, 4096, libc::PROT_READ | libc::PROT_EXEC) };
+            let no_exec_protect = protected < 0 && errno() == libc::EPERM;
+            // SAFETY: fork(2) is refused before it creates anything.
+            let forked = unsafe { libc::fork() };
+            if forked == 0 {
+                // SAFETY: ends a child that should not exist.
+                unsafe { libc::_exit(0) };
+            }
+            let no_fork = forked < 0 && errno() == libc::EPERM;
+            // SAFETY: execve(2) of a NUL-terminated path with empty argv
+            // and envp, refused before it acts.
+            let exec = unsafe {
+                let argv = [std::ptr::null::<libc::c_char>()];
+                libc::execve(c"/bin/true".as_ptr(), argv.as_ptr(), argv.as_ptr())
+            };
+            let no_exec = exec < 0 && errno() == libc::EPERM;
+            // SAFETY: clone3(2) with no arguments: answered ENOSYS by the
+            // role before the kernel reads them.
+            let clone3 = unsafe { libc::syscall(libc::SYS_clone3, 0usize, 0usize) };
+            let no_clone3 = clone3 < 0 && errno() == libc::ENOSYS;
+            let checks = [
+                no_exec_map,
+                data_map,
+                no_exec_protect,
+                no_fork,
+                no_exec,
+                no_clone3,
+                denied_syscalls() == 4,
+            ];
+            // The exit code says which check failed (bit n: check n).
+            checks
+                .iter()
+                .enumerate()
+                .filter(|(_, ok)| !**ok)
+                .map(|(n, _)| 1 << n)
+                .sum()
+        });
+        assert!(libc::WIFEXITED(status), "died: {status}");
+        assert_eq!(libc::WEXITSTATUS(status), 0, "failed checks (bits)");
     }
 
     #[test]

@@ -29,9 +29,10 @@ pub fn report(config: &RuntimeConfig) -> Vec<Mechanism> {
                 "seccomp" if probed.available => (
                     true,
                     format!(
-                        "native functions run under a filter refusing {} syscalls; `faasrt serve` puts one refusing {} on its own threads (--seccomp)",
+                        "native functions run under a filter refusing {} syscalls; `faasrt serve` puts one refusing {} on its own threads (--seccomp), and each thread that runs guest code adds {} more rules (no executable memory, no exec, no process creation)",
                         faasrt_isolation::NATIVE_CHILD_DENIED.len(),
-                        faasrt_isolation::RUNTIME_DENIED.len()
+                        faasrt_isolation::RUNTIME_DENIED.len(),
+                        faasrt_isolation::GUEST_THREAD_DENIED.len()
                     ),
                 ),
                 "seccomp" => (false, "native functions run without a seccomp filter".to_owned()),

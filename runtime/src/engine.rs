@@ -367,6 +367,7 @@ impl FunctionEngine {
     /// Guest failures (trap, non-zero exit, timeout, output too large) are
     /// outcomes, not errors: they belong to this invocation only.
     pub(crate) async fn run(&self, prepared: &PreparedModule, request: RunRequest) -> Invocation {
+        crate::thread_role::enter();
         let started = Instant::now();
         let output = OutputCapture::new(self.max_output_bytes);
         let log = LogTail::with_limit(self.log_tail_bytes, self.max_log_bytes);

@@ -29,6 +29,7 @@ mod runtime;
 pub mod server;
 mod splice;
 mod store;
+mod thread_role;
 
 pub use artifacts::ARTIFACTS_DIR;
 pub use config::RuntimeConfig;

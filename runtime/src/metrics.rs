@@ -64,6 +64,7 @@ pub(crate) struct Metrics {
     spliced_edges: Counter,
     slots_in_use: Gauge,
     seccomp_denied: Gauge,
+    seccomp_guest_threads: Gauge,
     open_fds: Gauge,
     native_processes: Gauge,
 }
@@ -139,6 +140,12 @@ impl Metrics {
             "Syscalls the server threads' seccomp filter refused since start",
             seccomp_denied.clone(),
         );
+        let seccomp_guest_threads = Gauge::default();
+        registry.register(
+            "seccomp_guest_threads",
+            "Threads running guest code under the guest-thread seccomp role",
+            seccomp_guest_threads.clone(),
+        );
         let open_fds = Gauge::default();
         registry.register(
             "open_fds",
@@ -164,6 +171,7 @@ impl Metrics {
             spliced_edges,
             slots_in_use,
             seccomp_denied,
+            seccomp_guest_threads,
             open_fds,
             native_processes,
         }
@@ -174,6 +182,8 @@ impl Metrics {
         self.slots_in_use.set(usage.instance_slots as i64);
         self.seccomp_denied
             .set(faasrt_isolation::denied_syscalls() as i64);
+        self.seccomp_guest_threads
+            .set(crate::thread_role::guest_threads() as i64);
         self.open_fds.set(usage.open_fds as i64);
         self.native_processes.set(usage.native_processes as i64);
     }

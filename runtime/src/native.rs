@@ -324,11 +324,18 @@ impl NativeRunner {
                 Err(std::io::Error::last_os_error())
             });
         }
-        let spawned = command.spawn();
-        // The command holds the parent's copies of descriptors handed to the
-        // child (a splice edge's ends): they must close now, or the next
-        // stage would never see EOF.
-        drop(command);
+        // Forked from a blocking thread: the threads that run guest code may
+        // not create processes (their seccomp role, `thread_role.rs`). The
+        // command holds the parent's copies of descriptors handed to the
+        // child (a splice edge's ends): they close with it, right after the
+        // spawn, or the next stage would never see EOF.
+        let spawned = tokio::task::spawn_blocking(move || {
+            let spawned = command.spawn();
+            drop(command);
+            spawned
+        })
+        .await
+        .unwrap_or_else(|error| Err(std::io::Error::other(error)));
         let mut child = match spawned {
             Ok(child) => child,
             Err(error) => {

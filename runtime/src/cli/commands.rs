@@ -147,6 +147,9 @@ fn install_seccomp(mode: super::SeccompMode) {
                 refused = faasrt_isolation::RUNTIME_DENIED.len(),
                 "seccomp filter installed"
             );
+            if let Err(error) = crate::thread_role::enable(mode) {
+                tracing::error!(%error, "cannot build the guest-thread seccomp role");
+            }
             // The SIGSYS handler can only count; say so in the log as well.
             tokio::spawn(async {
                 let mut seen = 0;

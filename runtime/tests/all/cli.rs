@@ -206,12 +206,19 @@ fn serve_with_examples_answers_every_client_command() {
         let piped = serve.faasrt(&["pipe", "cat | upper-native | wc -l"], b"a\nb\n");
         assert_eq!(stdout(&piped), "2\n", "{}", stderr(&piped));
     }
-    // Nothing the server did above was refused by its own filter.
+    // Nothing the server did above was refused by its own filters, and
+    // the threads that ran guests took the guest-thread role.
     let metrics = http_get(&serve.url, "/metrics");
     assert!(
         metrics.contains("faasrt_seccomp_denied_syscalls 0"),
         "{metrics}"
     );
+    let guest_threads: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("faasrt_seccomp_guest_threads "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no faasrt_seccomp_guest_threads: {metrics}"));
+    assert!(guest_threads >= 1, "{metrics}");
 
     assert!(
         serve.terminate().success(),

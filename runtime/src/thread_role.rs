@@ -1,0 +1,60 @@
+//! The seccomp role of the threads that run guest code.
+//!
+//! `faasrt serve` puts the runtime filter on every thread after start-up.
+//! Threads that run guests (the async threads: a guest runs on the thread
+//! that took its request) add [`faasrt_isolation::GUEST_THREAD_DENIED`] on
+//! top, each before it first runs one: no new executable memory, no exec,
+//! no process creation. Compilation, pre-initialization, store writes and
+//! native spawns happen on the blocking threads, which keep the runtime
+//! filter only. Library users (tests, benchmarks, `faasrt run`) never
+//! enable the role.
+
+use faasrt_isolation::{GuestThreadFilter, IsolationError, RuntimeSeccomp};
+use std::cell::Cell;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static ROLE: OnceLock<GuestThreadFilter> = OnceLock::new();
+
+/// Threads that installed the role.
+static GUEST_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Whether this thread took its role already (or failed to).
+    static ENTERED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Makes every thread that runs guest code from now on take the role, with
+/// the runtime filter's `mode`. Call it once the runtime filter is on.
+///
+/// # Errors
+/// The role's filter cannot be built here.
+pub(crate) fn enable(mode: RuntimeSeccomp) -> Result<(), IsolationError> {
+    let role = GuestThreadFilter::new(mode)?;
+    let _ = ROLE.set(role);
+    Ok(())
+}
+
+/// Takes the guest-thread role on this thread, the first time it is about to
+/// run guest code; does nothing when the role is not enabled.
+pub(crate) fn enter() {
+    let Some(role) = ROLE.get() else {
+        return;
+    };
+    if ENTERED.with(|entered| entered.replace(true)) {
+        return;
+    }
+    match role.install_on_this_thread() {
+        Ok(()) => {
+            GUEST_THREADS.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot install the guest-thread seccomp role on this thread");
+        }
+    }
+}
+
+/// How many threads run guests under the role.
+pub(crate) fn guest_threads() -> usize {
+    GUEST_THREADS.load(Ordering::Relaxed)
+}
