@@ -173,7 +173,9 @@ pub fn run(args: IsolationArgs) -> anyhow::Result<()> {
             );
         }
 
-        match faasrt_isolation::install_runtime_filter(faasrt_isolation::RuntimeSeccomp::Enforce) {
+        // What `faasrt serve` installs: the runtime filter, and the
+        // guest-thread role on the threads that run `hello`.
+        match faasrt_runtime::install_server_seccomp(faasrt_isolation::RuntimeSeccomp::Enforce) {
             Ok(()) => {
                 let seccomp = measure(&default, samples).await?;
                 row("seccomp-enforce", &seccomp, ("alone", &alone), 0);

@@ -44,3 +44,4 @@ pub use limits::{FunctionLimits, RequestedLimits};
 pub use memory_layout::BoundsChecks;
 pub use name::{FunctionName, MAX_NAME_LEN};
 pub use runtime::{ResourceUse, Runtime};
+pub use thread_role::install_server_seccomp;

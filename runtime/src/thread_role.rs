@@ -24,12 +24,24 @@ thread_local! {
     static ENTERED: Cell<bool> = const { Cell::new(false) };
 }
 
+/// What `faasrt serve` installs once start-up is done: the runtime filter
+/// on every thread of the process, then the guest-thread role for each
+/// thread that runs guest code from now on. Benchmarks call it to measure
+/// the server's own setting.
+///
+/// # Errors
+/// A filter cannot be built or installed.
+pub fn install_server_seccomp(mode: RuntimeSeccomp) -> Result<(), IsolationError> {
+    faasrt_isolation::install_runtime_filter(mode)?;
+    enable(mode)
+}
+
 /// Makes every thread that runs guest code from now on take the role, with
 /// the runtime filter's `mode`. Call it once the runtime filter is on.
 ///
 /// # Errors
 /// The role's filter cannot be built here.
-pub(crate) fn enable(mode: RuntimeSeccomp) -> Result<(), IsolationError> {
+fn enable(mode: RuntimeSeccomp) -> Result<(), IsolationError> {
     let role = GuestThreadFilter::new(mode)?;
     let _ = ROLE.set(role);
     Ok(())

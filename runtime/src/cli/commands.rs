@@ -140,16 +140,13 @@ fn install_seccomp(mode: super::SeccompMode) {
         );
         return;
     }
-    match faasrt_isolation::install_runtime_filter(mode) {
+    match crate::thread_role::install_server_seccomp(mode) {
         Ok(()) => {
             tracing::info!(
                 ?mode,
                 refused = faasrt_isolation::RUNTIME_DENIED.len(),
                 "seccomp filter installed"
             );
-            if let Err(error) = crate::thread_role::enable(mode) {
-                tracing::error!(%error, "cannot build the guest-thread seccomp role");
-            }
             // The SIGSYS handler can only count; say so in the log as well.
             tokio::spawn(async {
                 let mut seen = 0;
