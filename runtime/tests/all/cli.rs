@@ -197,13 +197,14 @@ fn serve_with_examples_answers_every_client_command() {
     );
 
     if faasrt_example_artifacts::native_examples_built() {
-        // A native function and a mixed pipeline: fork and exec from the
-        // server's threads, under their seccomp filter.
+        // A native function and a mixed pipeline with a spliced native
+        // edge: forks from the blocking threads, splice on a guest thread,
+        // all under the server's seccomp filters.
         assert_eq!(
             stdout(&serve.faasrt(&["invoke", "upper-native"], b"native\n")),
             "NATIVE\n"
         );
-        let piped = serve.faasrt(&["pipe", "cat | upper-native | wc -l"], b"a\nb\n");
+        let piped = serve.faasrt(&["pipe", "cat | upper-native | wc-native -l"], b"a\nb\n");
         assert_eq!(stdout(&piped), "2\n", "{}", stderr(&piped));
     }
     // Nothing the server did above was refused by its own filters, and
