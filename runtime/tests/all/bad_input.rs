@@ -1,7 +1,7 @@
 //! Every bad input gets a clear error and changes nothing.
 
 use crate::support::{Http, TEST_MAX_BODY, TestServer, example, wat};
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 
 /// Deploys `body` as `name`, expects `status` and `code`, and checks that
 /// the store and the server are unchanged (only `hello` is deployed and it
@@ -216,13 +216,7 @@ async fn bad_limits_are_400() {
         "timeout_ms=soon",
         "color=red",
     ] {
-        let reply = http
-            .send(
-                Method::PUT,
-                &format!("/v1/functions/f?{query}"),
-                example("cat"),
-            )
-            .await;
+        let reply = http.deploy_with("f", query, example("cat")).await;
         assert_eq!(
             reply.status,
             StatusCode::BAD_REQUEST,

@@ -73,6 +73,17 @@ fn rerun_alone(test: &str) -> bool {
 }
 
 /// Checks that nothing is held once everything has ended.
+/// Runs `round` twice and checks that the second run left nothing behind
+/// that the first had not: instance slots, file descriptors, child
+/// processes. The first run warms up what is created once and kept (a
+/// module's memory image, the runtime's child-process watcher).
+async fn twice_leaking_nothing(runtime: &Runtime, mut round: impl AsyncFnMut()) {
+    round().await;
+    let fds_before = runtime.resources().open_fds;
+    round().await;
+    assert_nothing_leaked(runtime, fds_before).await;
+}
+
 async fn assert_nothing_leaked(runtime: &Runtime, fds_before: usize) {
     // Reaping and closing happen as invocations end; allow the runtime's
     // own threads a moment.
@@ -136,14 +147,7 @@ async fn hostile_wasm_guests_end_alone_and_leak_nothing() {
         .invoke("hello", InvokeRequest::default())
         .await
         .expect("hello");
-    // The first round warms up what is created once and kept (a
-    // module's memory image, the runtime's child-process watcher); the
-    // second must hold no more than the first left behind.
-    let mut fds_before = 0;
-    for round in 0..2 {
-        if round == 1 {
-            fds_before = runtime.resources().open_fds;
-        }
+    twice_leaking_nothing(&runtime, async || {
         assert!(matches!(
             invoke_beside_hello(&runtime, "spin").await,
             InvocationStatus::TimedOut { .. }
@@ -156,8 +160,8 @@ async fn hostile_wasm_guests_end_alone_and_leak_nothing() {
             invoke_beside_hello(&runtime, "trap").await,
             InvocationStatus::Trapped { .. }
         ));
-    }
-    assert_nothing_leaked(&runtime, fds_before).await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -199,14 +203,7 @@ async fn hostile_native_guests_end_alone_and_leak_nothing() {
         .invoke("hello", InvokeRequest::default())
         .await
         .expect("hello");
-    // The first round warms up what is created once and kept (a
-    // module's memory image, the runtime's child-process watcher); the
-    // second must hold no more than the first left behind.
-    let mut fds_before = 0;
-    for round in 0..2 {
-        if round == 1 {
-            fds_before = runtime.resources().open_fds;
-        }
+    twice_leaking_nothing(&runtime, async || {
         assert!(matches!(
             invoke_beside_hello(&runtime, "sleeper").await,
             InvocationStatus::TimedOut { .. }
@@ -221,8 +218,8 @@ async fn hostile_native_guests_end_alone_and_leak_nothing() {
             .expect("runs");
         drop(reader);
         assert_eq!(result.stages[3].exit_code, 0);
-    }
-    assert_nothing_leaked(&runtime, fds_before).await;
+    })
+    .await;
 }
 
 /// The wasm module of hostile guest `name`.
@@ -266,14 +263,7 @@ async fn the_wasm_corpus_is_contained() {
         .invoke("hello", InvokeRequest::default())
         .await
         .expect("hello");
-    // The first round warms up what is created once and kept (a
-    // module's memory image, the runtime's child-process watcher); the
-    // second must hold no more than the first left behind.
-    let mut fds_before = 0;
-    for round in 0..2 {
-        if round == 1 {
-            fds_before = runtime.resources().open_fds;
-        }
+    twice_leaking_nothing(&runtime, async || {
         for mode in modes {
             let name = |guest: &str| format!("{guest}-{mode}");
             let status = invoke_beside_hello(&runtime, &name("hostile-loop")).await;
@@ -313,8 +303,8 @@ async fn the_wasm_corpus_is_contained() {
             assert!(report.contains("read fd 3: EBADF"), "{report}");
             assert!(!report.contains("root:"), "it read /etc/passwd: {report}");
         }
-    }
-    assert_nothing_leaked(&runtime, fds_before).await;
+    })
+    .await;
     // A guest whose init traps is a deploy error, and nothing is stored.
     let init_trap = runtime
         .deploy(
@@ -366,14 +356,7 @@ async fn the_native_corpus_is_contained() {
         .invoke("hello", InvokeRequest::default())
         .await
         .expect("hello");
-    // The first round warms up what is created once and kept (a
-    // module's memory image, the runtime's child-process watcher); the
-    // second must hold no more than the first left behind.
-    let mut fds_before = 0;
-    for round in 0..2 {
-        if round == 1 {
-            fds_before = runtime.resources().open_fds;
-        }
+    twice_leaking_nothing(&runtime, async || {
         let mut outcomes = std::collections::BTreeMap::new();
         for name in corpus {
             let invocation = runtime
@@ -440,6 +423,6 @@ async fn the_native_corpus_is_contained() {
             InvocationStatus::Exited(1),
             "{setsid_output}"
         );
-    }
-    assert_nothing_leaked(&runtime, fds_before).await;
+    })
+    .await;
 }

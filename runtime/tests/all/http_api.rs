@@ -96,11 +96,7 @@ async fn deploy_args_come_before_invocation_args() {
     let server = TestServer::start(dir.path());
     let http = server.http();
     let reply = http
-        .send(
-            Method::PUT,
-            "/v1/functions/errors?arg=error",
-            example("grep"),
-        )
+        .deploy_with("errors", "arg=error", example("grep"))
         .await;
     assert_eq!(reply.status, StatusCode::CREATED);
     assert_eq!(reply.json()["args"], serde_json::json!(["error"]));

@@ -4,7 +4,7 @@ use crate::support::{
     TestServer, counter_module, example, exit_module, flood_module, loop_module, trap_module,
 };
 use faasrt_runtime::{FunctionLimits, InvocationStatus, InvokeRequest, Runtime, RuntimeConfig};
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_state_survives_between_invocations() {
@@ -69,11 +69,7 @@ async fn a_function_past_its_timeout_is_stopped_with_504() {
     let server = TestServer::start(dir.path());
     let http = server.http();
     let deployed = http
-        .send(
-            Method::PUT,
-            "/v1/functions/spin?timeout_ms=200",
-            loop_module(),
-        )
+        .deploy_with("spin", "timeout_ms=200", loop_module())
         .await;
     assert_eq!(deployed.status, StatusCode::CREATED);
     assert_eq!(deployed.json()["limits"]["timeout_ms"], 200);

@@ -1,7 +1,7 @@
 //! Per-function limits trigger at their bounds, and not before.
 
-use crate::support::{TestServer, example, loop_module, wat};
-use hyper::{Method, StatusCode};
+use crate::support::{TestServer, example, flood_module_on, loop_module, wat};
+use hyper::StatusCode;
 
 /// A module that grows its memory by `pages` 64 KiB pages and exits 0 if
 /// that worked, 1 if `memory.grow` said no.
@@ -23,13 +23,7 @@ async fn memory_growth_past_the_limit_fails_inside_the_guest() {
     let http = server.http();
     // 2 MiB = 32 pages; the module starts with 1.
     for (name, pages, expected) in [("fits", 16, "0"), ("exactly", 31, "0"), ("over", 32, "1")] {
-        let reply = http
-            .send(
-                Method::PUT,
-                &format!("/v1/functions/{name}?memory_mb=2"),
-                grower(pages),
-            )
-            .await;
+        let reply = http.deploy_with(name, "memory_mb=2", grower(pages)).await;
         assert_eq!(reply.status, StatusCode::CREATED);
         let invoked = http.invoke(name, "", "").await;
         assert_eq!(
@@ -40,8 +34,7 @@ async fn memory_growth_past_the_limit_fails_inside_the_guest() {
         );
     }
     // The server is unharmed and the same module runs with a larger limit.
-    http.send(Method::PUT, "/v1/functions/roomy?memory_mb=4", grower(32))
-        .await;
+    http.deploy_with("roomy", "memory_mb=4", grower(32)).await;
     assert_eq!(http.invoke("roomy", "", "").await.status, StatusCode::OK);
 }
 
@@ -51,11 +44,7 @@ async fn a_function_past_its_concurrency_gets_429_and_others_still_run() {
     let server = TestServer::start(dir.path());
     let http = server.http();
     let deployed = http
-        .send(
-            Method::PUT,
-            "/v1/functions/spin?max_concurrency=2&timeout_ms=400",
-            loop_module(),
-        )
+        .deploy_with("spin", "max_concurrency=2&timeout_ms=400", loop_module())
         .await;
     assert_eq!(deployed.status, StatusCode::CREATED, "{}", deployed.text());
     assert_eq!(deployed.json()["limits"]["max_concurrency"], 2);
@@ -100,11 +89,7 @@ async fn a_concurrency_limit_beyond_the_server_is_refused() {
     let http = server.http();
     for bad in ["0", "100000"] {
         let reply = http
-            .send(
-                Method::PUT,
-                &format!("/v1/functions/f?max_concurrency={bad}"),
-                example("cat"),
-            )
+            .deploy_with("f", &format!("max_concurrency={bad}"), example("cat"))
             .await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(reply.error_code(), "invalid_limit");
@@ -116,16 +101,8 @@ async fn a_log_flood_is_stopped_at_the_log_limit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = TestServer::start_with(dir.path(), |c| c.max_log_bytes(1 << 20), false);
     let http = server.http();
-    let flood = wat(r#"(module
-        (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
-        (memory (export "memory") 1)
-        (func (export "_start")
-            (i32.store (i32.const 0) (i32.const 1024))
-            (i32.store (i32.const 4) (i32.const 60000))
-            (loop $l
-                (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))
-                (br $l))))"#);
-    http.deploy("chatty", flood).await;
+    // Writes to fd 2, the log, forever.
+    http.deploy("chatty", flood_module_on(2)).await;
     let reply = http.invoke("chatty", "", "").await;
     assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
     assert_eq!(reply.error_code(), "output_too_large");

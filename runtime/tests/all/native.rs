@@ -8,11 +8,7 @@ use hyper::{Method, StatusCode};
 async fn deploy_native(http: &Http, name: &str, path: &str, query: &str) -> serde_json::Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let reply = http
-        .send(
-            Method::PUT,
-            &format!("/v1/functions/{name}?kind=native{query}"),
-            bytes,
-        )
+        .deploy_with(name, &format!("kind=native{query}"), bytes)
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
     reply.json()
@@ -203,17 +199,11 @@ async fn bad_executables_are_refused_and_natives_survive_a_restart() {
         let server = TestServer::start(dir.path());
         let http = server.http();
         let reply = http
-            .send(
-                Method::PUT,
-                "/v1/functions/bad?kind=native",
-                "#!/bin/sh\necho hi\n",
-            )
+            .deploy_with("bad", "kind=native", "#!/bin/sh\necho hi\n")
             .await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST);
         assert_eq!(reply.error_code(), "invalid_executable");
-        let wasm_as_native = http
-            .send(Method::PUT, "/v1/functions/bad?kind=native", example("cat"))
-            .await;
+        let wasm_as_native = http.deploy_with("bad", "kind=native", example("cat")).await;
         assert_eq!(wasm_as_native.error_code(), "invalid_executable");
         deploy_native(&http, "cat-host", "/bin/cat", "").await;
         server.stop();

@@ -1,16 +1,16 @@
 //! Pre-initialized snapshots, reactors, and artifacts that survive restarts.
 
 use crate::support::{Http, TestServer, byte_printer, example, preinit_module};
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 
-async fn deploy_with(
+async fn deploy_created(
     http: &Http,
     name: &str,
     query: &str,
     wasm: impl Into<bytes::Bytes>,
 ) -> serde_json::Value {
     let reply = http
-        .send(Method::PUT, &format!("/v1/functions/{name}{query}"), wasm)
+        .deploy_with(name, query.trim_start_matches('?'), wasm)
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
     reply.json()
@@ -21,7 +21,7 @@ async fn preinitialized_and_plain_versions_give_the_same_outputs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = TestServer::start(dir.path());
     let http = server.http();
-    let snapshot = deploy_with(&http, "heavy", "", example("init-heavy")).await;
+    let snapshot = deploy_created(&http, "heavy", "", example("init-heavy")).await;
     assert_eq!(snapshot["preinitialized"], true);
     assert!(snapshot["preinit_us"].as_u64().unwrap() > 0);
     assert!(
@@ -30,7 +30,7 @@ async fn preinitialized_and_plain_versions_give_the_same_outputs() {
             .unwrap()
             .starts_with("sha256:")
     );
-    let plain = deploy_with(
+    let plain = deploy_created(
         &http,
         "heavy-plain",
         "?preinit=false",
@@ -65,13 +65,13 @@ async fn state_set_at_init_is_seen_and_changes_made_by_an_invocation_are_not() {
         r#"(func (export "wizer-initialize") (i32.store8 (i32.const 16) (i32.const 65)))"#,
         r#"(func (export "_start") (call $bump_and_print))"#,
     );
-    let info = deploy_with(&http, "counter", "", module.clone()).await;
+    let info = deploy_created(&http, "counter", "", module.clone()).await;
     assert_eq!(info["preinitialized"], true);
     for _ in 0..3 {
         assert_eq!(http.invoke("counter", "", "").await.text(), "B");
     }
     // Without the snapshot, init never runs: '0' + 1.
-    deploy_with(&http, "counter-plain", "?preinit=false", module).await;
+    deploy_created(&http, "counter-plain", "?preinit=false", module).await;
     assert_eq!(http.invoke("counter-plain", "", "").await.text(), "1");
 }
 
@@ -80,7 +80,7 @@ async fn randomness_is_fresh_in_every_invocation_of_a_snapshot() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = TestServer::start(dir.path());
     let http = server.http();
-    let info = deploy_with(&http, "random", "", example("random")).await;
+    let info = deploy_created(&http, "random", "", example("random")).await;
     assert_eq!(info["preinitialized"], true);
     let draw = async || {
         let text = http.invoke("random", "", "").await.text();
@@ -111,17 +111,17 @@ async fn reactors_are_invoked_through_handle() {
            (func (export "wizer-initialize"))"#,
         r#"(func (export "handle") (result i32) (call $bump_and_print) (i32.const 0))"#,
     );
-    let snapshot = deploy_with(&http, "reactor", "", reactor.clone()).await;
+    let snapshot = deploy_created(&http, "reactor", "", reactor.clone()).await;
     assert_eq!(snapshot["entry"], "reactor");
     assert_eq!(snapshot["preinitialized"], true);
-    deploy_with(&http, "reactor-plain", "?preinit=false", reactor).await;
+    deploy_created(&http, "reactor-plain", "?preinit=false", reactor).await;
     for name in ["reactor", "reactor-plain", "reactor"] {
         assert_eq!(http.invoke(name, "", "").await.text(), "2", "{name}");
     }
     // The value `handle` returns is the exit status.
     let failing =
         crate::support::wat(r#"(module (func (export "handle") (result i32) (i32.const 3)))"#);
-    deploy_with(&http, "fails", "", failing).await;
+    deploy_created(&http, "fails", "", failing).await;
     let reply = http.invoke("fails", "", "").await;
     assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
     assert_eq!(reply.header("x-faasrt-exit-code"), Some("3"));
@@ -303,10 +303,10 @@ async fn go_reactors_answer_the_same_with_and_without_a_snapshot() {
     let server = TestServer::start(dir.path());
     let http = server.http();
     for name in ["go-hello", "go-upper", "go-init-heavy"] {
-        let snapshot = deploy_with(&http, name, "", example(name)).await;
+        let snapshot = deploy_created(&http, name, "", example(name)).await;
         assert_eq!(snapshot["entry"], "reactor", "{name}");
         assert_eq!(snapshot["preinitialized"], true, "{name}");
-        deploy_with(
+        deploy_created(
             &http,
             &format!("{name}-plain"),
             "?preinit=false",
@@ -345,7 +345,7 @@ async fn go_randomness_is_fresh_in_every_invocation_of_a_snapshot() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = TestServer::start(dir.path());
     let http = server.http();
-    deploy_with(&http, "go-random", "", example("go-random")).await;
+    deploy_created(&http, "go-random", "", example("go-random")).await;
     // Each source of randomness a Go function may use, including the
     // runtime's global generator that a snapshot would otherwise freeze.
     for source in ["faasrt", "math/rand/v2", "math/rand", "crypto/rand"] {

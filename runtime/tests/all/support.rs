@@ -216,10 +216,15 @@ impl Http {
             .await
     }
 
-    /// `PUT /v1/functions/{name}?{query}`.
+    /// `PUT /v1/functions/{name}?{query}` (no `?` for an empty query).
     pub async fn deploy_with(&self, name: &str, query: &str, body: impl Into<Bytes>) -> Reply {
-        self.send(Method::PUT, &format!("/v1/functions/{name}?{query}"), body)
-            .await
+        let separator = if query.is_empty() { "" } else { "?" };
+        self.send(
+            Method::PUT,
+            &format!("/v1/functions/{name}{separator}{query}"),
+            body,
+        )
+        .await
     }
 
     pub async fn invoke(&self, name: &str, query: &str, input: impl Into<Bytes>) -> Reply {
@@ -298,15 +303,22 @@ pub fn loop_module() -> Vec<u8> {
 
 /// A module that writes to faasout forever.
 pub fn flood_module() -> Vec<u8> {
-    wat(r#"(module
+    flood_module_on(1)
+}
+
+/// A module that writes 60000 bytes at a time to descriptor `fd` forever.
+pub fn flood_module_on(fd: u32) -> Vec<u8> {
+    wat(&format!(
+        r#"(module
         (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
         (memory (export "memory") 1)
         (func (export "_start")
             (i32.store (i32.const 0) (i32.const 1024))
             (i32.store (i32.const 4) (i32.const 60000))
             (loop $l
-                (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
-                (br $l))))"#)
+                (drop (call $fd_write (i32.const {fd}) (i32.const 0) (i32.const 1) (i32.const 8)))
+                (br $l))))"#
+    ))
 }
 
 /// A module that sleeps `ms` milliseconds (WASI `poll_oneoff` on a relative
