@@ -101,16 +101,8 @@ pub fn report(config: &RuntimeConfig) -> Vec<Mechanism> {
     mechanisms
 }
 
-/// Whether native functions get the seccomp filter on this machine.
-pub(crate) fn seccomp_available() -> bool {
-    faasrt_isolation::probe()
-        .iter()
-        .any(|probed| probed.name == "seccomp" && probed.available)
-}
-
-/// Whether this process's cgroup v2 group is delegated to it.
-pub(crate) fn cgroups_delegated() -> bool {
-    faasrt_isolation::probe()
-        .iter()
-        .any(|probed| probed.name == "cgroup-v2" && probed.available)
+/// Whether `probed` (the result of `faasrt_isolation::probe`) found the
+/// mechanism called `name` (`seccomp`, `cgroup-v2`, ...).
+pub(crate) fn available(probed: &[faasrt_isolation::Probed], name: &str) -> bool {
+    probed.iter().any(|p| p.name == name && p.available)
 }

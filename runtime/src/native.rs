@@ -169,7 +169,8 @@ impl NativeRunner {
         max_output_bytes: usize,
         log_tail_bytes: usize,
     ) -> Result<Self, RuntimeError> {
-        let filter = if crate::doctor::seccomp_available() {
+        let probed = faasrt_isolation::probe();
+        let filter = if crate::doctor::available(&probed, "seccomp") {
             Some(Arc::new(
                 faasrt_isolation::native_child_filter().map_err(RuntimeError::engine)?,
             ))
@@ -185,7 +186,7 @@ impl NativeRunner {
             tracing::warn!("no Landlock in this kernel: native functions see the host filesystem");
             None
         };
-        let cgroups = if crate::doctor::cgroups_delegated() {
+        let cgroups = if crate::doctor::available(&probed, "cgroup-v2") {
             match faasrt_isolation::NativeCgroups::setup() {
                 Ok(cgroups) => Some(Arc::new(cgroups)),
                 Err(error) => {
@@ -594,7 +595,7 @@ mod tests {
     #[tokio::test]
     async fn cgroup_each_native_invocation_runs_in_a_cgroup_that_goes_with_it() {
         let expected = std::env::var_os("FAASRT_EXPECT_CGROUPS").is_some_and(|v| v == "1");
-        if !crate::doctor::cgroups_delegated() {
+        if !crate::doctor::available(&faasrt_isolation::probe(), "cgroup-v2") {
             assert!(!expected, "cgroups were expected here");
             eprintln!("skipped: this process's cgroup is not delegated to it");
             return;

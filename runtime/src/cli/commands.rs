@@ -134,7 +134,7 @@ fn install_seccomp(mode: super::SeccompMode) {
         super::SeccompMode::Enforce => faasrt_isolation::RuntimeSeccomp::Enforce,
         super::SeccompMode::Log => faasrt_isolation::RuntimeSeccomp::Log,
     };
-    if !crate::doctor::seccomp_available() {
+    if !crate::doctor::available(&faasrt_isolation::probe(), "seccomp") {
         tracing::warn!(
             "this machine has no seccomp filters: the server's threads run without one (see faasrt doctor)"
         );
