@@ -164,7 +164,7 @@ impl FunctionEngine {
             // neighbours' threads (see docs/benchmarks.md, isolation).
             wasm.memory_guard_size(0)
                 .signals_based_traps(false)
-                .memory_reservation(layout.reservation_bytes());
+                .memory_reservation(layout.reservation_bytes);
         }
         let engine = Engine::new(&wasm).map_err(RuntimeError::engine)?;
         // A striped pool allows every protection key on the thread that

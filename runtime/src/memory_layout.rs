@@ -110,6 +110,9 @@ pub(crate) struct MemoryLayout {
     pub explicit_bounds_checks: bool,
     /// Protection-key colours the slots cycle through (1: no striping).
     pub stripes: usize,
+    /// The linear-memory reservation in a slot (see
+    /// [`RESERVATION_BYTES`]): the memory cap with explicit checks.
+    pub reservation_bytes: u64,
     /// Address space one slot reserves, guard region included.
     pub slot_bytes: u64,
     /// What a slot would reserve without striping.
@@ -141,6 +144,7 @@ impl MemoryLayout {
         MemoryLayout {
             explicit_bounds_checks: explicit,
             stripes,
+            reservation_bytes: reservation,
             slot_bytes: (faulting / stripes as u64).max(max_memory),
             unstriped_slot_bytes: faulting,
         }
@@ -152,17 +156,6 @@ impl MemoryLayout {
         config.get_pooling()
             && config.get_memory_protection_keys()
             && wasmtime::PoolingAllocationConfig::are_memory_protection_keys_available()
-    }
-
-    /// The linear-memory reservation each slot gets (see
-    /// [`RESERVATION_BYTES`]).
-    pub(crate) fn reservation_bytes(&self) -> u64 {
-        self.unstriped_slot_bytes
-            - if self.explicit_bounds_checks {
-                0
-            } else {
-                GUARD_BYTES
-            }
     }
 
     /// Checks that `config` can work here: a memory cap a wasm32 memory can
@@ -252,7 +245,7 @@ mod tests {
             .max_memory_mb(256);
         let layout = MemoryLayout::of(&capped);
         assert_eq!(layout.slot_bytes, 256 << 20);
-        assert_eq!(layout.reservation_bytes(), 256 << 20);
+        assert_eq!(layout.reservation_bytes, 256 << 20);
     }
 
     #[test]
