@@ -419,7 +419,6 @@ impl FunctionEngine {
         // resetting it touches its memory from this thread.
         self.open_stripes_to_host();
         drop(store);
-        faasrt_isolation::reassert_secret_denials();
         Invocation {
             status,
             output: output.take(),
