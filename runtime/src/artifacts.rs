@@ -13,6 +13,7 @@ use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt};
 use faasrt_snapshots::ArtifactKey;
 use std::collections::HashSet;
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Name of the artifacts directory inside the data directory.
 pub const ARTIFACTS_DIR: &str = "artifacts";
@@ -33,10 +34,14 @@ impl ArtifactFiles {
         })
     }
 
-    /// Writes `bytes` as the artifact of `key`, durably.
+    /// Writes `bytes` as the artifact of `key`, durably. Concurrent writes
+    /// of one key (the same module deployed under two names at once) each
+    /// use a temporary file of their own; the last rename wins, with the
+    /// same bytes (compilation is deterministic).
     pub(crate) fn write(&self, key: &ArtifactKey, bytes: &[u8]) -> Result<(), RuntimeError> {
+        static WRITES: AtomicU64 = AtomicU64::new(0);
         let name = key.file_name();
-        let temporary = format!(".{name}.tmp");
+        let temporary = format!(".{name}.{}.tmp", WRITES.fetch_add(1, Ordering::Relaxed));
         let mut options = OpenOptions::new();
         options.write(true).create(true).truncate(true).mode(0o600);
         let written = self
@@ -100,5 +105,48 @@ impl ArtifactFiles {
             path: self.path.clone(),
             reason,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faasrt_snapshots::{EngineFingerprint, ModuleDigest};
+
+    #[test]
+    fn concurrent_writes_of_one_artifact_all_succeed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = DataDir::open(dir.path()).expect("data dir");
+        let files = std::sync::Arc::new(ArtifactFiles::open(&data_dir).expect("artifacts"));
+        let key = ArtifactKey::new(
+            ModuleDigest::of(b"module"),
+            EngineFingerprint::of(&wasmtime::Engine::default()),
+        );
+        let bytes = vec![7u8; 1 << 20];
+        let writers: Vec<_> = (0..8)
+            .map(|_| {
+                let (files, key, bytes) = (files.clone(), key.clone(), bytes.clone());
+                std::thread::spawn(move || files.write(&key, &bytes))
+            })
+            .collect();
+        for writer in writers {
+            writer
+                .join()
+                .expect("writer")
+                .expect("every write succeeds");
+        }
+        let mut file = files
+            .open_file(&key)
+            .expect("open")
+            .expect("the file is there");
+        let mut read = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut read).expect("read");
+        assert_eq!(read, bytes);
+        // No temporary file is left behind.
+        let names: Vec<_> = std::fs::read_dir(dir.path().join(ARTIFACTS_DIR))
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from(key.file_name())]);
     }
 }
