@@ -8,6 +8,7 @@
 //! checks and guard regions).
 
 mod cgroup;
+mod denials;
 mod landlock;
 mod limits;
 mod pkeys;
@@ -17,6 +18,9 @@ mod seccomp;
 mod test_support;
 
 pub use cgroup::{CgroupError, CgroupLimits, ChildCgroup, NativeCgroups};
+pub use denials::{
+    Denial, ThreadRole, denials, denied_syscalls, set_thread_role, syscall_name, thread_role,
+};
 pub use landlock::{FsSandbox, NATIVE_READABLE, landlock_abi};
 pub use limits::ChildLimits;
 pub use pkeys::{
@@ -25,7 +29,7 @@ pub use pkeys::{
 };
 pub use probe::{Probed, probe};
 pub use seccomp::{
-    DeniedSyscall, EXEC_FD, GUEST_THREAD_DENIED, GuestThreadFilter, GuestThreadRule,
-    IsolationError, NATIVE_CHILD_DENIED, RUNTIME_DENIED, RuntimeSeccomp, SeccompProgram,
-    denied_syscalls, install_runtime_filter, native_child_filter,
+    DeniedSyscall, EXEC_FD, GUEST_THREAD_DENIED, GUEST_THREAD_FILTERS, GuestThreadFilter,
+    GuestThreadRule, IsolationError, NATIVE_CHILD_DENIED, RUNTIME_DENIED, RuntimeSeccomp,
+    SeccompProgram, install_runtime_filter, native_child_filter,
 };

@@ -182,41 +182,13 @@ pub const RUNTIME_DENIED: &[DeniedSyscall] = denied! {
 /// What happens when a runtime thread makes a denied syscall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RuntimeSeccomp {
-    /// Refused with `EPERM`, counted ([`denied_syscalls`]) and logged by the
-    /// runtime: the call fails, the process lives.
+    /// Refused with `EPERM`, counted by syscall and thread role
+    /// ([`crate::denials`]) and logged by the runtime: the call fails, the
+    /// process lives.
     Enforce,
     /// Allowed, and logged by the kernel (`SECCOMP_RET_LOG`, in the audit
     /// log): for finding out what a new deployment needs.
     Log,
-}
-
-static DENIED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// How many syscalls the runtime filter refused since start.
-pub fn denied_syscalls() -> u64 {
-    DENIED.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// The SIGSYS handler of [`RuntimeSeccomp::Enforce`]: counts the refusal
-/// and makes the syscall return `-EPERM`, as if the filter had said so.
-extern "C" fn on_sigsys(
-    _signal: libc::c_int,
-    _info: *mut libc::siginfo_t,
-    context: *mut libc::c_void,
-) {
-    DENIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    #[cfg(target_arch = "x86_64")]
-    {
-        let context = context.cast::<libc::ucontext_t>();
-        // SAFETY: the kernel passes a valid ucontext for an SA_SIGINFO
-        // handler; RAX holds the syscall's return value when the handler
-        // returns.
-        unsafe {
-            (*context).uc_mcontext.gregs[libc::REG_RAX as usize] = -(libc::EPERM as i64);
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = context;
 }
 
 /// Installs the runtime filter on every thread of the process (`TSYNC`);
@@ -231,7 +203,7 @@ pub fn install_runtime_filter(mode: RuntimeSeccomp) -> Result<(), IsolationError
             // SAFETY: a zeroed sigaction is valid; the handler only touches
             // an atomic and the signal context (async-signal-safe).
             let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-            action.sa_sigaction = on_sigsys as *const () as usize;
+            action.sa_sigaction = crate::denials::on_sigsys as *const () as usize;
             action.sa_flags = libc::SA_SIGINFO;
             // SAFETY: installs the handler above for SIGSYS, which nothing
             // else in faasrt uses.
@@ -269,9 +241,11 @@ pub struct GuestThreadRule {
 /// [`RUNTIME_DENIED`] (the role of the threads that execute guests, which
 /// are the server's async threads: a guest runs on the thread that took its
 /// request). Compilation, pre-initialization, store writes and the spawning
-/// of native functions all happen on the blocking threads, so these calls
-/// have no use here; refusing them means code that took over a guest's
-/// thread can make no new executable memory and start no program.
+/// of native functions all happen on the host threads (a pool whose threads
+/// are only ever created by threads without this role: a thread inherits
+/// its creator's filters), so these calls have no use here; refusing them
+/// means code that took over a guest's thread can make no new executable
+/// memory and start no program.
 /// `clone3` answers `ENOSYS` so that thread creation falls back to `clone`,
 /// whose flags the filter can see.
 pub const GUEST_THREAD_DENIED: &[GuestThreadRule] = &[
@@ -279,7 +253,7 @@ pub const GUEST_THREAD_DENIED: &[GuestThreadRule] = &[
         name: "mmap",
         number: libc::SYS_mmap,
         when: Some((2, libc::PROT_EXEC as u64, libc::PROT_EXEC as u64)),
-        reason: "no new executable memory: code is compiled and mapped on the blocking threads",
+        reason: "no new executable memory: code is compiled and mapped on the host threads",
     },
     GuestThreadRule {
         name: "mprotect",
@@ -309,21 +283,25 @@ pub const GUEST_THREAD_DENIED: &[GuestThreadRule] = &[
         name: "fork",
         number: libc::SYS_fork,
         when: None,
-        reason: "native functions are forked from the blocking threads",
+        reason: "native functions are forked from the host threads",
     },
     GuestThreadRule {
         name: "vfork",
         number: libc::SYS_vfork,
         when: None,
-        reason: "native functions are forked from the blocking threads",
+        reason: "native functions are forked from the host threads",
     },
     GuestThreadRule {
         name: "clone",
         number: libc::SYS_clone,
         when: Some((0, libc::CLONE_THREAD as u64, 0)),
-        reason: "threads may be made (tokio's blocking pool grows from here), processes not",
+        reason: "threads may be made (they inherit this role), processes not",
     },
 ];
+
+/// How many seccomp filters the guest-thread role adds to a thread (its
+/// `Seccomp_filters` in `/proc/<pid>/task/<tid>/status` grows by this).
+pub const GUEST_THREAD_FILTERS: u32 = 2;
 
 /// The two filters of the guest-thread role: [`GUEST_THREAD_DENIED`] with
 /// the runtime filter's action, and `clone3` answered `ENOSYS`.
@@ -385,7 +363,9 @@ impl GuestThreadFilter {
     /// The `seccomp` call failed.
     pub fn install_on_this_thread(&self) -> std::io::Result<()> {
         self.clone3.install()?;
-        self.denied.install()
+        self.denied.install()?;
+        crate::denials::set_thread_role(crate::denials::ThreadRole::Guest);
+        Ok(())
     }
 }
 
@@ -489,6 +469,7 @@ fn compile(
 mod tests {
     use super::*;
 
+    use crate::denials::denied_syscalls;
     use crate::test_support::in_child;
 
     /// In a child process, installs the native-child filter and runs

@@ -20,6 +20,12 @@ struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DenialLabels {
+    syscall: String,
+    role: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
     reason: String,
 }
@@ -64,6 +70,7 @@ pub(crate) struct Metrics {
     spliced_edges: Counter,
     slots_in_use: Gauge,
     seccomp_denied: Gauge,
+    seccomp_denials: Family<DenialLabels, Gauge>,
     seccomp_guest_threads: Gauge,
     open_fds: Gauge,
     native_processes: Gauge,
@@ -140,6 +147,12 @@ impl Metrics {
             "Syscalls the server threads' seccomp filter refused since start",
             seccomp_denied.clone(),
         );
+        let seccomp_denials = Family::<DenialLabels, Gauge>::default();
+        registry.register(
+            "seccomp_denials",
+            "Syscalls the server's seccomp filters refused since start, by syscall and thread role (server, host, guest)",
+            seccomp_denials.clone(),
+        );
         let seccomp_guest_threads = Gauge::default();
         registry.register(
             "seccomp_guest_threads",
@@ -171,6 +184,7 @@ impl Metrics {
             spliced_edges,
             slots_in_use,
             seccomp_denied,
+            seccomp_denials,
             seccomp_guest_threads,
             open_fds,
             native_processes,
@@ -182,6 +196,14 @@ impl Metrics {
         self.slots_in_use.set(usage.instance_slots as i64);
         self.seccomp_denied
             .set(faasrt_isolation::denied_syscalls() as i64);
+        for denial in faasrt_isolation::denials() {
+            self.seccomp_denials
+                .get_or_create(&DenialLabels {
+                    syscall: denial.name.to_owned(),
+                    role: denial.role.label().to_owned(),
+                })
+                .set(denial.count as i64);
+        }
         self.seccomp_guest_threads
             .set(crate::thread_role::guest_threads() as i64);
         self.open_fds.set(usage.open_fds as i64);
