@@ -27,6 +27,7 @@ pub struct RuntimeConfig {
     max_log_bytes: u64,
     explicit_bounds_checks: bool,
     memory_protection_keys: bool,
+    host_thread_keep_alive: std::time::Duration,
 }
 
 impl RuntimeConfig {
@@ -57,6 +58,7 @@ impl RuntimeConfig {
             max_log_bytes: 16 << 20,
             explicit_bounds_checks: true,
             memory_protection_keys: true,
+            host_thread_keep_alive: crate::host_threads::DEFAULT_KEEP_ALIVE,
         }
     }
 
@@ -208,6 +210,19 @@ impl RuntimeConfig {
     /// See [`RuntimeConfig::pooling`].
     pub fn get_pooling(&self) -> bool {
         self.pooling
+    }
+
+    /// How long an idle host thread (compilation, store writes, native
+    /// spawns) waits for work before it exits; default 10 s. New ones are
+    /// started as work needs them, always by another host thread.
+    pub fn host_thread_keep_alive(mut self, keep_alive: std::time::Duration) -> Self {
+        self.host_thread_keep_alive = keep_alive;
+        self
+    }
+
+    /// See [`RuntimeConfig::host_thread_keep_alive`].
+    pub fn get_host_thread_keep_alive(&self) -> std::time::Duration {
+        self.host_thread_keep_alive
     }
 
     /// The data directory, or `None` for an in-memory store.

@@ -112,6 +112,24 @@ pub enum RuntimeError {
     /// The runtime's configuration cannot work on this machine.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    /// The host threads (compilation, store writes, native spawns) could
+    /// not be started.
+    #[error("cannot start the host threads: {0}")]
+    HostThreads(#[source] std::io::Error),
+    /// Work on a host thread panicked or was cancelled.
+    #[error("a host task failed: {0}")]
+    HostTaskFailed(#[source] tokio::task::JoinError),
+    /// A runtime was opened on a thread that runs guest code: its host
+    /// threads would inherit that thread's seccomp role.
+    #[error("a runtime cannot be opened on a thread that runs guest code")]
+    OnGuestThread,
+    /// The function is one the server is still preparing (deploying the
+    /// examples at start-up): it will be there shortly.
+    #[error("function {name} is still being prepared (the server is starting); retry shortly")]
+    Preparing {
+        /// The function's name.
+        name: String,
+    },
 }
 
 impl RuntimeError {

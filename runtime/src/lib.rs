@@ -17,6 +17,7 @@ mod engine;
 mod engines;
 mod error;
 mod function;
+mod host_threads;
 mod invocation;
 mod limits;
 mod memory_layout;
@@ -36,6 +37,7 @@ pub use config::RuntimeConfig;
 pub use data_dir::{DataDir, STORE_FILE, TOKEN_FILE};
 pub use error::RuntimeError;
 pub use function::{DeployOptions, FunctionInfo};
+pub use host_threads::HOST_THREAD_NAME;
 pub use invocation::{
     EXIT_CODE_OUTPUT_TOO_LARGE, EXIT_CODE_TIMEOUT, EXIT_CODE_TRAP, Invocation, InvocationStatus,
     InvokeRequest,

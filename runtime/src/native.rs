@@ -11,6 +11,7 @@
 
 use crate::engine::RunRequest;
 use crate::error::RuntimeError;
+use crate::host_threads::HostThreads;
 use crate::invocation::{Invocation, InvocationStatus};
 use bytes::Bytes;
 use faasrt_host_api::{Faasin, LogTail, PipeWriter, ReadOutcome};
@@ -222,6 +223,7 @@ impl NativeRunner {
     /// native stage), and `run.input` or `run.output` is not used.
     pub(crate) async fn run_with(
         &self,
+        host: &HostThreads,
         exe: &NativeExecutable,
         run: RunRequest,
         os: OsStdio,
@@ -325,18 +327,23 @@ impl NativeRunner {
                 Err(std::io::Error::last_os_error())
             });
         }
-        // Forked from a blocking thread: the threads that run guest code may
-        // not create processes (their seccomp role, `thread_role.rs`). The
-        // command holds the parent's copies of descriptors handed to the
-        // child (a splice edge's ends): they close with it, right after the
-        // spawn, or the next stage would never see EOF.
-        let spawned = tokio::task::spawn_blocking(move || {
-            let spawned = command.spawn();
-            drop(command);
-            spawned
-        })
-        .await
-        .unwrap_or_else(|error| Err(std::io::Error::other(error)));
+        // Forked from a host thread: the threads that run guest code may not
+        // create processes (their seccomp role, `thread_role.rs`). The
+        // child's pipes and its reaping are registered with the caller's
+        // runtime, which awaits them. The command holds the parent's copies
+        // of descriptors handed to the child (a splice edge's ends): they
+        // close with it, right after the spawn, or the next stage would
+        // never see EOF.
+        let caller = tokio::runtime::Handle::current();
+        let spawned = host
+            .run(move || {
+                let _caller = caller.enter();
+                let spawned = command.spawn();
+                drop(command);
+                spawned
+            })
+            .await
+            .unwrap_or_else(|error| Err(std::io::Error::other(error)));
         let mut child = match spawned {
             Ok(child) => child,
             Err(error) => {
@@ -605,12 +612,14 @@ mod tests {
             return;
         }
         let runner = NativeRunner::new(1 << 20, 4096).expect("runner");
+        let host = HostThreads::start(crate::host_threads::DEFAULT_KEEP_ALIVE).expect("host");
         let cgroups = runner.cgroups.clone().expect("cgroups where delegated");
         let hello = faasrt_example_artifacts::get_native("hello-native").expect("hello-native");
         let exe = NativeExecutable::new(hello.executable).expect("executable");
         for _ in 0..2 {
             let invocation = runner
                 .run_with(
+                    &host,
                     &exe,
                     RunRequest {
                         args: vec!["hello".into()],

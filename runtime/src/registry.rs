@@ -7,7 +7,7 @@ use crate::engine::PreparedModule;
 use crate::error::RuntimeError;
 use crate::function::FunctionInfo;
 use crate::native::NativeExecutable;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -64,15 +64,56 @@ impl LoadedFunction {
     }
 }
 
-/// Name → loaded function.
+/// Name → loaded function, and the names of functions still being
+/// prepared (the examples a starting server deploys in the background).
 #[derive(Default)]
 pub(crate) struct Registry {
     functions: RwLock<BTreeMap<String, Arc<LoadedFunction>>>,
+    preparing: RwLock<BTreeSet<String>>,
 }
 
 impl Registry {
     pub(crate) fn get(&self, name: &str) -> Option<Arc<LoadedFunction>> {
         self.read().get(name).cloned()
+    }
+
+    /// The function called `name`.
+    ///
+    /// # Errors
+    /// [`RuntimeError::Preparing`] when it is not there yet but is being
+    /// prepared, [`RuntimeError::NotFound`] when it is not there at all.
+    pub(crate) fn lookup(&self, name: &str) -> Result<Arc<LoadedFunction>, RuntimeError> {
+        self.get(name).ok_or_else(|| {
+            let name = name.to_owned();
+            if self.is_preparing(&name) {
+                RuntimeError::Preparing { name }
+            } else {
+                RuntimeError::NotFound { name }
+            }
+        })
+    }
+
+    /// Marks `name` as being prepared, or no longer (`false`).
+    pub(crate) fn set_preparing(&self, name: &str, preparing: bool) {
+        let mut set = self.preparing.write().unwrap_or_else(|p| p.into_inner());
+        if preparing {
+            set.insert(name.to_owned());
+        } else {
+            set.remove(name);
+        }
+    }
+
+    fn is_preparing(&self, name: &str) -> bool {
+        self.preparing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(name)
+    }
+
+    /// The names being prepared, in order.
+    pub(crate) fn preparing(&self) -> Vec<String> {
+        let set = self.preparing.read().unwrap_or_else(|p| p.into_inner());
+        set.iter().cloned().collect()
     }
 
     pub(crate) fn insert(&self, function: LoadedFunction) {

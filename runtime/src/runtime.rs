@@ -9,6 +9,7 @@ use crate::engine::{PreparedModule, RunRequest};
 use crate::engines::Engines;
 use crate::error::RuntimeError;
 use crate::function::{DeployOptions, FunctionInfo};
+use crate::host_threads::HostThreads;
 use crate::invocation::{Invocation, InvokeRequest};
 use crate::limits::FunctionLimits;
 use crate::memory_layout::BoundsChecks;
@@ -41,6 +42,8 @@ pub(crate) struct Inner {
     pub(crate) registry: Registry,
     pub(crate) metrics: Metrics,
     pub(crate) native: NativeRunner,
+    /// Where compiles, store writes, native spawns and splice relays run.
+    pub(crate) host: HostThreads,
     pub(crate) slots: Arc<Semaphore>,
     /// Serializes the commit + registry swap of deploys and removes, so the
     /// registry always ends up matching the store.
@@ -58,8 +61,11 @@ impl Runtime {
     /// # Errors
     /// [`RuntimeError::DataDir`] when the data directory or its store cannot
     /// be used (another process holds it, say), [`RuntimeError::Store`],
-    /// [`RuntimeError::Engine`].
+    /// [`RuntimeError::Engine`], [`RuntimeError::HostThreads`],
+    /// [`RuntimeError::OnGuestThread`] when called on a thread that runs
+    /// guest code.
     pub fn open(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        let host = HostThreads::start(config.get_host_thread_keep_alive())?;
         let data_dir = config.get_data_dir().map(DataDir::open).transpose()?;
         let store = match &data_dir {
             Some(dir) => FunctionStore::open(dir)?,
@@ -79,6 +85,7 @@ impl Runtime {
             metrics: Metrics::new(),
             publish: Mutex::new(()),
             native,
+            host,
         };
         for info in inner.store.functions()? {
             let name = info.name.clone();
@@ -150,21 +157,16 @@ impl Runtime {
         let inner = self.inner.clone();
         let function_name = name.to_string();
         let skip_preinit = options.skip_preinit;
-        let handle = tokio::runtime::Handle::current();
-        // Compiling (and pre-initializing) is CPU-bound: keep it off the
-        // caller's async threads.
-        let (module, built) = blocking(move || {
-            let built = inner.build(
-                &handle,
-                &function_name,
-                &module,
-                limits,
-                skip_preinit,
-                bounds_checks,
-            );
-            built.map(|built| (module, built))
-        })
-        .await??;
+        // Compiling (and pre-initializing) is CPU-bound and makes
+        // executable memory: a host thread's work.
+        let (module, built) = self
+            .inner
+            .blocking(move || {
+                let built =
+                    inner.build(&function_name, &module, limits, skip_preinit, bounds_checks);
+                built.map(|built| (module, built))
+            })
+            .await??;
         let digest = ModuleDigest::of(&module);
         let snapshot_digest = built.snapshot.as_ref().map(|s| ModuleDigest::of(&s.wasm));
         let info = FunctionInfo {
@@ -192,13 +194,15 @@ impl Runtime {
         // is not there. A file left by a failed commit is collected at the
         // next start.
         let inner = self.inner.clone();
-        let (prepared, artifact, snapshot) = blocking(move || {
-            let engine = inner.engines.of(&built.prepared);
-            let checksum = inner.artifacts.save(engine, &key, &built.prepared)?;
-            let snapshot = built.snapshot.map(|s| s.wasm);
-            Ok::<_, RuntimeError>((built.prepared, checksum.map(|c| (key, c)), snapshot))
-        })
-        .await??;
+        let (prepared, artifact, snapshot) = self
+            .inner
+            .blocking(move || {
+                let engine = inner.engines.of(&built.prepared);
+                let checksum = inner.artifacts.save(engine, &key, &built.prepared)?;
+                let snapshot = built.snapshot.map(|s| s.wasm);
+                Ok::<_, RuntimeError>((built.prepared, checksum.map(|c| (key, c)), snapshot))
+            })
+            .await??;
         self.publish(
             LoadedFunction::new(info, Executable::Wasm(prepared)),
             module,
@@ -224,17 +228,18 @@ impl Runtime {
         let _publishing = self.inner.publish.lock().await;
         let inner = self.inner.clone();
         let write_info = info.clone();
-        blocking(move || {
-            let replaced = inner.store.deploy(DeployWrite {
-                info: &write_info,
-                module: &module,
-                snapshot: snapshot.as_deref(),
-                artifact: artifact.as_ref().map(|(key, checksum)| (key, *checksum)),
-            })?;
-            inner.artifacts.forget(&replaced.unused_artifacts);
-            Ok::<_, RuntimeError>(())
-        })
-        .await??;
+        self.inner
+            .blocking(move || {
+                let replaced = inner.store.deploy(DeployWrite {
+                    info: &write_info,
+                    module: &module,
+                    snapshot: snapshot.as_deref(),
+                    artifact: artifact.as_ref().map(|(key, checksum)| (key, *checksum)),
+                })?;
+                inner.artifacts.forget(&replaced.unused_artifacts);
+                Ok::<_, RuntimeError>(())
+            })
+            .await??;
         self.inner.registry.insert(function);
         self.inner.metrics.record_deploy(&info.name);
         self.inner
@@ -250,6 +255,7 @@ impl Runtime {
     ///
     /// # Errors
     /// [`RuntimeError::InvalidName`], [`RuntimeError::NotFound`],
+    /// [`RuntimeError::Preparing`] when the server is still deploying it,
     /// [`RuntimeError::TooLarge`] (input), [`RuntimeError::Busy`] when every
     /// instance slot is in use.
     pub async fn invoke(
@@ -258,13 +264,7 @@ impl Runtime {
         request: InvokeRequest,
     ) -> Result<Invocation, RuntimeError> {
         let name = FunctionName::parse(name)?;
-        let function =
-            self.inner
-                .registry
-                .get(name.as_str())
-                .ok_or_else(|| RuntimeError::NotFound {
-                    name: name.to_string(),
-                })?;
+        let function = self.inner.registry.lookup(name.as_str())?;
         let limit = self.inner.config.get_max_input_bytes();
         if request.input.len() > limit {
             return Err(RuntimeError::TooLarge {
@@ -317,11 +317,29 @@ impl Runtime {
         let name = FunctionName::parse(name)?;
         self.inner
             .registry
-            .get(name.as_str())
+            .lookup(name.as_str())
             .map(|f| f.info.clone())
-            .ok_or_else(|| RuntimeError::NotFound {
-                name: name.to_string(),
-            })
+    }
+
+    /// Marks functions `names` as being prepared: until they are deployed
+    /// (or [`Runtime::prepared`] says otherwise), invoking or getting one
+    /// answers [`RuntimeError::Preparing`] instead of
+    /// [`RuntimeError::NotFound`]. A server that deploys its examples after
+    /// it started listening says so this way.
+    pub fn preparing<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
+        for name in names {
+            self.inner.registry.set_preparing(name, true);
+        }
+    }
+
+    /// Ends the preparation of `name`, whether its deploy worked or not.
+    pub fn prepared(&self, name: &str) {
+        self.inner.registry.set_preparing(name, false);
+    }
+
+    /// The functions still being prepared, in name order.
+    pub fn still_preparing(&self) -> Vec<String> {
+        self.inner.registry.preparing()
     }
 
     /// Removes function `name` from the store and stops serving it;
@@ -335,12 +353,14 @@ impl Runtime {
         let _publishing = self.inner.publish.lock().await;
         let inner = self.inner.clone();
         let key = name.to_string();
-        let removed = blocking(move || {
-            let replaced = inner.store.remove(&key)?;
-            inner.artifacts.forget(&replaced.unused_artifacts);
-            Ok::<_, RuntimeError>(replaced.previous)
-        })
-        .await??;
+        let removed = self
+            .inner
+            .blocking(move || {
+                let replaced = inner.store.remove(&key)?;
+                inner.artifacts.forget(&replaced.unused_artifacts);
+                Ok::<_, RuntimeError>(replaced.previous)
+            })
+            .await??;
         self.inner.registry.remove(name.as_str());
         self.inner
             .metrics
@@ -413,14 +433,15 @@ impl Runtime {
         limits: FunctionLimits,
     ) -> Result<Invocation, RuntimeError> {
         let inner = self.inner.clone();
-        let handle = tokio::runtime::Handle::current();
-        let prepared = blocking(move || {
-            let mode = inner.engines.default_mode();
-            inner
-                .build(&handle, "main", &module, limits, false, mode)
-                .map(|built| built.prepared)
-        })
-        .await??;
+        let prepared = self
+            .inner
+            .blocking(move || {
+                let mode = inner.engines.default_mode();
+                inner
+                    .build("main", &module, limits, false, mode)
+                    .map(|built| built.prepared)
+            })
+            .await??;
         let Ok(slot) = self.inner.slots.clone().try_acquire_owned() else {
             return Err(RuntimeError::Busy {
                 limit: self.inner.config.get_max_instances(),
@@ -456,24 +477,26 @@ struct Built {
     snapshot: Option<Snapshot>,
 }
 
-/// Runs CPU-bound or blocking `work` (compilation, store commits) on the
-/// caller's runtime's blocking threads, keeping its async threads free.
-pub(crate) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, RuntimeError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| RuntimeError::engine(format!("background task failed: {e}")))
-}
-
 impl Inner {
+    /// Runs CPU-bound or blocking `work` (compilation, store commits) on a
+    /// host thread (`host_threads.rs`), keeping the caller's thread free.
+    ///
+    /// # Errors
+    /// [`RuntimeError::HostTaskFailed`] when `work` panicked.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, RuntimeError> {
+        self.host.run(work).await
+    }
+
     /// Compiles module bytes for a deploy, pre-initializing them first when
     /// they export `wizer-initialize` (unless `skip_preinit`).
     ///
-    /// Runs on a blocking thread; `handle` drives the async pre-init there.
+    /// Runs on a host thread, which drives the async pre-init itself (the
+    /// host runtime's drivers serve its timers).
     fn build(
         &self,
-        handle: &tokio::runtime::Handle,
         name: &str,
         module: &[u8],
         limits: FunctionLimits,
@@ -501,7 +524,7 @@ impl Inner {
             return Err(RuntimeError::UnknownImports { names: unknown });
         }
         let time_limit = std::time::Duration::from_millis(self.config.get_max_preinit_ms());
-        let snapshot = handle.block_on(engine.preinitialize(
+        let snapshot = tokio::runtime::Handle::current().block_on(engine.preinitialize(
             module,
             name,
             limits.memory_bytes(),
@@ -535,7 +558,9 @@ impl Inner {
                 debug_assert!(os.stdin.is_none() && os.stdout.is_none());
                 self.engines.of(prepared).run(prepared, run).await
             }
-            Executable::Native(executable) => self.native.run_with(executable, run, os).await,
+            Executable::Native(executable) => {
+                self.native.run_with(&self.host, executable, run, os).await
+            }
         }
     }
 

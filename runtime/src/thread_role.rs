@@ -4,10 +4,11 @@
 //! Threads that run guests (the async threads: a guest runs on the thread
 //! that took its request) add [`faasrt_isolation::GUEST_THREAD_DENIED`] on
 //! top, each before it first runs one: no new executable memory, no exec,
-//! no process creation. Compilation, pre-initialization, store writes and
-//! native spawns happen on the blocking threads, which keep the runtime
-//! filter only. Library users (tests, benchmarks, `faasrt run`) never
-//! enable the role.
+//! no process creation. Compilation, pre-initialization, store writes,
+//! native spawns and splice relays happen on the host threads
+//! (`host_threads.rs`), which keep the runtime filter only and are never
+//! created by a thread with the role. Library users (tests, benchmarks,
+//! `faasrt run`) never enable the role.
 
 use faasrt_isolation::{GuestThreadFilter, IsolationError, RuntimeSeccomp};
 use std::cell::Cell;
@@ -53,6 +54,11 @@ pub(crate) fn enter() {
     let Some(role) = ROLE.get() else {
         return;
     };
+    // Pre-initialization runs guest code on a host thread: the role would
+    // make that thread, and every thread it creates, unable to compile.
+    if crate::host_threads::on_host_thread() {
+        return;
+    }
     if ENTERED.with(|entered| entered.replace(true)) {
         return;
     }
@@ -64,6 +70,11 @@ pub(crate) fn enter() {
             tracing::warn!(%error, "cannot install the guest-thread seccomp role on this thread");
         }
     }
+}
+
+/// Whether the calling thread took the role (or tried to).
+pub(crate) fn entered() -> bool {
+    ENTERED.with(Cell::get)
 }
 
 /// How many threads run guests under the role.

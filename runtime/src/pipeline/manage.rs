@@ -4,7 +4,7 @@
 use super::{PipelineInfo, PipelineResult, PipelineSpec, PreparedPipeline};
 use crate::error::RuntimeError;
 use crate::name::FunctionName;
-use crate::runtime::{Runtime, blocking};
+use crate::runtime::Runtime;
 use faasrt_host_api::{PipeReader, PipeWriter};
 use std::time::SystemTime;
 
@@ -29,7 +29,9 @@ impl Runtime {
         };
         let inner = self.inner.clone();
         let record = info.clone();
-        blocking(move || inner.store.put_pipeline(&record)).await??;
+        self.inner
+            .blocking(move || inner.store.put_pipeline(&record))
+            .await??;
         Ok(info)
     }
 
@@ -63,7 +65,8 @@ impl Runtime {
         let name = FunctionName::parse(name)?;
         let inner = self.inner.clone();
         let key = name.to_string();
-        blocking(move || inner.store.remove_pipeline(&key))
+        self.inner
+            .blocking(move || inner.store.remove_pipeline(&key))
             .await??
             .ok_or_else(|| RuntimeError::PipelineNotFound {
                 name: name.to_string(),
@@ -96,15 +99,19 @@ impl Runtime {
         let mut functions = Vec::with_capacity(spec.stages.len());
         let mut admitted = Vec::new();
         for (i, stage) in spec.stages.iter().enumerate() {
-            let function = self.inner.registry.get(&stage.function).ok_or_else(|| {
-                RuntimeError::InvalidPipeline {
-                    reason: format!(
-                        "stage {}: function {:?} is not deployed",
-                        i + 1,
-                        stage.function
-                    ),
+            let function = match self.inner.registry.lookup(&stage.function) {
+                Ok(function) => function,
+                Err(RuntimeError::NotFound { .. }) => {
+                    return Err(RuntimeError::InvalidPipeline {
+                        reason: format!(
+                            "stage {}: function {:?} is not deployed",
+                            i + 1,
+                            stage.function
+                        ),
+                    });
                 }
-            })?;
+                Err(error) => return Err(error),
+            };
             admitted.extend(function.admit()?);
             functions.push(function);
         }

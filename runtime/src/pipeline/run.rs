@@ -67,7 +67,8 @@ impl PreparedPipeline {
                     let moved = edge.relay.moved.clone();
                     outputs.push(StageOutput::Os(edge.upstream_write, moved.clone()));
                     inputs.push(StageInput::Os(edge.downstream_read, moved));
-                    relays.push(edge.relay.run());
+                    // On a host thread, off the threads that run guests.
+                    relays.push(inner.host.spawn(edge.relay.run()));
                     inner.metrics.record_spliced_edge();
                 }
                 not_spliced => {

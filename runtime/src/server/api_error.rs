@@ -129,7 +129,7 @@ impl ApiError {
             StatusCode::UNAUTHORIZED => {
                 headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            StatusCode::TOO_MANY_REQUESTS => {
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
                 headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
@@ -190,11 +190,18 @@ impl From<RuntimeError> for ApiError {
             E::Busy { .. } => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
             }
+            E::Preparing { name } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", message)
+                    .with("name", name)
+            }
             E::DataDir { .. }
             | E::Store(_)
             | E::Corrupt(_)
             | E::Engine(_)
-            | E::InvalidConfig(_) => {
+            | E::InvalidConfig(_)
+            | E::HostThreads(_)
+            | E::HostTaskFailed(_)
+            | E::OnGuestThread => {
                 tracing::error!(%message, "internal error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
             }

@@ -13,4 +13,5 @@ mod pipelines;
 mod pipelines_http;
 mod preinit;
 mod restart;
+mod server_under_load;
 mod support;
