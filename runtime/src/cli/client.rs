@@ -2,7 +2,9 @@
 
 use crate::function::{DeployOptions, FunctionInfo};
 use crate::name::FunctionName;
-use crate::server::{DURATION_HEADER, EXIT_CODE_HEADER, EXIT_CODE_TRAILER, PIPESTATUS_TRAILER};
+use crate::server::{
+    DURATION_HEADER, EXIT_CODE_HEADER, EXIT_CODE_TRAILER, PIPESTATUS_TRAILER, STAGE_ERRORS_TRAILER,
+};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -68,6 +70,20 @@ pub struct PipeOutcome {
     pub exit_code: i32,
     /// Every stage's exit code, first to last.
     pub pipestatus: Vec<i32>,
+    /// The stages that failed with a message (could not start, trapped,
+    /// timed out), first to last.
+    pub stage_errors: Vec<StageError>,
+}
+
+/// A pipeline stage that failed with a message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct StageError {
+    /// Its position, from 1.
+    pub stage: usize,
+    /// The function it ran.
+    pub function: String,
+    /// What went wrong.
+    pub message: String,
 }
 
 impl PipeOutcome {
@@ -88,9 +104,18 @@ impl PipeOutcome {
         let exit_code = text(EXIT_CODE_TRAILER)?
             .parse()
             .map_err(|_| ClientError::BadResponse("bad exit code trailer".into()))?;
+        let stage_errors = match trailers.get(STAGE_ERRORS_TRAILER) {
+            None => Vec::new(),
+            Some(value) => value
+                .to_str()
+                .ok()
+                .and_then(|text| serde_json::from_str(text).ok())
+                .ok_or_else(|| ClientError::BadResponse("bad stage errors trailer".into()))?,
+        };
         Ok(PipeOutcome {
             exit_code,
             pipestatus,
+            stage_errors,
         })
     }
 }

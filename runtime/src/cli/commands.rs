@@ -16,6 +16,10 @@ use bytes::Bytes;
 use serde_json::json;
 use std::io::{IsTerminal, Read, Write};
 
+/// The name of the server's async threads, which take requests and run
+/// guests (`/proc/<pid>/task/<tid>/comm`).
+pub const API_THREAD_NAME: &str = "faasrt-api";
+
 /// Exit code of the CLI itself when a command fails before any function ran.
 const EXIT_FAILURE: i32 = 1;
 
@@ -83,6 +87,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .max_module_bytes(args.max_body)
         .max_input_bytes(args.max_body)
         .max_timeout_ms(args.max_timeout)
+        .host_thread_keep_alive(args.host_thread_keep_alive)
+        .max_preinit_ms(args.max_preinit)
         .default_limits(FunctionLimits {
             memory_mb: args.default_memory,
             timeout_ms: args.default_timeout,
@@ -95,13 +101,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .token()?;
     let io = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .thread_name("faasrt-api")
+        .thread_name(API_THREAD_NAME)
         .build()
         .context("cannot start the server's async runtime")?;
     io.block_on(async move {
-        if args.examples {
-            deploy_examples(&runtime).await?;
-        }
         let server_config = ServerConfig {
             listen: args.listen,
             auth_all: args.auth_all,
@@ -117,6 +120,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             runtime.list().len(),
             args.data_dir.join(crate::data_dir::TOKEN_FILE).display()
         );
+        if args.examples {
+            super::examples::prepare_in_background(&runtime);
+        }
         server.run(shutdown_signal()).await;
         tracing::info!("faasrt stopped");
         Ok(())
@@ -147,65 +153,38 @@ fn install_seccomp(mode: super::SeccompMode) {
                 refused = faasrt_isolation::RUNTIME_DENIED.len(),
                 "seccomp filter installed"
             );
-            // The SIGSYS handler can only count; say so in the log as well.
-            tokio::spawn(async {
-                let mut seen = 0;
-                loop {
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    let denied = faasrt_isolation::denied_syscalls();
-                    if denied > seen {
-                        tracing::warn!(
-                            denied = denied - seen,
-                            total = denied,
-                            "seccomp refused syscalls in the server"
-                        );
-                        seen = denied;
-                    }
-                }
-            });
+            // The SIGSYS handler can only count; the log says what it
+            // counted: which syscall, on a thread of which role.
+            tokio::spawn(report_denials());
         }
         Err(error) => tracing::error!(%error, "cannot install the seccomp filter"),
     }
 }
 
-/// Deploys each example function that is missing or differs from the
-/// bytes built into this binary.
-async fn deploy_examples(runtime: &Runtime) -> anyhow::Result<()> {
-    for example in faasrt_example_artifacts::EXAMPLES {
-        let digest = faasrt_snapshots::ModuleDigest::of(example.wasm).to_string();
-        if runtime.get(example.name).is_ok_and(|f| f.digest == digest) {
-            continue;
+/// Logs each syscall the server's filters refused, once a second: its
+/// name and number, the role of the thread that made it, how many times.
+async fn report_denials() {
+    let mut seen = std::collections::HashMap::new();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        for denial in faasrt_isolation::denials() {
+            let before = seen.insert((denial.role, denial.number), denial.count);
+            let new = denial.count - before.unwrap_or(0);
+            if new > 0 {
+                tracing::warn!(
+                    syscall = denial.name,
+                    number = denial.number,
+                    role = denial.role.label(),
+                    new,
+                    total = denial.count,
+                    "seccomp refused a syscall in the server: {} ({}) on a {} thread",
+                    denial.name,
+                    denial.number,
+                    denial.role.label(),
+                );
+            }
         }
-        runtime
-            .deploy(
-                example.name,
-                Bytes::from_static(example.wasm),
-                DeployOptions::default(),
-            )
-            .await
-            .with_context(|| format!("deploying example {}", example.name))?;
-        tracing::info!(function = example.name, "deployed example");
     }
-    for example in faasrt_example_artifacts::NATIVE_EXAMPLES {
-        let digest = faasrt_snapshots::ModuleDigest::of(example.executable).to_string();
-        if runtime.get(example.name).is_ok_and(|f| f.digest == digest) {
-            continue;
-        }
-        let options = DeployOptions {
-            native: true,
-            ..DeployOptions::default()
-        };
-        runtime
-            .deploy(
-                example.name,
-                Bytes::from_static(example.executable),
-                options,
-            )
-            .await
-            .with_context(|| format!("deploying native example {}", example.name))?;
-        tracing::info!(function = example.name, "deployed native example");
-    }
-    Ok(())
 }
 
 async fn shutdown_signal() {
@@ -338,8 +317,21 @@ fn pipe(args: PipeArgs, json: bool) -> CommandFuture {
         if json {
             eprintln!(
                 "{}",
-                json!({ "exit_code": outcome.exit_code, "pipestatus": outcome.pipestatus })
+                json!({
+                    "exit_code": outcome.exit_code,
+                    "pipestatus": outcome.pipestatus,
+                    "stage_errors": outcome.stage_errors,
+                })
             );
+        } else {
+            // As a shell says "command not found" for a stage it could not
+            // start, whatever the last stage's status.
+            for error in &outcome.stage_errors {
+                eprintln!(
+                    "faasrt: stage {} ({}): {}",
+                    error.stage, error.function, error.message
+                );
+            }
         }
         Ok(outcome.exit_code)
     })

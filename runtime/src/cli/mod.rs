@@ -3,9 +3,11 @@
 
 mod client;
 mod commands;
+mod examples;
 mod units;
 
-pub use client::{ChannelBody, Client, ClientError, PipeOutcome};
+pub use client::{ChannelBody, Client, ClientError, PipeOutcome, StageError};
+pub use commands::API_THREAD_NAME;
 pub use units::{parse_duration_ms, parse_memory_mb};
 
 use clap::{Args, Parser, Subcommand};
@@ -109,6 +111,20 @@ pub struct ServeArgs {
     /// through to the kernel's audit log; `off`.
     #[arg(long, value_enum, default_value = "enforce")]
     pub seccomp: SeccompMode,
+    /// Longest a module's pre-initialization (`wizer-initialize`) may run
+    /// at deploy, wall clock, e.g. 10s; past it the deploy fails with
+    /// `preinit_failed`.
+    #[arg(long, default_value = "10s", value_parser = units::parse_duration_ms)]
+    pub max_preinit: u64,
+    /// How long an idle host thread (compilation, store writes, native
+    /// spawns) stays before it exits, e.g. 10s; new ones start as work
+    /// needs them.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub host_thread_keep_alive: std::time::Duration,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    units::parse_duration_ms(text).map(std::time::Duration::from_millis)
 }
 
 /// How the wasm engine is set up: shared by `faasrt serve` and

@@ -28,6 +28,14 @@ use tokio::sync::oneshot;
 pub const PIPESTATUS_TRAILER: &str = "x-faasrt-pipestatus";
 /// Trailer with the pipeline's exit code: the last stage's.
 pub const EXIT_CODE_TRAILER: &str = "x-faasrt-exit-code";
+/// Trailer with the stages that failed with a message (could not start,
+/// trapped, timed out, wrote too much), as a JSON array of
+/// `{"stage": N, "function": "...", "message": "..."}` (stages counted
+/// from 1, non-ASCII escaped as `\uXXXX`); absent when none did.
+pub const STAGE_ERRORS_TRAILER: &str = "x-faasrt-stage-errors";
+
+/// Longest message of one stage in [`STAGE_ERRORS_TRAILER`], in characters.
+const STAGE_MESSAGE_CHARS: usize = 1000;
 
 /// How much output one read hands to the response at most.
 const FRAME_BYTES: usize = 64 << 10;
@@ -179,7 +187,7 @@ async fn run(
     );
     headers.insert(
         TRAILER,
-        HeaderValue::from_static("x-faasrt-pipestatus, x-faasrt-exit-code"),
+        HeaderValue::from_static("x-faasrt-pipestatus, x-faasrt-exit-code, x-faasrt-stage-errors"),
     );
     Ok(response)
 }
@@ -301,5 +309,112 @@ fn trailers(result: &PipelineResult) -> HeaderMap {
         HeaderName::from_static(EXIT_CODE_TRAILER),
         value(result.exit_code().to_string()),
     );
+    if let Some(errors) = stage_errors(result) {
+        trailers.insert(
+            HeaderName::from_static(STAGE_ERRORS_TRAILER),
+            HeaderValue::from_str(&errors).expect("escaped to printable ASCII"),
+        );
+    }
     trailers
+}
+
+/// The [`STAGE_ERRORS_TRAILER`] value of `result`, if a stage failed with
+/// a message.
+fn stage_errors(result: &PipelineResult) -> Option<String> {
+    let errors: Vec<_> = result
+        .stages
+        .iter()
+        .enumerate()
+        .filter_map(|(i, stage)| {
+            let message: String = stage
+                .message
+                .as_ref()?
+                .chars()
+                .take(STAGE_MESSAGE_CHARS)
+                .collect();
+            Some(serde_json::json!({
+                "stage": i + 1,
+                "function": stage.function,
+                "message": message,
+            }))
+        })
+        .collect();
+    if errors.is_empty() {
+        return None;
+    }
+    Some(ascii_json(&serde_json::Value::Array(errors)))
+}
+
+/// `value` as JSON text in printable ASCII, as a header value must be:
+/// every other character is written as a `\uXXXX` escape (serde_json
+/// escapes control characters already; outside strings JSON is ASCII).
+fn ascii_json(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() && !c.is_ascii_control() {
+            escaped.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                escaped.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::StageResult;
+
+    fn stage(function: &str, exit_code: i32, message: Option<&str>) -> StageResult {
+        StageResult {
+            function: function.into(),
+            args: Vec::new(),
+            exit_code,
+            outcome: if message.is_some() { "trap" } else { "ok" }.into(),
+            message: message.map(str::to_owned),
+            bytes_in: 0,
+            bytes_out: 0,
+            duration_us: 0,
+            log_tail: String::new(),
+        }
+    }
+
+    #[test]
+    fn failed_stages_are_listed_with_their_message_in_ascii() {
+        let result = PipelineResult {
+            stages: vec![
+                stage("cat-native", 134, Some("cannot start the executable: é")),
+                stage("grep", 1, None),
+                stage("wc", 0, None),
+            ],
+            duration_us: 1,
+        };
+        let text = stage_errors(&result).expect("one failed stage");
+        assert!(
+            text.is_ascii() && HeaderValue::from_str(&text).is_ok(),
+            "{text}"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(
+            parsed,
+            serde_json::json!([{
+                "stage": 1,
+                "function": "cat-native",
+                "message": "cannot start the executable: é",
+            }])
+        );
+    }
+
+    #[test]
+    fn no_trailer_when_no_stage_failed_with_a_message() {
+        let result = PipelineResult {
+            stages: vec![stage("grep", 1, None)],
+            duration_us: 1,
+        };
+        assert_eq!(stage_errors(&result), None);
+    }
 }

@@ -56,15 +56,13 @@ async fn route(
     let method = request.method.clone();
     if segments.as_slice() == ["healthz"] && request.uri.query() == Some("verbose=1") {
         only(&method, Method::GET, "GET")?;
-        let mechanisms = crate::doctor::report(app.runtime.config());
-        return Ok(json(
-            StatusCode::OK,
-            &serde_json::json!({"status": "ok", "mechanisms": mechanisms}),
-        ));
+        let mut health = health(&app.runtime);
+        health["mechanisms"] = serde_json::json!(crate::doctor::report(app.runtime.config()));
+        return Ok(json(StatusCode::OK, &health));
     }
     if segments.as_slice() == ["healthz"] {
         return only(&method, Method::GET, "GET")
-            .map(|()| json(StatusCode::OK, &serde_json::json!({"status": "ok"})));
+            .map(|()| json(StatusCode::OK, &health(&app.runtime)));
     }
     // Reads and invocations are open unless --auth-all; writes always need
     // the token.
@@ -182,6 +180,17 @@ async fn deploy(
     let info = app.runtime.deploy(name, module, options).await?;
     tracing::info!(function = %info.name, digest = %info.digest, size = info.size, "deployed");
     Ok(json(StatusCode::CREATED, &info))
+}
+
+/// The body of `/healthz`: `{"status": "ok"}`, or `"preparing"` with the
+/// functions the server is still deploying (its examples, at start).
+fn health(runtime: &Runtime) -> serde_json::Value {
+    let preparing = runtime.still_preparing();
+    if preparing.is_empty() {
+        serde_json::json!({"status": "ok"})
+    } else {
+        serde_json::json!({"status": "preparing", "preparing": preparing})
+    }
 }
 
 /// `POST /v1/functions/{name}/invoke[?arg=X&arg=Y]`, body = faasin.

@@ -9,20 +9,32 @@ use std::process::{Child, Command, Output, Stdio};
 const FAASRT: &str = env!("CARGO_BIN_EXE_faasrt");
 
 /// A `faasrt serve` process on a free port.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    url: String,
-    data_dir: tempfile::TempDir,
+    pub(crate) url: String,
+    pub(crate) data_dir: tempfile::TempDir,
 }
 
 impl Serve {
-    /// `faasrt serve --examples`.
+    /// `faasrt serve --examples`, once every example is ready. Its idle
+    /// host threads leave after 200 ms, so that a test's pauses make the
+    /// server create new ones. Pre-initialization may take a minute: the
+    /// Go examples' takes seconds in a debug build, more beside the other
+    /// tests on two cores.
     fn start() -> Self {
-        Self::start_with(&["--examples"])
+        let serve = Self::start_with(&[
+            "--examples",
+            "--host-thread-keep-alive",
+            "200ms",
+            "--max-preinit",
+            "60s",
+        ]);
+        serve.wait_ready();
+        serve
     }
 
-    /// `faasrt serve` with `flags`.
-    fn start_with(flags: &[&str]) -> Self {
+    /// `faasrt serve` with `flags`, as soon as it listens.
+    pub(crate) fn start_with(flags: &[&str]) -> Self {
         let data_dir = tempfile::tempdir().expect("tempdir");
         let mut child = Command::new(FAASRT)
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -54,9 +66,47 @@ impl Serve {
         }
     }
 
+    /// Waits until `/healthz` says nothing is being prepared any more (the
+    /// examples, on a first start), for at most five minutes.
+    pub(crate) fn wait_ready(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        loop {
+            let health = http_get(&self.url, "/healthz");
+            if health.contains(r#"{"status":"ok"}"#) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server is still preparing: {health}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The address the server listens on.
+    pub(crate) fn addr(&self) -> std::net::SocketAddr {
+        self.url
+            .trim_start_matches("http://")
+            .parse()
+            .expect("the server listens on host:port")
+    }
+
+    /// The management token the server wrote to its data directory.
+    pub(crate) fn token(&self) -> String {
+        std::fs::read_to_string(self.data_dir.path().join("token"))
+            .expect("the server wrote its token")
+            .trim()
+            .to_owned()
+    }
+
     /// Runs a client command against this server with the token found in
     /// its data directory.
-    fn faasrt(&self, args: &[&str], stdin: &[u8]) -> Output {
+    pub(crate) fn faasrt(&self, args: &[&str], stdin: &[u8]) -> Output {
         run(
             Command::new(FAASRT)
                 .args(args)
@@ -100,11 +150,11 @@ fn run(command: &mut Command, stdin: &[u8]) -> Output {
     child.wait_with_output().expect("faasrt ends")
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
@@ -145,6 +195,12 @@ fn serve_with_examples_answers_every_client_command() {
         "{}",
         stderr(&no_match)
     );
+
+    // Guests on every API thread at once, then a pause that retires every
+    // idle host thread: the deploys and native starts below need new host
+    // threads, asked for by threads that carry the guest role.
+    wasm_load(&serve.url, 32);
+    std::thread::sleep(std::time::Duration::from_millis(600));
 
     let listing = serve.faasrt(&["ls", "--json"], b"");
     let functions: serde_json::Value =
@@ -206,13 +262,48 @@ fn serve_with_examples_answers_every_client_command() {
         );
         let piped = serve.faasrt(&["pipe", "cat | upper-native | wc-native -l"], b"a\nb\n");
         assert_eq!(stdout(&piped), "2\n", "{}", stderr(&piped));
+        // The README's own mixed pipeline, after more guest load.
+        wasm_load(&serve.url, 32);
+        std::thread::sleep(std::time::Duration::from_millis(600));
+        let seq: String = (1..=1000).map(|n| format!("{n}\n")).collect();
+        let piped = serve.faasrt(
+            &["--json", "pipe", "cat-native | grep 7 | wc-native -l"],
+            seq.as_bytes(),
+        );
+        assert_eq!(stdout(&piped), "271\n", "{}", stderr(&piped));
+        assert!(
+            stderr(&piped).contains(r#""pipestatus":[0,0,0]"#),
+            "{}",
+            stderr(&piped)
+        );
     }
+    // A stage that fails says so on stderr, as a shell says "command not
+    // found", even though the last stage exits 0.
+    let trap = write_file(
+        serve.data_dir.path(),
+        "trap.wasm",
+        &crate::support::trap_module(),
+    );
+    let deployed = serve.faasrt(&["deploy", "trapper", trap.to_str().unwrap()], b"");
+    assert_eq!(deployed.status.code(), Some(0), "{}", stderr(&deployed));
+    let failed = serve.faasrt(&["pipe", "trapper | wc -l"], b"x\n");
+    assert_eq!(failed.status.code(), Some(0), "{}", stderr(&failed));
+    assert_eq!(stdout(&failed), "0\n");
+    assert!(
+        stderr(&failed).contains("faasrt: stage 1 (trapper): "),
+        "{}",
+        stderr(&failed)
+    );
     // Nothing the server did above was refused by its own filters, and
     // the threads that ran guests took the guest-thread role.
     let metrics = http_get(&serve.url, "/metrics");
     assert!(
         metrics.contains("faasrt_seccomp_denied_syscalls 0"),
         "{metrics}"
+    );
+    assert!(
+        !metrics.contains("faasrt_seccomp_denials{"),
+        "no syscall was refused: {metrics}"
     );
     let guest_threads: u64 = metrics
         .lines()
@@ -227,16 +318,42 @@ fn serve_with_examples_answers_every_client_command() {
     );
 }
 
+/// `count` invocations of `hello` at once, each on a connection of its own.
+fn wasm_load(url: &str, count: usize) {
+    let calls: Vec<_> = (0..count)
+        .map(|i| {
+            let url = url.to_owned();
+            std::thread::spawn(move || {
+                let answer = http_post(&url, &format!("/v1/functions/hello/invoke?arg=n{i}"));
+                assert!(answer.ends_with(&format!("Hello, n{i}!\n")), "{answer}");
+            })
+        })
+        .collect();
+    for call in calls {
+        call.join().expect("an invocation of hello");
+    }
+}
+
+/// The whole answer (status line, headers, body) of an empty `POST path`.
+fn http_post(url: &str, path: &str) -> String {
+    request(
+        url,
+        &format!("POST {path} HTTP/1.1\r\nContent-Length: 0\r\n"),
+    )
+}
+
 /// The body of `GET path` on the server at `url` (`http://host:port`).
-fn http_get(url: &str, path: &str) -> String {
+pub(crate) fn http_get(url: &str, path: &str) -> String {
+    request(url, &format!("GET {path} HTTP/1.1\r\n"))
+}
+
+/// Sends `head` (a request line and headers, each ending in CRLF) with
+/// `Host` and `Connection: close` added, and returns the whole answer.
+fn request(url: &str, head: &str) -> String {
     use std::io::Read;
     let address = url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(address).expect("connect");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request");
+    write!(stream, "{head}Host: {address}\r\nConnection: close\r\n\r\n").expect("request");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("response");
     response
