@@ -502,19 +502,14 @@ fn wait_with_rusage(pid: u32) -> anyhow::Result<(i32, u64)> {
     Ok((code, usage.ru_maxrss as u64))
 }
 
-/// The host build of a Rust example, next to this benchmark.
+/// The host build of a Rust example (`<name>-native`, built by
+/// `faasrt-example-artifacts` into target/native-examples).
 fn native_binary(name: &str) -> anyhow::Result<PathBuf> {
-    let path = std::env::current_exe()?
-        .parent()
-        .context("bench directory")?
-        .join(name);
-    if !path.is_file() {
-        bail!(
-            "no native build of {name} at {} (run `cargo build --release -p faasrt-examples`)",
-            path.display()
-        );
+    let native = format!("{name}-native");
+    match faasrt_example_artifacts::get_native(&native) {
+        Some(example) => Ok(example.path()),
+        None => bail!("no native build of {name}: native examples are built on x86_64 Linux only"),
     }
-    Ok(path)
 }
 
 /// Opens a data directory holding `count` functions, from their artifacts

@@ -239,19 +239,13 @@ pub fn run(args: PipesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The host build of the `cat` example, next to this benchmark.
+/// The host build of the `cat` example (`cat-native`, built by
+/// `faasrt-example-artifacts` into target/native-examples).
 fn native_cat() -> anyhow::Result<PathBuf> {
-    let path = std::env::current_exe()?
-        .parent()
-        .context("bench directory")?
-        .join("cat");
-    if !path.is_file() {
-        bail!(
-            "no native cat at {} (run `cargo build --release -p faasrt-examples`)",
-            path.display()
-        );
+    match faasrt_example_artifacts::get_native("cat-native") {
+        Some(example) => Ok(example.path()),
+        None => bail!("no native cat: native examples are built on x86_64 Linux only"),
     }
-    Ok(path)
 }
 
 /// A block of `chunk` bytes with a pattern (not zeros, which some paths

@@ -460,7 +460,7 @@ fn target_installed(rustc: &OsString) -> bool {
 }
 
 /// A `cargo build --release --target <target> -p faasrt-examples
-/// -p faasrt-hostile --bins` ([`PACKAGES`]) into `target_dir`, without the settings of the outer build: see
+/// -p faasrt-hostile --bins --features faasrt-examples/bins` ([`PACKAGES`]) into `target_dir`, without the settings of the outer build: see
 /// [`LEAKING_PREFIXES`] and [`LEAKING_NAMES`].
 fn nested_cargo(workspace: &Path, target: &str, target_dir: &Path) -> Command {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -470,6 +470,9 @@ fn nested_cargo(workspace: &Path, target: &str, target_dir: &Path) -> Command {
         .args(["build", "--release", "--target", target])
         .args(PACKAGES.iter().flat_map(|package| ["-p", package]))
         .arg("--bins")
+        // The examples' binaries are behind this feature, so that no build
+        // of the workspace itself puts a `cat` or `grep` in target/release.
+        .args(["--features", "faasrt-examples/bins"])
         .arg("--target-dir")
         .arg(target_dir)
         // Keep stdout for cargo's `cargo:` directives only.

@@ -4,8 +4,11 @@
 //! The build script compiles the binaries of `faasrt-examples` with a nested
 //! cargo into `target/wasm-examples` (installing the `wasm32-wasip1` target
 //! with rustup if it is missing), the way wasmtime's `test-programs` crate
-//! does. A binary added to `guest-sdk/examples/src/bin` appears in
-//! [`EXAMPLES`] without further changes.
+//! does. A binary added to `guest-sdk/examples/src/bin`, with its
+//! `[[bin]]` entry behind the `bins` feature in that package's
+//! `Cargo.toml`, appears in [`EXAMPLES`] without further changes. (The
+//! feature keeps the workspace's own builds from making host binaries named
+//! `cat` or `grep` in `target/release`.)
 //!
 //! The Go examples of `guest-sdk/examples/go` (`go-hello`, `go-upper`,
 //! `go-init-heavy`, `go-random`: one directory each, named like the
