@@ -3,6 +3,7 @@
 //! median, p99 and the ratio to the baseline, and writes CSV, JSON and an SVG
 //! plot under `--out`.
 
+mod burst;
 mod coldstart;
 mod invoke;
 mod isolation;
@@ -36,6 +37,10 @@ enum Bench {
     /// hello's latency alone, beside hostile guests, and under the server
     /// threads' seccomp filter.
     Isolation(isolation::IsolationArgs),
+    /// Deploys, native invocations and native pipelines in bursts, on a
+    /// `faasrt serve` that has run guests; optionally against a baseline
+    /// binary.
+    Burst(burst::BurstArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,5 +50,6 @@ fn main() -> anyhow::Result<()> {
         Bench::Coldstart(args) => coldstart::run(args),
         Bench::Pipes(args) => pipes::run(args),
         Bench::Isolation(args) => isolation::run(args),
+        Bench::Burst(args) => burst::run(args),
     }
 }

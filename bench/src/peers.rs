@@ -46,16 +46,22 @@ pub fn faasrt_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 /// Starts `faasrt serve --examples` on a free port with its store in
-/// `data_dir`, and waits until it listens.
+/// `data_dir`, and waits until it listens and its examples are ready.
 pub fn start_faasrt(binary: &Path, data_dir: &Path) -> anyhow::Result<ServerProcess> {
+    start_faasrt_with(binary, data_dir, &["--examples"])
+}
+
+/// Starts `faasrt serve FLAGS` on a free port with its store in `data_dir`,
+/// and waits until it listens and has nothing left to prepare.
+pub fn start_faasrt_with(
+    binary: &Path,
+    data_dir: &Path,
+    flags: &[&str],
+) -> anyhow::Result<ServerProcess> {
     let mut child = Command::new(binary)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--examples",
-            "--data-dir",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(flags)
+        .arg("--data-dir")
         .arg(data_dir)
         .env("RUST_LOG", "warn,faasrt_runtime::cli=info")
         .stdout(Stdio::null())
@@ -79,7 +85,34 @@ pub fn start_faasrt(binary: &Path, data_dir: &Path) -> anyhow::Result<ServerProc
         }
     };
     std::thread::spawn(move || lines.for_each(drop));
-    Ok(ServerProcess { child, addr })
+    let server = ServerProcess { child, addr };
+    wait_until_ready(addr, Duration::from_secs(600))?;
+    Ok(server)
+}
+
+/// Waits until `GET /healthz` on `addr` says `{"status":"ok"}`: the server
+/// deploys its examples after it starts listening.
+fn wait_until_ready(addr: SocketAddr, patience: Duration) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + patience;
+    let mut answer = String::new();
+    while Instant::now() < deadline {
+        answer.clear();
+        if let Ok(mut stream) = TcpStream::connect(addr) {
+            let asked = write!(
+                stream,
+                "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            );
+            if asked.is_ok()
+                && stream.read_to_string(&mut answer).is_ok()
+                && answer.contains(r#"{"status":"ok"}"#)
+            {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("faasrt on {addr} is not ready after {patience:?}: {answer}")
 }
 
 /// Where the peers live: `$FAASRT_BENCH_CACHE`, else `~/.cache/faasrt-bench`.
