@@ -25,7 +25,15 @@ fn native(name: &str) -> Option<PathBuf> {
 }
 
 fn spawn(bin: &std::path::Path, args: &[&str]) -> Child {
+    use std::os::unix::process::CommandExt;
+    // The program name the example sees, as a shell would give it.
+    let name = bin
+        .file_name()
+        .and_then(|name| name.to_str())
+        .and_then(|name| name.strip_suffix("-native"))
+        .expect("a <name>-native executable");
     Command::new(bin)
+        .arg0(name)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
