@@ -315,14 +315,14 @@ fn pipe(args: PipeArgs, json: bool) -> CommandFuture {
             })
             .await?;
         if json {
-            eprintln!(
-                "{}",
-                json!({
-                    "exit_code": outcome.exit_code,
-                    "pipestatus": outcome.pipestatus,
-                    "stage_errors": outcome.stage_errors,
-                })
-            );
+            let mut summary = json!({
+                "exit_code": outcome.exit_code,
+                "pipestatus": outcome.pipestatus,
+            });
+            if !outcome.stage_errors.is_empty() {
+                summary["stage_errors"] = json!(outcome.stage_errors);
+            }
+            eprintln!("{summary}");
         } else {
             // As a shell says "command not found" for a stage it could not
             // start, whatever the last stage's status.

@@ -28,8 +28,8 @@ use tokio::sync::oneshot;
 pub const PIPESTATUS_TRAILER: &str = "x-faasrt-pipestatus";
 /// Trailer with the pipeline's exit code: the last stage's.
 pub const EXIT_CODE_TRAILER: &str = "x-faasrt-exit-code";
-/// Trailer with the stages that failed with a message (could not start,
-/// trapped, timed out, wrote too much), as a JSON array of
+/// Trailer with the stages that failed other than by exiting (could not
+/// start, trapped, timed out, wrote too much), as a JSON array of
 /// `{"stage": N, "function": "...", "message": "..."}` (stages counted
 /// from 1, non-ASCII escaped as `\uXXXX`); absent when none did.
 pub const STAGE_ERRORS_TRAILER: &str = "x-faasrt-stage-errors";
@@ -318,13 +318,15 @@ fn trailers(result: &PipelineResult) -> HeaderMap {
     trailers
 }
 
-/// The [`STAGE_ERRORS_TRAILER`] value of `result`, if a stage failed with
-/// a message.
+/// The [`STAGE_ERRORS_TRAILER`] value of `result`, if a stage failed other
+/// than by exiting: a stage that exited non-zero said why itself, on its
+/// log, as a program in a shell does.
 fn stage_errors(result: &PipelineResult) -> Option<String> {
     let errors: Vec<_> = result
         .stages
         .iter()
         .enumerate()
+        .filter(|(_, stage)| stage.outcome != "exit")
         .filter_map(|(i, stage)| {
             let message: String = stage
                 .message
@@ -410,9 +412,11 @@ mod tests {
     }
 
     #[test]
-    fn no_trailer_when_no_stage_failed_with_a_message() {
+    fn no_trailer_when_stages_only_exited() {
+        let mut exited = stage("grep", 1, Some("function exited with status 1"));
+        exited.outcome = "exit".into();
         let result = PipelineResult {
-            stages: vec![stage("grep", 1, None)],
+            stages: vec![stage("cat", 0, None), exited],
             duration_us: 1,
         };
         assert_eq!(stage_errors(&result), None);

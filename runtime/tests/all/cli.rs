@@ -27,7 +27,7 @@ impl Serve {
             "--host-thread-keep-alive",
             "200ms",
             "--max-preinit",
-            "60s",
+            "120s",
         ]);
         serve.wait_ready();
         serve

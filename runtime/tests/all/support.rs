@@ -16,6 +16,9 @@ use std::thread::JoinHandle;
 pub const TEST_MAX_BODY: usize = 8 << 20;
 
 /// A `faasrt` server running in-process on its own threads.
+/// The pre-initialization time limit of test servers, in milliseconds.
+pub const TEST_MAX_PREINIT_MS: u64 = 120_000;
+
 pub struct TestServer {
     pub addr: SocketAddr,
     pub token: String,
@@ -39,7 +42,12 @@ impl TestServer {
             RuntimeConfig::new(data_dir)
                 .max_instances(100)
                 .max_module_bytes(TEST_MAX_BODY)
-                .max_input_bytes(TEST_MAX_BODY),
+                .max_input_bytes(TEST_MAX_BODY)
+                // The Go examples' pre-initialization takes seconds in a
+                // debug build, and more beside the other tests on two
+                // cores: a wall-clock limit must not decide these tests
+                // (the one that tests the limit sets its own).
+                .max_preinit_ms(TEST_MAX_PREINIT_MS),
         );
         let runtime = Runtime::open(config).expect("runtime opens");
         let token = runtime
