@@ -60,7 +60,7 @@ pub(super) fn prepare_in_background(runtime: &Runtime) {
     let at_once = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1));
     tracing::info!(
         "preparing {} example functions in the background, {at_once} at a time: a first start \
-         compiles and pre-initializes them (about 30 s on 2 cores), later starts load them from \
+         compiles and pre-initializes them (about 40 s on 2 cores), later starts load them from \
          the store; GET /healthz lists those not ready yet",
         pending.len()
     );
