@@ -54,11 +54,10 @@ impl FsSandbox {
     /// writable, every other filesystem access refused.
     ///
     /// # Errors
-    /// [`IsolationError::Filter`] when the kernel has no Landlock or refuses
-    /// the ruleset.
+    /// [`IsolationError::NoLandlock`] when the kernel has no Landlock,
+    /// [`IsolationError::Landlock`] when it refuses the ruleset.
     pub fn new(readable: &[&str]) -> Result<Self, IsolationError> {
-        let abi = landlock_abi()
-            .ok_or_else(|| IsolationError::Filter("no Landlock in this kernel".into()))?;
+        let abi = landlock_abi().ok_or(IsolationError::NoLandlock)?;
         let mut handled = ABI1_HANDLED;
         if abi >= 2 {
             handled |= ACCESS_REFER;
@@ -80,10 +79,10 @@ impl FsSandbox {
             )
         };
         if fd < 0 {
-            return Err(IsolationError::Filter(format!(
-                "landlock_create_ruleset: {}",
-                std::io::Error::last_os_error()
-            )));
+            return Err(IsolationError::Landlock {
+                what: "landlock_create_ruleset".into(),
+                source: std::io::Error::last_os_error(),
+            });
         }
         // SAFETY: a new descriptor owned by nothing else.
         let ruleset = unsafe { OwnedFd::from_raw_fd(fd as i32) };
@@ -124,10 +123,10 @@ impl FsSandbox {
             )
         };
         if added != 0 {
-            return Err(IsolationError::Filter(format!(
-                "landlock_add_rule {path}: {}",
-                std::io::Error::last_os_error()
-            )));
+            return Err(IsolationError::Landlock {
+                what: format!("landlock_add_rule {path}"),
+                source: std::io::Error::last_os_error(),
+            });
         }
         Ok(())
     }
@@ -170,6 +169,22 @@ pub const NATIVE_READABLE: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_landlock_failure_says_landlock_and_keeps_its_cause() {
+        let error = IsolationError::Landlock {
+            what: "landlock_add_rule /usr".into(),
+            source: std::io::Error::from_raw_os_error(libc::EINVAL),
+        };
+        let message = error.to_string();
+        assert!(
+            message.contains("Landlock") && !message.contains("seccomp"),
+            "{message}"
+        );
+        let source = std::error::Error::source(&error).expect("the kernel's answer");
+        assert!(source.to_string().contains("Invalid argument"), "{source}");
+        assert!(!IsolationError::NoLandlock.to_string().contains("seccomp"));
+    }
 
     #[test]
     fn a_confined_child_reads_libraries_and_nothing_else() {

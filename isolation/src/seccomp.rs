@@ -208,18 +208,16 @@ pub fn install_runtime_filter(mode: RuntimeSeccomp) -> Result<(), IsolationError
             // SAFETY: installs the handler above for SIGSYS, which nothing
             // else in faasrt uses.
             if unsafe { libc::sigaction(libc::SIGSYS, &action, std::ptr::null_mut()) } != 0 {
-                return Err(IsolationError::Filter(format!(
-                    "cannot handle SIGSYS: {}",
-                    std::io::Error::last_os_error()
-                )));
+                return Err(IsolationError::SignalHandler(
+                    std::io::Error::last_os_error(),
+                ));
             }
             SeccompAction::Trap
         }
         RuntimeSeccomp::Log => SeccompAction::Log,
     };
     let program = build(RUNTIME_DENIED, action)?;
-    seccompiler::apply_filter_all_threads(&program.0)
-        .map_err(|e| IsolationError::Filter(e.to_string()))
+    seccompiler::apply_filter_all_threads(&program.0).map_err(IsolationError::Install)
 }
 
 /// A syscall that threads running guest code may make only in some form,
@@ -333,10 +331,10 @@ impl GuestThreadFilter {
                         seccompiler::SeccompCmpOp::MaskedEq(mask),
                         value,
                     )
-                    .map_err(|e| IsolationError::Filter(e.to_string()))?;
+                    .map_err(IsolationError::Policy)?;
                     vec![
                         seccompiler::SeccompRule::new(vec![condition])
-                            .map_err(|e| IsolationError::Filter(e.to_string()))?,
+                            .map_err(IsolationError::Policy)?,
                     ]
                 }
             };
@@ -369,15 +367,33 @@ impl GuestThreadFilter {
     }
 }
 
-/// Why a filter could not be built.
+/// Why a sandbox mechanism could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum IsolationError {
-    /// seccompiler refused the policy (a bug in the table above).
+    /// seccompiler refused a policy (a bug in one of the tables above).
     #[error("cannot build the seccomp filter: {0}")]
-    Filter(String),
+    Policy(#[source] seccompiler::BackendError),
+    /// The kernel refused to install a seccomp filter.
+    #[error("cannot install the seccomp filter: {0}")]
+    Install(#[source] seccompiler::Error),
+    /// The SIGSYS handler of the runtime filter could not be set.
+    #[error("cannot handle SIGSYS: {0}")]
+    SignalHandler(#[source] std::io::Error),
     /// This architecture has no seccomp support in faasrt.
     #[error("seccomp filters are not supported on this architecture")]
     UnsupportedArch,
+    /// The kernel has no Landlock.
+    #[error("no Landlock in this kernel")]
+    NoLandlock,
+    /// A Landlock call failed.
+    #[error("cannot build the Landlock ruleset: {what}: {source}")]
+    Landlock {
+        /// The call, and the path it was for.
+        what: String,
+        /// The kernel's answer.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A compiled filter, ready to install in a child before `exec`.
@@ -422,9 +438,8 @@ pub fn native_child_filter() -> Result<SeccompProgram, IsolationError> {
             seccompiler::SeccompCmpOp::Ne,
             value,
         )
-        .map_err(|e| IsolationError::Filter(e.to_string()))?;
-        seccompiler::SeccompRule::new(vec![condition])
-            .map_err(|e| IsolationError::Filter(e.to_string()))
+        .map_err(IsolationError::Policy)?;
+        seccompiler::SeccompRule::new(vec![condition]).map_err(IsolationError::Policy)
     };
     // Refused when the descriptor is not EXEC_FD, or the flags are not
     // exactly AT_EMPTY_PATH (either rule matching is enough).
@@ -458,10 +473,8 @@ fn compile(
         _ => return Err(IsolationError::UnsupportedArch),
     };
     let filter = SeccompFilter::new(rules, SeccompAction::Allow, action, arch)
-        .map_err(|e| IsolationError::Filter(e.to_string()))?;
-    let program: BpfProgram = filter
-        .try_into()
-        .map_err(|e: seccompiler::BackendError| IsolationError::Filter(e.to_string()))?;
+        .map_err(IsolationError::Policy)?;
+    let program: BpfProgram = filter.try_into().map_err(IsolationError::Policy)?;
     Ok(SeccompProgram(program))
 }
 

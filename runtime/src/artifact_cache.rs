@@ -124,8 +124,12 @@ impl ArtifactCache {
             .map_err(missing)?
             .ok_or(CompileReason::ArtifactMissing)?;
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(|e| missing(RuntimeError::engine(e)))?;
+        file.read_to_end(&mut bytes).map_err(|e| {
+            missing(RuntimeError::Artifact {
+                what: "read",
+                source: e.into(),
+            })
+        })?;
         if let Err(error) = checksum.verify(&bytes) {
             tracing::warn!(artifact = %key.file_name(), %error, "artifact refused; recompiling");
             return Err(CompileReason::ArtifactInvalid);

@@ -166,11 +166,11 @@ impl FunctionEngine {
                 .signals_based_traps(false)
                 .memory_reservation(layout.reservation_bytes);
         }
-        let engine = Engine::new(&wasm).map_err(RuntimeError::engine)?;
+        let engine = Engine::new(&wasm).map_err(|e| RuntimeError::EngineSetup(e.into()))?;
         // A striped pool allows every protection key on the thread that
         // creates it; a secret region made before must stay denied there.
         faasrt_isolation::reassert_secret_denials();
-        let linker = HostLinker::new(&engine).map_err(RuntimeError::engine)?;
+        let linker = HostLinker::new(&engine).map_err(|e| RuntimeError::EngineSetup(e.into()))?;
         let fingerprint = EngineFingerprint::of(&engine);
         let ticker = Some(EpochTicker::start(engine.clone()));
         Ok(FunctionEngine {
@@ -249,7 +249,7 @@ impl FunctionEngine {
     /// must not change while the module is alive.
     ///
     /// # Errors
-    /// [`RuntimeError::Engine`] when wasmtime refuses the artifact (another
+    /// [`RuntimeError::Artifact`] when wasmtime refuses the artifact (another
     /// wasmtime version or configuration); the caller recompiles then.
     pub(crate) unsafe fn deserialize_file(
         &self,
@@ -262,14 +262,24 @@ impl FunctionEngine {
         // and configuration header) and were verified against the SHA-256
         // recorded at write time. Artifact files are only written through the
         // data directory (mode 0700) and replaced by rename, never in place.
-        let module = unsafe { Module::deserialize_open_file(&self.engine, file) }
-            .map_err(|e| RuntimeError::engine(format!("{e:#}")))?;
+        let module = unsafe { Module::deserialize_open_file(&self.engine, file) }.map_err(|e| {
+            RuntimeError::Artifact {
+                what: "deserialize",
+                source: e.into(),
+            }
+        })?;
         self.prepare(module, preinitialized)
     }
 
     /// Serializes a compiled module into a precompiled artifact.
     pub(crate) fn serialize(&self, prepared: &PreparedModule) -> Result<Vec<u8>, RuntimeError> {
-        prepared.module().serialize().map_err(RuntimeError::engine)
+        prepared
+            .module()
+            .serialize()
+            .map_err(|e| RuntimeError::Artifact {
+                what: "serialize",
+                source: e.into(),
+            })
     }
 
     fn prepare(
@@ -446,9 +456,7 @@ fn create_memory_image(module: &Module) -> Result<(), RuntimeError> {
                 std::thread::sleep(Duration::from_millis(10 * attempt));
             }
             Err(error) => {
-                return Err(RuntimeError::engine(format!(
-                    "cannot create the module's memory image: {error:#}"
-                )));
+                return Err(RuntimeError::MemoryImage(error.into()));
             }
         }
     }

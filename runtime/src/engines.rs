@@ -25,7 +25,7 @@ impl Engines {
     /// Builds the engine of `config`'s default mode.
     ///
     /// # Errors
-    /// [`RuntimeError::InvalidConfig`] or [`RuntimeError::Engine`].
+    /// [`RuntimeError::InvalidConfig`] or [`RuntimeError::EngineSetup`].
     pub(crate) fn new(config: &RuntimeConfig) -> Result<Self, RuntimeError> {
         let engines = Engines {
             config: config.clone(),
@@ -46,7 +46,7 @@ impl Engines {
     ///
     /// # Errors
     /// [`RuntimeError::InvalidConfig`] (its pool does not fit the address
-    /// space left) or [`RuntimeError::Engine`].
+    /// space left) or [`RuntimeError::EngineSetup`].
     pub(crate) fn get(&self, mode: BoundsChecks) -> Result<&FunctionEngine, RuntimeError> {
         let slot = self.slot(mode);
         if let Some(engine) = slot.get() {

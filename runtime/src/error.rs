@@ -106,9 +106,34 @@ pub enum RuntimeError {
     /// The store holds something this version cannot read.
     #[error("store is corrupt: {0}")]
     Corrupt(String),
-    /// The engine failed in a way that is not the module's fault.
-    #[error("engine: {0}")]
-    Engine(String),
+    /// The wasm engine (or its linker) could not be set up.
+    #[error("cannot set up the wasm engine: {}", chain(.0.as_ref()))]
+    EngineSetup(#[source] BoxError),
+    /// A precompiled artifact could not be made or used (not the module's
+    /// fault: the module itself compiled).
+    #[error("precompiled artifact: cannot {what}: {}", chain(.source.as_ref()))]
+    Artifact {
+        /// What was being done: `serialize`, `deserialize`, `read`.
+        what: &'static str,
+        /// Why it failed.
+        #[source]
+        source: BoxError,
+    },
+    /// A module's copy-on-write memory image could not be created.
+    #[error("cannot create the module's memory image: {}", chain(.0.as_ref()))]
+    MemoryImage(#[source] BoxError),
+    /// A native executable could not be sealed into its memfd.
+    #[error("cannot prepare the native executable: {what}: {source}")]
+    NativeExecutable {
+        /// The step that failed: `memfd_create`, `write`, `seal`.
+        what: &'static str,
+        /// The kernel's answer.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A sandbox mechanism for native functions could not be set up.
+    #[error(transparent)]
+    Isolation(#[from] faasrt_isolation::IsolationError),
     /// The runtime's configuration cannot work on this machine.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
@@ -132,10 +157,20 @@ pub enum RuntimeError {
     },
 }
 
-impl RuntimeError {
-    pub(crate) fn engine(error: impl std::fmt::Display) -> Self {
-        RuntimeError::Engine(error.to_string())
+/// An underlying error kept whole (wasmtime's errors convert into one).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `error` and each of its causes, joined by `: `, for messages that must
+/// say what failed and why.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
     }
+    text
 }
 
 macro_rules! store_error_from {
@@ -155,3 +190,32 @@ store_error_from!(
     redb::StorageError,
     redb::CommitError
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_artifact_error_keeps_its_cause_and_says_it() {
+        let io = std::io::Error::other("disk on fire");
+        let error = RuntimeError::Artifact {
+            what: "read",
+            source: Box::new(io),
+        };
+        assert_eq!(
+            error.to_string(),
+            "precompiled artifact: cannot read: disk on fire"
+        );
+        let source = std::error::Error::source(&error).expect("a source");
+        assert_eq!(source.to_string(), "disk on fire");
+    }
+
+    #[test]
+    fn a_wasmtime_error_keeps_its_whole_chain_in_the_message() {
+        let inner = wasmtime::Error::msg("no memory").context("creating the pool");
+        let error = RuntimeError::EngineSetup(inner.into());
+        let message = error.to_string();
+        assert!(message.contains("creating the pool"), "{message}");
+        assert!(message.contains("no memory"), "{message}");
+    }
+}

@@ -68,8 +68,9 @@ impl NativeExecutable {
     /// Validates `bytes` and seals them into a memfd.
     pub(crate) fn new(bytes: &[u8]) -> Result<Self, RuntimeError> {
         validate_executable(bytes)?;
-        let fail = |what: &str| {
-            RuntimeError::engine(format!("{what}: {}", std::io::Error::last_os_error()))
+        let fail = |what: &'static str| RuntimeError::NativeExecutable {
+            what,
+            source: std::io::Error::last_os_error(),
         };
         // SAFETY: memfd_create(2) with a NUL-terminated name and valid flags.
         let fd = unsafe {
@@ -85,12 +86,15 @@ impl NativeExecutable {
         let mut memfd = unsafe { std::fs::File::from_raw_fd(fd) };
         memfd
             .write_all(bytes)
-            .map_err(|e| RuntimeError::engine(format!("writing the executable: {e}")))?;
+            .map_err(|source| RuntimeError::NativeExecutable {
+                what: "write",
+                source,
+            })?;
         let seals =
             libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
         // SAFETY: fcntl(2) on the memfd we own, with valid seal flags.
         if unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
-            return Err(fail("sealing the executable"));
+            return Err(fail("seal"));
         }
         Ok(NativeExecutable { memfd })
     }
@@ -172,16 +176,13 @@ impl NativeRunner {
     ) -> Result<Self, RuntimeError> {
         let probed = faasrt_isolation::probe();
         let filter = if crate::doctor::available(&probed, "seccomp") {
-            Some(Arc::new(
-                faasrt_isolation::native_child_filter().map_err(RuntimeError::engine)?,
-            ))
+            Some(Arc::new(faasrt_isolation::native_child_filter()?))
         } else {
             tracing::warn!("no seccomp on this machine: native functions run without a filter");
             None
         };
         let fs = if faasrt_isolation::landlock_abi().is_some() {
-            let sandbox = faasrt_isolation::FsSandbox::new(faasrt_isolation::NATIVE_READABLE)
-                .map_err(RuntimeError::engine)?;
+            let sandbox = faasrt_isolation::FsSandbox::new(faasrt_isolation::NATIVE_READABLE)?;
             Some(Arc::new(sandbox))
         } else {
             tracing::warn!("no Landlock in this kernel: native functions see the host filesystem");

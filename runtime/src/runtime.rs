@@ -61,7 +61,7 @@ impl Runtime {
     /// # Errors
     /// [`RuntimeError::DataDir`] when the data directory or its store cannot
     /// be used (another process holds it, say), [`RuntimeError::Store`],
-    /// [`RuntimeError::Engine`], [`RuntimeError::HostThreads`],
+    /// [`RuntimeError::EngineSetup`], [`RuntimeError::HostThreads`],
     /// [`RuntimeError::OnGuestThread`] when called on a thread that runs
     /// guest code.
     pub fn open(config: RuntimeConfig) -> Result<Self, RuntimeError> {

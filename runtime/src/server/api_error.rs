@@ -197,7 +197,11 @@ impl From<RuntimeError> for ApiError {
             E::DataDir { .. }
             | E::Store(_)
             | E::Corrupt(_)
-            | E::Engine(_)
+            | E::EngineSetup(_)
+            | E::Artifact { .. }
+            | E::MemoryImage(_)
+            | E::NativeExecutable { .. }
+            | E::Isolation(_)
             | E::InvalidConfig(_)
             | E::HostThreads(_)
             | E::HostTaskFailed(_)
