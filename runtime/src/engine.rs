@@ -59,10 +59,10 @@ pub(crate) enum Entry {
 
 impl Entry {
     /// `command` or `reactor`, as reported by the API.
-    pub(crate) fn label(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> crate::function::EntryKind {
         match self {
-            Entry::Command => "command",
-            Entry::Reactor { .. } => "reactor",
+            Entry::Command => crate::function::EntryKind::Command,
+            Entry::Reactor { .. } => crate::function::EntryKind::Reactor,
         }
     }
 }

@@ -19,12 +19,12 @@ pub struct FunctionInfo {
     /// When it was deployed, RFC 3339 in UTC.
     pub deployed_at: String,
     /// `wasm` or `native` (an executable run as a child process).
-    #[serde(default = "wasm")]
-    pub kind: String,
+    #[serde(default)]
+    pub kind: FunctionKind,
     /// How invocations enter it: `command` (`_start`, or a native
     /// executable) or `reactor` (`handle`).
-    #[serde(default = "command")]
-    pub entry: String,
+    #[serde(default)]
+    pub entry: EntryKind,
     /// Whether its `wizer-initialize` ran at deploy and invocations start
     /// from the snapshot.
     #[serde(default)]
@@ -42,15 +42,34 @@ pub struct FunctionInfo {
     pub bounds_checks: Option<crate::BoundsChecks>,
 }
 
-fn command() -> String {
-    "command".into()
+/// What a function is made of; serialized as `wasm` or `native`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FunctionKind {
+    /// A WebAssembly module (the default of records stored before kinds).
+    #[default]
+    Wasm,
+    /// An executable run as a child process.
+    Native,
 }
 
-fn wasm() -> String {
-    "wasm".into()
+/// How invocations enter a function; serialized as `command` or `reactor`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    /// `_start` runs (a WASI command), or a native executable starts.
+    #[default]
+    Command,
+    /// The `handle` export is called (a WASI reactor).
+    Reactor,
 }
 
 impl FunctionInfo {
+    /// Whether it runs as a native child process.
+    pub fn is_native(&self) -> bool {
+        self.kind == FunctionKind::Native
+    }
+
     /// The digest of the module that invocations actually run: the
     /// snapshot's when pre-initialized, else the deployed module's.
     pub fn executed_digest(&self) -> &str {
@@ -73,4 +92,36 @@ pub struct DeployOptions {
     /// Bounds checks of this function's wasm code; `None`: the server's
     /// default. Only for wasm functions.
     pub bounds_checks: Option<crate::BoundsChecks>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_serialize_to_the_api_strings() {
+        fn json(value: impl Serialize) -> String {
+            serde_json::to_string(&value).expect("kinds serialize")
+        }
+        assert_eq!(json(&FunctionKind::Wasm), "\"wasm\"");
+        assert_eq!(json(&FunctionKind::Native), "\"native\"");
+        assert_eq!(json(&EntryKind::Command), "\"command\"");
+        assert_eq!(json(&EntryKind::Reactor), "\"reactor\"");
+    }
+
+    #[test]
+    fn a_record_without_kinds_reads_as_a_wasm_command() {
+        let record = r#"{"name":"old","digest":"sha256:00","size":1,"args":[],
+            "limits":{"memory_mb":64,"timeout_ms":1000},"deployed_at":"2026-01-01T00:00:00Z"}"#;
+        let info: FunctionInfo = serde_json::from_str(record).expect("an old record reads");
+        assert_eq!(
+            (info.kind, info.entry),
+            (FunctionKind::Wasm, EntryKind::Command)
+        );
+    }
+
+    #[test]
+    fn an_unknown_kind_is_refused() {
+        assert!(serde_json::from_str::<FunctionKind>("\"java\"").is_err());
+    }
 }

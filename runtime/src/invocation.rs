@@ -12,6 +12,36 @@ pub struct InvokeRequest {
     pub input: Bytes,
 }
 
+/// How an invocation or pipeline stage ended, without the details;
+/// serialized as its [`Outcome::label`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Exited with status 0.
+    Ok,
+    /// Exited with another status.
+    Exit,
+    /// Trapped (or could not start).
+    Trap,
+    /// Ran past its timeout.
+    Timeout,
+    /// Wrote past its output limit.
+    OutputTooLarge,
+}
+
+impl Outcome {
+    /// `ok`, `exit`, `trap`, `timeout` or `output_too_large`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Exit => "exit",
+            Outcome::Trap => "trap",
+            Outcome::Timeout => "timeout",
+            Outcome::OutputTooLarge => "output_too_large",
+        }
+    }
+}
+
 /// How an invocation ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InvocationStatus {
@@ -62,16 +92,21 @@ impl InvocationStatus {
         *self == InvocationStatus::Exited(0)
     }
 
+    /// How it ended, as a kind without the details.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            InvocationStatus::Exited(0) => Outcome::Ok,
+            InvocationStatus::Exited(_) => Outcome::Exit,
+            InvocationStatus::Trapped { .. } => Outcome::Trap,
+            InvocationStatus::TimedOut { .. } => Outcome::Timeout,
+            InvocationStatus::OutputTooLarge { .. } => Outcome::OutputTooLarge,
+        }
+    }
+
     /// A stable label for metrics and error codes: `ok`, `exit`, `trap`,
     /// `timeout`, `output_too_large`.
     pub fn label(&self) -> &'static str {
-        match self {
-            InvocationStatus::Exited(0) => "ok",
-            InvocationStatus::Exited(_) => "exit",
-            InvocationStatus::Trapped { .. } => "trap",
-            InvocationStatus::TimedOut { .. } => "timeout",
-            InvocationStatus::OutputTooLarge { .. } => "output_too_large",
-        }
+        self.outcome().label()
     }
 
     /// One line that says how the invocation failed, or `None` on success.

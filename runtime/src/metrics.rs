@@ -243,13 +243,18 @@ impl Metrics {
     }
 
     /// Counts one pipeline stage like an invocation of its function.
-    pub(crate) fn record_stage(&self, function: &str, outcome: &str, duration_us: u64) {
+    pub(crate) fn record_stage(
+        &self,
+        function: &str,
+        outcome: crate::invocation::Outcome,
+        duration_us: u64,
+    ) {
         let labels = OutcomeLabels {
             function: function.to_owned(),
-            outcome: outcome.to_owned(),
+            outcome: outcome.label().to_owned(),
         };
         self.invocations.get_or_create(&labels).inc();
-        if outcome != "ok" {
+        if outcome != crate::invocation::Outcome::Ok {
             self.errors.get_or_create(&labels).inc();
         }
         self.duration

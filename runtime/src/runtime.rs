@@ -8,7 +8,7 @@ use crate::data_dir::DataDir;
 use crate::engine::{PreparedModule, RunRequest};
 use crate::engines::Engines;
 use crate::error::RuntimeError;
-use crate::function::{DeployOptions, FunctionInfo};
+use crate::function::{DeployOptions, EntryKind, FunctionInfo, FunctionKind};
 use crate::host_threads::HostThreads;
 use crate::invocation::{Invocation, InvokeRequest};
 use crate::limits::FunctionLimits;
@@ -176,8 +176,8 @@ impl Runtime {
             args: options.args,
             limits,
             deployed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-            kind: "wasm".into(),
-            entry: built.prepared.entry().label().to_owned(),
+            kind: FunctionKind::Wasm,
+            entry: built.prepared.entry().kind(),
             preinitialized: built.snapshot.is_some(),
             preinit_us: built
                 .snapshot
@@ -386,8 +386,8 @@ impl Runtime {
             args,
             limits,
             deployed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-            kind: "native".into(),
-            entry: "command".into(),
+            kind: FunctionKind::Native,
+            entry: EntryKind::Command,
             preinitialized: false,
             preinit_us: None,
             snapshot_digest: None,
@@ -567,7 +567,7 @@ impl Inner {
     /// Loads a stored function: from its artifact when that is valid for
     /// this engine, else by recompiling its stored module bytes.
     fn load(&self, mut info: FunctionInfo) -> Result<LoadedFunction, RuntimeError> {
-        if info.kind == "native" {
+        if info.is_native() {
             let digest = ModuleDigest::parse(&info.digest)
                 .ok_or_else(|| RuntimeError::Corrupt(format!("bad digest {:?}", info.digest)))?;
             let bytes = self

@@ -26,7 +26,7 @@ pub struct StageResult {
     /// Its exit code (134 trap, 124 timeout, as for invocations).
     pub exit_code: i32,
     /// `ok`, `exit`, `trap`, `timeout`.
-    pub outcome: String,
+    pub outcome: crate::invocation::Outcome,
     /// How it failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -68,5 +68,36 @@ impl PipelineResult {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invocation::Outcome;
+
+    #[test]
+    fn a_stage_outcome_serializes_to_its_label() {
+        for outcome in [
+            Outcome::Ok,
+            Outcome::Exit,
+            Outcome::Trap,
+            Outcome::Timeout,
+            Outcome::OutputTooLarge,
+        ] {
+            let stage = StageResult {
+                function: "f".into(),
+                args: Vec::new(),
+                exit_code: 0,
+                outcome,
+                message: None,
+                bytes_in: 0,
+                bytes_out: 0,
+                duration_us: 0,
+                log_tail: String::new(),
+            };
+            let json = serde_json::to_value(&stage).expect("serializes");
+            assert_eq!(json["outcome"], outcome.label());
+        }
     }
 }

@@ -111,7 +111,7 @@ impl PreparedPipeline {
                         function: stage.function.clone(),
                         args: stage.args.clone(),
                         exit_code: invocation.status.exit_code(),
-                        outcome: invocation.status.label().to_owned(),
+                        outcome: invocation.status.outcome(),
                         message: invocation.status.failure_message(),
                         bytes_in: bytes_in.get(),
                         bytes_out: bytes_out.get(),
@@ -127,7 +127,7 @@ impl PreparedPipeline {
         for stage in &stages {
             inner
                 .metrics
-                .record_stage(&stage.function, &stage.outcome, stage.duration_us);
+                .record_stage(&stage.function, stage.outcome, stage.duration_us);
         }
         PipelineResult {
             stages,

@@ -10,6 +10,7 @@
 
 use super::api_error::ApiError;
 use super::routes::{App, HttpResponse, PendingBody, json, query_pairs, unknown_parameter};
+use crate::invocation::Outcome;
 use crate::pipeline::{PipelineResult, PipelineSpec};
 use crate::runtime::Runtime;
 use bytes::Bytes;
@@ -326,7 +327,7 @@ fn stage_errors(result: &PipelineResult) -> Option<String> {
         .stages
         .iter()
         .enumerate()
-        .filter(|(_, stage)| stage.outcome != "exit")
+        .filter(|(_, stage)| stage.outcome != Outcome::Exit)
         .filter_map(|(i, stage)| {
             let message: String = stage
                 .message
@@ -376,7 +377,11 @@ mod tests {
             function: function.into(),
             args: Vec::new(),
             exit_code,
-            outcome: if message.is_some() { "trap" } else { "ok" }.into(),
+            outcome: if message.is_some() {
+                Outcome::Trap
+            } else {
+                Outcome::Ok
+            },
             message: message.map(str::to_owned),
             bytes_in: 0,
             bytes_out: 0,
@@ -414,7 +419,7 @@ mod tests {
     #[test]
     fn no_trailer_when_stages_only_exited() {
         let mut exited = stage("grep", 1, Some("function exited with status 1"));
-        exited.outcome = "exit".into();
+        exited.outcome = Outcome::Exit;
         let result = PipelineResult {
             stages: vec![stage("cat", 0, None), exited],
             duration_us: 1,

@@ -123,7 +123,7 @@ async fn a_trapping_middle_stage_ends_the_pipeline_with_its_status() {
     let (output, result) = run(&runtime, "cat | boom | wc -c", input).await;
     assert_eq!(output, b"0\n");
     assert_eq!(result.stages[1].exit_code, 134);
-    assert_eq!(result.stages[1].outcome, "trap");
+    assert_eq!(result.stages[1].outcome, faasrt_runtime::Outcome::Trap);
     assert!(
         result.stages[1]
             .message
