@@ -103,10 +103,10 @@ mod tests {
         fn json(value: impl Serialize) -> String {
             serde_json::to_string(&value).expect("kinds serialize")
         }
-        assert_eq!(json(&FunctionKind::Wasm), "\"wasm\"");
-        assert_eq!(json(&FunctionKind::Native), "\"native\"");
-        assert_eq!(json(&EntryKind::Command), "\"command\"");
-        assert_eq!(json(&EntryKind::Reactor), "\"reactor\"");
+        assert_eq!(json(FunctionKind::Wasm), "\"wasm\"");
+        assert_eq!(json(FunctionKind::Native), "\"native\"");
+        assert_eq!(json(EntryKind::Command), "\"command\"");
+        assert_eq!(json(EntryKind::Reactor), "\"reactor\"");
     }
 
     #[test]
