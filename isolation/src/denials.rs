@@ -120,21 +120,13 @@ pub fn denials() -> Vec<Denial> {
 /// The name of syscall `number`, from the runtime's and the guest role's
 /// tables (the only syscalls the server's filters trap on).
 pub fn syscall_name(number: i64) -> &'static str {
-    crate::seccomp::RUNTIME_DENIED
+    use crate::seccomp_policy::{GUEST_THREAD_DENIED, NATIVE_CHILD_DENIED, RUNTIME_DENIED};
+    RUNTIME_DENIED
         .iter()
-        .map(|d| (d.number, d.name))
-        .chain(
-            crate::seccomp::GUEST_THREAD_DENIED
-                .iter()
-                .map(|r| (r.number, r.name)),
-        )
-        .chain(
-            crate::seccomp::NATIVE_CHILD_DENIED
-                .iter()
-                .map(|d| (d.number, d.name)),
-        )
-        .find(|(n, _)| *n == number)
-        .map_or("unknown", |(_, name)| name)
+        .chain(GUEST_THREAD_DENIED)
+        .chain(NATIVE_CHILD_DENIED)
+        .find(|rule| rule.number() == number)
+        .map_or("unknown", |rule| rule.name())
 }
 
 /// `si_code` of a SIGSYS sent by a seccomp filter.

@@ -14,6 +14,7 @@ mod limits;
 mod pkeys;
 mod probe;
 mod seccomp;
+mod seccomp_policy;
 #[cfg(test)]
 mod test_support;
 
@@ -29,7 +30,9 @@ pub use pkeys::{
 };
 pub use probe::{Probed, probe};
 pub use seccomp::{
-    DeniedSyscall, EXEC_FD, GUEST_THREAD_DENIED, GUEST_THREAD_FILTERS, GuestThreadFilter,
-    GuestThreadRule, IsolationError, NATIVE_CHILD_DENIED, RUNTIME_DENIED, RuntimeSeccomp,
+    EXEC_FD, GUEST_THREAD_FILTERS, GuestThreadFilter, IsolationError, RuntimeSeccomp,
     SeccompProgram, install_runtime_filter, native_child_filter,
+};
+pub use seccomp_policy::{
+    ArgCondition, GUEST_THREAD_DENIED, NATIVE_CHILD_DENIED, RUNTIME_DENIED, SyscallRule, Sysno,
 };

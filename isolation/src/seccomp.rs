@@ -1,183 +1,12 @@
-//! seccomp filters, kept as data: a table of the syscalls each role may not
-//! make, with the reason for each, compiled to BPF with seccompiler.
+//! seccomp filters: each role's table of [`SyscallRule`]s
+//! (`seccomp_policy.rs`) compiled to BPF with seccompiler, with the role's
+//! action, and installed on a thread or before a native function's exec.
 
+use crate::seccomp_policy::{
+    ArgCondition, GUEST_THREAD_DENIED, NATIVE_CHILD_DENIED, RUNTIME_DENIED, SyscallRule,
+};
 use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
-use std::collections::BTreeMap;
-
-/// A syscall a role may not make, and why.
-#[derive(Debug, Clone, Copy)]
-pub struct DeniedSyscall {
-    /// Its name, for messages.
-    pub name: &'static str,
-    /// Its number on this architecture.
-    pub number: i64,
-    /// Why it is denied.
-    pub reason: &'static str,
-}
-
-macro_rules! denied {
-    ($($name:ident: $reason:literal,)*) => {
-        &[$(DeniedSyscall { name: stringify!($name), number: paste_sys!($name), reason: $reason },)*]
-    };
-}
-
-macro_rules! paste_sys {
-    (socket) => {
-        libc::SYS_socket
-    };
-    (socketpair) => {
-        libc::SYS_socketpair
-    };
-    (ptrace) => {
-        libc::SYS_ptrace
-    };
-    (process_vm_readv) => {
-        libc::SYS_process_vm_readv
-    };
-    (process_vm_writev) => {
-        libc::SYS_process_vm_writev
-    };
-    (mount) => {
-        libc::SYS_mount
-    };
-    (umount2) => {
-        libc::SYS_umount2
-    };
-    (pivot_root) => {
-        libc::SYS_pivot_root
-    };
-    (chroot) => {
-        libc::SYS_chroot
-    };
-    (unshare) => {
-        libc::SYS_unshare
-    };
-    (setns) => {
-        libc::SYS_setns
-    };
-    (init_module) => {
-        libc::SYS_init_module
-    };
-    (finit_module) => {
-        libc::SYS_finit_module
-    };
-    (delete_module) => {
-        libc::SYS_delete_module
-    };
-    (kexec_load) => {
-        libc::SYS_kexec_load
-    };
-    (reboot) => {
-        libc::SYS_reboot
-    };
-    (swapon) => {
-        libc::SYS_swapon
-    };
-    (swapoff) => {
-        libc::SYS_swapoff
-    };
-    (bpf) => {
-        libc::SYS_bpf
-    };
-    (perf_event_open) => {
-        libc::SYS_perf_event_open
-    };
-    (keyctl) => {
-        libc::SYS_keyctl
-    };
-    (add_key) => {
-        libc::SYS_add_key
-    };
-    (request_key) => {
-        libc::SYS_request_key
-    };
-    (userfaultfd) => {
-        libc::SYS_userfaultfd
-    };
-    (connect) => {
-        libc::SYS_connect
-    };
-    (bind) => {
-        libc::SYS_bind
-    };
-    (listen) => {
-        libc::SYS_listen
-    };
-    (setsid) => {
-        libc::SYS_setsid
-    };
-    (setpgid) => {
-        libc::SYS_setpgid
-    };
-}
-
-/// What a native function may not do: no network, no looking into or
-/// steering other processes, no namespace or mount changes, nothing that
-/// reaches into the kernel's configuration. Each is refused with `EPERM`,
-/// so the function sees an error it can report, and the host stays intact.
-pub const NATIVE_CHILD_DENIED: &[DeniedSyscall] = denied! {
-    socket: "no network: a function talks through faasin and faasout only",
-    socketpair: "no sockets of any kind, not even local ones",
-    ptrace: "no tracing or inspecting other processes",
-    process_vm_readv: "no reading another process's memory",
-    process_vm_writev: "no writing another process's memory",
-    mount: "no changes to the mount table",
-    umount2: "no changes to the mount table",
-    pivot_root: "no changing the root filesystem",
-    chroot: "no changing the root directory",
-    unshare: "no new namespaces (they can widen what a process may do)",
-    setns: "no joining other namespaces",
-    init_module: "no kernel modules",
-    finit_module: "no kernel modules",
-    delete_module: "no kernel modules",
-    kexec_load: "no loading another kernel",
-    reboot: "no rebooting the host",
-    swapon: "no swap configuration",
-    swapoff: "no swap configuration",
-    bpf: "no BPF programs (a common kernel attack surface)",
-    perf_event_open: "no performance counters (side channels, attack surface)",
-    keyctl: "no kernel keyrings",
-    add_key: "no kernel keyrings",
-    request_key: "no kernel keyrings",
-    userfaultfd: "no userfaultfd (used to widen kernel race windows)",
-    setsid: "no leaving the process group, which is killed as a whole at the end",
-    setpgid: "no moving to another process group (faasrt set it before start)",
-};
-
-/// What the runtime's own threads (HTTP and guest execution) may not do
-/// once start-up is over. They need the accepted connections, files,
-/// threads and `fork`/`exec` (native functions), so the list is what no
-/// part of a started faasrt uses: if one of these is ever called, something
-/// in the process is not doing what faasrt does. Native children inherit
-/// it, under their own stricter filter.
-pub const RUNTIME_DENIED: &[DeniedSyscall] = denied! {
-    ptrace: "faasrt never traces processes",
-    process_vm_readv: "faasrt never reads another process's memory",
-    process_vm_writev: "faasrt never writes another process's memory",
-    mount: "faasrt never mounts",
-    umount2: "faasrt never unmounts",
-    pivot_root: "faasrt never changes the root filesystem",
-    chroot: "faasrt never changes its root directory",
-    unshare: "faasrt creates no namespaces",
-    setns: "faasrt joins no namespaces",
-    init_module: "no kernel modules",
-    finit_module: "no kernel modules",
-    delete_module: "no kernel modules",
-    kexec_load: "no loading another kernel",
-    reboot: "no rebooting the host",
-    swapon: "no swap configuration",
-    swapoff: "no swap configuration",
-    bpf: "faasrt loads no BPF programs",
-    perf_event_open: "faasrt reads no performance counters",
-    keyctl: "faasrt uses no kernel keyrings",
-    add_key: "faasrt uses no kernel keyrings",
-    request_key: "faasrt uses no kernel keyrings",
-    userfaultfd: "faasrt's allocator does not use userfaultfd",
-    socket: "after start-up faasrt opens no socket (its listener is bound): code that took over a thread cannot reach the network",
-    connect: "faasrt makes no outgoing connection",
-    bind: "the listener is bound before the filter is installed",
-    listen: "the listener listens before the filter is installed",
-};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What happens when a runtime thread makes a denied syscall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,86 +45,9 @@ pub fn install_runtime_filter(mode: RuntimeSeccomp) -> Result<(), IsolationError
         }
         RuntimeSeccomp::Log => SeccompAction::Log,
     };
-    let program = build(RUNTIME_DENIED, action)?;
+    let program = compile_table(RUNTIME_DENIED, action)?;
     seccompiler::apply_filter_all_threads(&program.0).map_err(IsolationError::Install)
 }
-
-/// A syscall that threads running guest code may make only in some form,
-/// and why: denied when its argument `arg` masked with `mask` equals
-/// `value` (always, when `when` is `None`).
-#[derive(Debug, Clone, Copy)]
-pub struct GuestThreadRule {
-    /// Its name, for messages.
-    pub name: &'static str,
-    /// Its number on this architecture.
-    pub number: i64,
-    /// `(arg, mask, value)`: denied when `args[arg] & mask == value`.
-    pub when: Option<(u8, u64, u64)>,
-    /// Why.
-    pub reason: &'static str,
-}
-
-/// What a thread may not do once it runs guest code, on top of
-/// [`RUNTIME_DENIED`] (the role of the threads that execute guests, which
-/// are the server's async threads: a guest runs on the thread that took its
-/// request). Compilation, pre-initialization, store writes and the spawning
-/// of native functions all happen on the host threads (a pool whose threads
-/// are only ever created by threads without this role: a thread inherits
-/// its creator's filters), so these calls have no use here; refusing them
-/// means code that took over a guest's thread can make no new executable
-/// memory and start no program.
-/// `clone3` answers `ENOSYS` so that thread creation falls back to `clone`,
-/// whose flags the filter can see.
-pub const GUEST_THREAD_DENIED: &[GuestThreadRule] = &[
-    GuestThreadRule {
-        name: "mmap",
-        number: libc::SYS_mmap,
-        when: Some((2, libc::PROT_EXEC as u64, libc::PROT_EXEC as u64)),
-        reason: "no new executable memory: code is compiled and mapped on the host threads",
-    },
-    GuestThreadRule {
-        name: "mprotect",
-        number: libc::SYS_mprotect,
-        when: Some((2, libc::PROT_EXEC as u64, libc::PROT_EXEC as u64)),
-        reason: "no memory made executable",
-    },
-    GuestThreadRule {
-        name: "pkey_mprotect",
-        number: libc::SYS_pkey_mprotect,
-        when: Some((2, libc::PROT_EXEC as u64, libc::PROT_EXEC as u64)),
-        reason: "no memory made executable",
-    },
-    GuestThreadRule {
-        name: "execve",
-        number: libc::SYS_execve,
-        when: None,
-        reason: "a guest's thread starts no program",
-    },
-    GuestThreadRule {
-        name: "execveat",
-        number: libc::SYS_execveat,
-        when: None,
-        reason: "a guest's thread starts no program",
-    },
-    GuestThreadRule {
-        name: "fork",
-        number: libc::SYS_fork,
-        when: None,
-        reason: "native functions are forked from the host threads",
-    },
-    GuestThreadRule {
-        name: "vfork",
-        number: libc::SYS_vfork,
-        when: None,
-        reason: "native functions are forked from the host threads",
-    },
-    GuestThreadRule {
-        name: "clone",
-        number: libc::SYS_clone,
-        when: Some((0, libc::CLONE_THREAD as u64, 0)),
-        reason: "threads may be made (they inherit this role), processes not",
-    },
-];
 
 /// How many seccomp filters the guest-thread role adds to a thread (its
 /// `Seccomp_filters` in `/proc/<pid>/task/<tid>/status` grows by this).
@@ -320,32 +72,12 @@ impl GuestThreadFilter {
             RuntimeSeccomp::Enforce => SeccompAction::Trap,
             RuntimeSeccomp::Log => SeccompAction::Log,
         };
-        let mut rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> = BTreeMap::new();
-        for rule in GUEST_THREAD_DENIED {
-            let conditions = match rule.when {
-                None => Vec::new(),
-                Some((arg, mask, value)) => {
-                    let condition = seccompiler::SeccompCondition::new(
-                        arg,
-                        seccompiler::SeccompCmpArgLen::Qword,
-                        seccompiler::SeccompCmpOp::MaskedEq(mask),
-                        value,
-                    )
-                    .map_err(IsolationError::Policy)?;
-                    vec![
-                        seccompiler::SeccompRule::new(vec![condition])
-                            .map_err(IsolationError::Policy)?,
-                    ]
-                }
-            };
-            rules.insert(rule.number, conditions);
-        }
         let clone3_action = match mode {
             RuntimeSeccomp::Enforce => SeccompAction::Errno(libc::ENOSYS as u32),
             RuntimeSeccomp::Log => SeccompAction::Log,
         };
         Ok(GuestThreadFilter {
-            denied: compile(rules, action)?,
+            denied: compile_table(GUEST_THREAD_DENIED, action)?,
             clone3: compile(
                 BTreeMap::from([(libc::SYS_clone3, Vec::new())]),
                 clone3_action,
@@ -429,37 +161,50 @@ pub const EXEC_FD: i32 = 1000;
 /// # Errors
 /// [`IsolationError`] when this architecture is not supported.
 pub fn native_child_filter() -> Result<SeccompProgram, IsolationError> {
-    let mut rules = rules_of(NATIVE_CHILD_DENIED);
-    rules.insert(libc::SYS_execve, Vec::new());
-    let not = |arg: u8, value: u64| -> Result<seccompiler::SeccompRule, IsolationError> {
-        let condition = seccompiler::SeccompCondition::new(
-            arg,
-            seccompiler::SeccompCmpArgLen::Qword,
-            seccompiler::SeccompCmpOp::Ne,
-            value,
-        )
-        .map_err(IsolationError::Policy)?;
-        seccompiler::SeccompRule::new(vec![condition]).map_err(IsolationError::Policy)
-    };
-    // Refused when the descriptor is not EXEC_FD, or the flags are not
-    // exactly AT_EMPTY_PATH (either rule matching is enough).
-    rules.insert(
-        libc::SYS_execveat,
-        vec![not(0, EXEC_FD as u64)?, not(4, libc::AT_EMPTY_PATH as u64)?],
-    );
-    compile(rules, SeccompAction::Errno(libc::EPERM as u32))
+    compile_table(
+        NATIVE_CHILD_DENIED,
+        SeccompAction::Errno(libc::EPERM as u32),
+    )
 }
 
-fn rules_of(denied: &[DeniedSyscall]) -> BTreeMap<i64, Vec<seccompiler::SeccompRule>> {
-    denied.iter().map(|d| (d.number, Vec::new())).collect()
-}
-
-/// Compiles a deny-list: `denied` get `action`, everything else is allowed.
-fn build(
-    denied: &[DeniedSyscall],
+/// Compiles a role's table: a call that a rule matches gets `action`,
+/// everything else is allowed. A syscall refused always in the table is
+/// refused whatever its other rules say.
+fn compile_table(
+    table: &[SyscallRule],
     action: SeccompAction,
 ) -> Result<SeccompProgram, IsolationError> {
-    compile(rules_of(denied), action)
+    let mut always = BTreeSet::new();
+    let mut rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> = BTreeMap::new();
+    for rule in table {
+        let number = rule.number();
+        match rule.when {
+            None => {
+                always.insert(number);
+                rules.insert(number, Vec::new());
+            }
+            Some(_) if always.contains(&number) => {}
+            Some(condition) => rules
+                .entry(number)
+                .or_default()
+                .push(seccomp_rule(condition)?),
+        }
+    }
+    compile(rules, action)
+}
+
+/// `condition` as a seccompiler rule of one condition.
+fn seccomp_rule(condition: ArgCondition) -> Result<seccompiler::SeccompRule, IsolationError> {
+    let (arg, op, value) = match condition {
+        ArgCondition::MaskedEq { arg, mask, value } => {
+            (arg, seccompiler::SeccompCmpOp::MaskedEq(mask), value)
+        }
+        ArgCondition::Ne { arg, value } => (arg, seccompiler::SeccompCmpOp::Ne, value),
+    };
+    let condition =
+        seccompiler::SeccompCondition::new(arg, seccompiler::SeccompCmpArgLen::Qword, op, value)
+            .map_err(IsolationError::Policy)?;
+    seccompiler::SeccompRule::new(vec![condition]).map_err(IsolationError::Policy)
 }
 
 /// Compiles `rules` (a rule matching means `action`), allowing the rest.
@@ -678,18 +423,5 @@ mod tests {
         });
         assert!(libc::WIFEXITED(status), "died: {status}");
         assert_eq!(libc::WEXITSTATUS(status), 0, "failed checks (bits)");
-    }
-
-    #[test]
-    fn every_denied_syscall_has_a_reason() {
-        assert!(NATIVE_CHILD_DENIED.iter().all(|d| !d.reason.is_empty()));
-        let mut numbers: Vec<_> = NATIVE_CHILD_DENIED.iter().map(|d| d.number).collect();
-        numbers.sort();
-        numbers.dedup();
-        assert_eq!(
-            numbers.len(),
-            NATIVE_CHILD_DENIED.len(),
-            "no syscall listed twice"
-        );
     }
 }
