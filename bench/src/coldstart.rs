@@ -382,7 +382,10 @@ async fn in_process(
             .max_instances(16),
     )?;
     let options = DeployOptions {
-        skip_preinit: !preinit,
+        code: faasrt_runtime::Code::Wasm(faasrt_runtime::WasmOptions {
+            skip_preinit: !preinit,
+            bounds_checks: None,
+        }),
         ..Default::default()
     };
     let info = runtime

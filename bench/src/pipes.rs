@@ -109,7 +109,7 @@ pub fn run(args: PipesArgs) -> anyhow::Result<()> {
             .await?;
         let native = faasrt_example_artifacts::get_native("cat-native").context("native cat")?;
         let options = faasrt_runtime::DeployOptions {
-            native: true,
+            code: faasrt_runtime::Code::Native,
             ..Default::default()
         };
         runtime

@@ -84,13 +84,66 @@ pub struct DeployOptions {
     pub args: Vec<String>,
     /// Limits; what is left out takes the server's default.
     pub limits: crate::limits::RequestedLimits,
+    /// What the bytes are, with the options of that kind.
+    pub code: Code,
+}
+
+/// What a deploy's bytes are, with the options only that kind has: a
+/// native function cannot be given bounds checks.
+#[derive(Clone, Debug)]
+pub enum Code {
+    /// A wasm module.
+    Wasm(WasmOptions),
+    /// An x86_64 Linux executable.
+    Native,
+}
+
+impl Default for Code {
+    fn default() -> Self {
+        Code::Wasm(WasmOptions::default())
+    }
+}
+
+impl Code {
+    /// The kind described by the separate settings of a request or a
+    /// command line (`kind=native`, `preinit=false`, `bounds_checks=`).
+    /// Pre-initialization is a wasm notion: a native function ignores
+    /// `skip_preinit`.
+    ///
+    /// # Errors
+    /// [`crate::RuntimeError::InvalidLimit`] for bounds checks on a native
+    /// function.
+    pub fn from_settings(
+        native: bool,
+        skip_preinit: bool,
+        bounds_checks: Option<crate::BoundsChecks>,
+    ) -> Result<Self, crate::RuntimeError> {
+        match (native, bounds_checks) {
+            (true, Some(mode)) => Err(crate::RuntimeError::InvalidLimit(format!(
+                "bounds_checks={mode} applies to wasm functions only, not native ones"
+            ))),
+            (true, None) => Ok(Code::Native),
+            (false, bounds_checks) => Ok(Code::Wasm(WasmOptions {
+                skip_preinit,
+                bounds_checks,
+            })),
+        }
+    }
+
+    /// Whether the bytes are a native executable.
+    pub fn is_native(&self) -> bool {
+        matches!(self, Code::Native)
+    }
+}
+
+/// Options of a wasm deploy.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WasmOptions {
     /// Do not pre-initialize even if the module exports `wizer-initialize`
     /// (its init then runs in every invocation, as the module itself does).
     pub skip_preinit: bool,
-    /// The bytes are an x86_64 Linux executable, not a wasm module.
-    pub native: bool,
     /// Bounds checks of this function's wasm code; `None`: the server's
-    /// default. Only for wasm functions.
+    /// default.
     pub bounds_checks: Option<crate::BoundsChecks>,
 }
 
@@ -118,6 +171,23 @@ mod tests {
             (info.kind, info.entry),
             (FunctionKind::Wasm, EntryKind::Command)
         );
+    }
+
+    #[test]
+    fn a_native_function_cannot_have_bounds_checks() {
+        let refused = Code::from_settings(true, false, Some(crate::BoundsChecks::GuardPages));
+        assert!(
+            matches!(&refused, Err(crate::RuntimeError::InvalidLimit(m)) if m.contains("wasm functions only")),
+            "{refused:?}"
+        );
+        assert!(Code::from_settings(true, true, None).is_ok_and(|code| code.is_native()));
+        assert!(matches!(
+            Code::from_settings(false, true, Some(crate::BoundsChecks::Explicit)),
+            Ok(Code::Wasm(WasmOptions {
+                skip_preinit: true,
+                bounds_checks: Some(crate::BoundsChecks::Explicit)
+            }))
+        ));
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub use artifacts::ARTIFACTS_DIR;
 pub use config::RuntimeConfig;
 pub use data_dir::{DataDir, STORE_FILE, TOKEN_FILE};
 pub use error::RuntimeError;
-pub use function::{DeployOptions, EntryKind, FunctionInfo, FunctionKind};
+pub use function::{Code, DeployOptions, EntryKind, FunctionInfo, FunctionKind, WasmOptions};
 pub use host_threads::HOST_THREAD_NAME;
 pub use invocation::{
     EXIT_CODE_OUTPUT_TOO_LARGE, EXIT_CODE_TIMEOUT, EXIT_CODE_TRAP, Invocation, InvocationStatus,

@@ -8,7 +8,7 @@ use crate::data_dir::DataDir;
 use crate::engine::{PreparedModule, RunRequest};
 use crate::engines::Engines;
 use crate::error::RuntimeError;
-use crate::function::{DeployOptions, EntryKind, FunctionInfo, FunctionKind};
+use crate::function::{Code, DeployOptions, EntryKind, FunctionInfo, FunctionKind};
 use crate::host_threads::HostThreads;
 use crate::invocation::{Invocation, InvokeRequest};
 use crate::limits::FunctionLimits;
@@ -143,20 +143,16 @@ impl Runtime {
             });
         }
         let limits = self.inner.resolve_limits(options.limits)?;
-        if options.native {
-            if let Some(mode) = options.bounds_checks {
-                return Err(RuntimeError::InvalidLimit(format!(
-                    "bounds_checks={mode} applies to wasm functions only, not native ones"
-                )));
-            }
-            return self.deploy_native(name, module, options.args, limits).await;
-        }
-        let bounds_checks = options
+        let wasm = match options.code {
+            Code::Native => return self.deploy_native(name, module, options.args, limits).await,
+            Code::Wasm(wasm) => wasm,
+        };
+        let bounds_checks = wasm
             .bounds_checks
             .unwrap_or(self.inner.engines.default_mode());
         let inner = self.inner.clone();
         let function_name = name.to_string();
-        let skip_preinit = options.skip_preinit;
+        let skip_preinit = wasm.skip_preinit;
         // Compiling (and pre-initializing) is CPU-bound and makes
         // executable memory: a host thread's work.
         let (module, built) = self

@@ -183,14 +183,18 @@ impl Client {
         if let Some(limit) = options.limits.max_concurrency {
             query.append_pair("max_concurrency", &limit.to_string());
         }
-        if options.skip_preinit {
-            query.append_pair("preinit", "false");
-        }
-        if options.native {
-            query.append_pair("kind", "native");
-        }
-        if let Some(mode) = options.bounds_checks {
-            query.append_pair("bounds_checks", mode.as_str());
+        match &options.code {
+            crate::function::Code::Native => {
+                query.append_pair("kind", "native");
+            }
+            crate::function::Code::Wasm(wasm) => {
+                if wasm.skip_preinit {
+                    query.append_pair("preinit", "false");
+                }
+                if let Some(mode) = wasm.bounds_checks {
+                    query.append_pair("bounds_checks", mode.as_str());
+                }
+            }
         }
         let path = format!("/v1/functions/{}?{}", checked(name)?, query.finish());
         let body = self.call(Method::PUT, &path, module).await?;

@@ -227,9 +227,11 @@ fn deploy(args: DeployArgs, json: bool) -> CommandFuture {
                 timeout_ms: args.timeout,
                 max_concurrency: args.max_concurrency,
             },
-            skip_preinit: args.no_preinit,
-            native: args.native,
-            bounds_checks: args.bounds_checks,
+            code: crate::function::Code::from_settings(
+                args.native,
+                args.no_preinit,
+                args.bounds_checks,
+            )?,
         };
         let info = client
             .deploy(&args.name, Bytes::from(module), &options)

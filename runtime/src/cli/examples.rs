@@ -8,7 +8,7 @@
 //! invocation of one answers 503 `not_ready` with `Retry-After` instead of
 //! 404. They are deployed as many at a time as half the machine's cores.
 
-use crate::function::DeployOptions;
+use crate::function::{Code, DeployOptions};
 use crate::runtime::Runtime;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -89,7 +89,11 @@ pub(super) fn prepare_in_background(runtime: &Runtime) {
 /// Deploys one example; whether it worked.
 async fn deploy(runtime: &Runtime, example: Pending) -> bool {
     let options = DeployOptions {
-        native: example.native,
+        code: if example.native {
+            Code::Native
+        } else {
+            Code::default()
+        },
         ..DeployOptions::default()
     };
     let outcome = runtime

@@ -137,15 +137,16 @@ async fn deploy(
     body: &mut PendingBody,
 ) -> Result<HttpResponse, ApiError> {
     let mut options = DeployOptions::default();
+    let (mut native, mut skip_preinit, mut bounds_checks) = (false, false, None);
     for (key, value) in query_pairs(request) {
         match key.as_str() {
             "arg" => options.args.push(value),
             "memory_mb" => options.limits.memory_mb = Some(parse_number(&key, &value)?),
             "timeout_ms" => options.limits.timeout_ms = Some(parse_number(&key, &value)?),
             "max_concurrency" => options.limits.max_concurrency = Some(parse_number(&key, &value)?),
-            "preinit" => options.skip_preinit = !parse_bool(&key, &value)?,
+            "preinit" => skip_preinit = !parse_bool(&key, &value)?,
             "kind" => {
-                options.native = match value.as_str() {
+                native = match value.as_str() {
                     "wasm" => false,
                     "native" => true,
                     _ => {
@@ -156,12 +157,11 @@ async fn deploy(
                 }
             }
             "bounds_checks" => {
-                options.bounds_checks =
-                    Some(crate::BoundsChecks::parse(&value).ok_or_else(|| {
-                        ApiError::bad_query(format!(
-                            "bounds_checks must be explicit or guard-pages, got {value:?}"
-                        ))
-                    })?);
+                bounds_checks = Some(crate::BoundsChecks::parse(&value).ok_or_else(|| {
+                    ApiError::bad_query(format!(
+                        "bounds_checks must be explicit or guard-pages, got {value:?}"
+                    ))
+                })?);
             }
             _ => {
                 return Err(unknown_parameter(
@@ -173,6 +173,7 @@ async fn deploy(
     }
     // Validate the name before reading a possibly large body.
     crate::name::FunctionName::parse(name)?;
+    options.code = crate::function::Code::from_settings(native, skip_preinit, bounds_checks)?;
     let limit = app
         .max_body_bytes
         .min(app.runtime.config().get_max_module_bytes());

@@ -11,7 +11,10 @@ use hyper::StatusCode;
 
 fn with(mode: BoundsChecks) -> DeployOptions {
     DeployOptions {
-        bounds_checks: Some(mode),
+        code: faasrt_runtime::Code::Wasm(faasrt_runtime::WasmOptions {
+            skip_preinit: false,
+            bounds_checks: Some(mode),
+        }),
         limits: RequestedLimits {
             memory_mb: Some(2),
             timeout_ms: Some(500),

@@ -171,7 +171,7 @@ async fn hostile_native_guests_end_alone_and_leak_nothing() {
     }
     let runtime = runtime().await;
     let native = DeployOptions {
-        native: true,
+        code: faasrt_runtime::Code::Native,
         ..limits(500)
     };
     let sleeper = std::fs::read("/bin/sleep").expect("/bin/sleep");
@@ -250,7 +250,10 @@ async fn the_wasm_corpus_is_contained() {
             "hostile-bad-fds",
         ] {
             let options = DeployOptions {
-                bounds_checks: Some(mode),
+                code: faasrt_runtime::Code::Wasm(faasrt_runtime::WasmOptions {
+                    skip_preinit: false,
+                    bounds_checks: Some(mode),
+                }),
                 ..limits(300)
             };
             runtime
@@ -331,7 +334,7 @@ async fn the_native_corpus_is_contained() {
     }
     let runtime = runtime().await;
     let native = DeployOptions {
-        native: true,
+        code: faasrt_runtime::Code::Native,
         ..limits(3_000)
     };
     let corpus = [
