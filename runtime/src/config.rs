@@ -87,9 +87,10 @@ impl RuntimeConfig {
     }
 
     /// Instance slots in the pooling allocator: the most invocations that run
-    /// at once (default 256). Each slot reserves address space, not memory.
+    /// at once (default 256, at least 1). Each slot reserves address space,
+    /// not memory.
     pub fn max_instances(mut self, slots: u32) -> Self {
-        self.max_instances = slots.max(1);
+        self.max_instances = slots;
         self
     }
 
@@ -111,9 +112,10 @@ impl RuntimeConfig {
         self
     }
 
-    /// How long pre-initialization may run at deploy, in ms (default 10 s).
+    /// How long pre-initialization may run at deploy, in ms (default 10 s,
+    /// at least 1).
     pub fn max_preinit_ms(mut self, ms: u64) -> Self {
-        self.max_preinit_ms = ms.max(1);
+        self.max_preinit_ms = ms;
         self
     }
 
@@ -125,9 +127,9 @@ impl RuntimeConfig {
     }
 
     /// Capacity of each pipe between pipeline stages, in bytes (default
-    /// 64 KiB): a producer waits when its pipe holds this much.
+    /// 64 KiB, at least 1): a producer waits when its pipe holds this much.
     pub fn pipe_capacity(mut self, bytes: usize) -> Self {
-        self.pipe_capacity = bytes.max(1);
+        self.pipe_capacity = bytes;
         self
     }
 
@@ -212,6 +214,54 @@ impl RuntimeConfig {
         self.pooling
     }
 
+    /// Checks every setting once, as [`crate::Runtime::open`] does before
+    /// anything is built: a value that cannot work is refused, never
+    /// clamped.
+    ///
+    /// # Errors
+    /// [`crate::RuntimeError::InvalidConfig`] naming the setting (and the
+    /// `faasrt serve` flag that sets it).
+    pub fn validate(&self) -> Result<(), crate::RuntimeError> {
+        let at_least_one = [
+            (
+                "max_instances",
+                "--max-instances",
+                self.max_instances as u64,
+            ),
+            (
+                "max_memory_mb",
+                "--max-memory",
+                u64::from(self.max_memory_mb),
+            ),
+            ("max_timeout_ms", "--max-timeout", self.max_timeout_ms),
+            ("max_preinit_ms", "--max-preinit", self.max_preinit_ms),
+            ("pipe_capacity", "(no flag)", self.pipe_capacity as u64),
+            (
+                "max_module_bytes",
+                "--max-body",
+                self.max_module_bytes as u64,
+            ),
+            (
+                "default memory_mb",
+                "--default-memory",
+                u64::from(self.default_limits.memory_mb),
+            ),
+            (
+                "default timeout_ms",
+                "--default-timeout",
+                self.default_limits.timeout_ms,
+            ),
+        ];
+        for (setting, flag, value) in at_least_one {
+            if value == 0 {
+                return Err(crate::RuntimeError::InvalidConfig(format!(
+                    "{setting} is 0 ({flag}): it must be at least 1"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// How long an idle host thread (compilation, store writes, native
     /// spawns) waits for work before it exits; default 10 s. New ones are
     /// started as work needs them, always by another host thread.
@@ -268,5 +318,50 @@ impl RuntimeConfig {
     /// See [`RuntimeConfig::max_timeout_ms`].
     pub fn get_max_timeout_ms(&self) -> u64 {
         self.max_timeout_ms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid() {
+        assert!(RuntimeConfig::in_memory().validate().is_ok());
+    }
+
+    #[test]
+    fn a_zero_is_refused_with_its_setting_and_flag_not_clamped() {
+        for (config, words) in [
+            (
+                RuntimeConfig::in_memory().max_instances(0),
+                "max_instances is 0 (--max-instances)",
+            ),
+            (
+                RuntimeConfig::in_memory().max_preinit_ms(0),
+                "max_preinit_ms is 0 (--max-preinit)",
+            ),
+            (
+                RuntimeConfig::in_memory().pipe_capacity(0),
+                "pipe_capacity is 0",
+            ),
+            (
+                RuntimeConfig::in_memory().max_memory_mb(0),
+                "max_memory_mb is 0 (--max-memory)",
+            ),
+        ] {
+            match config.validate() {
+                Err(crate::RuntimeError::InvalidConfig(message)) => {
+                    assert!(message.contains(words), "{message}")
+                }
+                other => panic!("{words}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_runtime_with_an_invalid_configuration_does_not_open() {
+        let opened = crate::Runtime::open(RuntimeConfig::in_memory().max_instances(0));
+        assert!(matches!(opened, Err(crate::RuntimeError::InvalidConfig(_))));
     }
 }

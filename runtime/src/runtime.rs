@@ -59,12 +59,14 @@ impl Runtime {
     /// artifact is stored.
     ///
     /// # Errors
-    /// [`RuntimeError::DataDir`] when the data directory or its store cannot
+    /// [`RuntimeError::InvalidConfig`] for a setting that cannot work (see
+    /// [`RuntimeConfig::validate`]), [`RuntimeError::DataDir`] when the data directory or its store cannot
     /// be used (another process holds it, say), [`RuntimeError::Store`],
     /// [`RuntimeError::EngineSetup`], [`RuntimeError::HostThreads`],
     /// [`RuntimeError::OnGuestThread`] when called on a thread that runs
     /// guest code.
     pub fn open(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        config.validate()?;
         let host = HostThreads::start(config.get_host_thread_keep_alive())?;
         let data_dir = config.get_data_dir().map(DataDir::open).transpose()?;
         let store = match &data_dir {

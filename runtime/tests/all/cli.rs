@@ -567,3 +567,21 @@ fn doctor_json_matches_what_the_probe_finds() {
         "{detail}"
     );
 }
+
+#[test]
+fn serve_refuses_a_setting_that_cannot_work_and_names_its_flag() {
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let output = run(
+        Command::new(FAASRT)
+            .args(["serve", "--listen", "127.0.0.1:0", "--max-instances", "0"])
+            .arg("--data-dir")
+            .arg(data_dir.path()),
+        b"",
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("max_instances is 0 (--max-instances)"),
+        "{}",
+        stderr(&output)
+    );
+}
