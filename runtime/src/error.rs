@@ -107,11 +107,11 @@ pub enum RuntimeError {
     #[error("store is corrupt: {0}")]
     Corrupt(String),
     /// The wasm engine (or its linker) could not be set up.
-    #[error("cannot set up the wasm engine: {}", chain(.0.as_ref()))]
+    #[error("cannot set up the wasm engine: {}", error_chain(.0.as_ref()))]
     EngineSetup(#[source] BoxError),
     /// A precompiled artifact could not be made or used (not the module's
     /// fault: the module itself compiled).
-    #[error("precompiled artifact: cannot {what}: {}", chain(.source.as_ref()))]
+    #[error("precompiled artifact: cannot {what}: {}", error_chain(.source.as_ref()))]
     Artifact {
         /// What was being done: `serialize`, `deserialize`, `read`.
         what: &'static str,
@@ -120,7 +120,7 @@ pub enum RuntimeError {
         source: BoxError,
     },
     /// A module's copy-on-write memory image could not be created.
-    #[error("cannot create the module's memory image: {}", chain(.0.as_ref()))]
+    #[error("cannot create the module's memory image: {}", error_chain(.0.as_ref()))]
     MemoryImage(#[source] BoxError),
     /// A native executable could not be sealed into its memfd.
     #[error("cannot prepare the native executable: {what}: {source}")]
@@ -162,7 +162,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// `error` and each of its causes, joined by `: `, for messages that must
 /// say what failed and why.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut cause = error.source();
     while let Some(next) = cause {

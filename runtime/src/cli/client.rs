@@ -286,7 +286,7 @@ impl Client {
             .await
             .map_err(|e| ClientError::Unreachable {
                 server: self.base.clone(),
-                reason: error_chain(&e),
+                reason: crate::error::error_chain(&e),
             })?;
         let status = response.status();
         let mut body = response.into_body();
@@ -367,7 +367,7 @@ impl Client {
             .await
             .map_err(|e| ClientError::Unreachable {
                 server: self.base.clone(),
-                reason: error_chain(&e),
+                reason: crate::error::error_chain(&e),
             })
     }
 }
@@ -409,17 +409,6 @@ fn api_error(status: StatusCode, body: &[u8]) -> ClientError {
 
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ClientError> {
     serde_json::from_slice(body).map_err(|e| ClientError::BadResponse(e.to_string()))
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
