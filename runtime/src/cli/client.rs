@@ -75,16 +75,8 @@ pub struct PipeOutcome {
     pub stage_errors: Vec<StageError>,
 }
 
-/// A pipeline stage that failed with a message.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-pub struct StageError {
-    /// Its position, from 1.
-    pub stage: usize,
-    /// The function it ran.
-    pub function: String,
-    /// What went wrong.
-    pub message: String,
-}
+/// A pipeline stage that failed with a message, as the server reports it.
+pub use crate::server::StageError;
 
 impl PipeOutcome {
     fn from_trailers(trailers: &hyper::HeaderMap) -> Result<Self, ClientError> {

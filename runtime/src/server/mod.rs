@@ -9,7 +9,7 @@ mod routes;
 
 pub use api_error::ApiError;
 pub use auth::Token;
-pub use pipelines::{EXIT_CODE_TRAILER, PIPESTATUS_TRAILER, STAGE_ERRORS_TRAILER};
+pub use pipelines::{EXIT_CODE_TRAILER, PIPESTATUS_TRAILER, STAGE_ERRORS_TRAILER, StageError};
 pub use routes::{DURATION_HEADER, EXIT_CODE_HEADER};
 
 use crate::runtime::Runtime;

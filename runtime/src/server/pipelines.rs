@@ -35,6 +35,18 @@ pub const EXIT_CODE_TRAILER: &str = "x-faasrt-exit-code";
 /// from 1, non-ASCII escaped as `\uXXXX`); absent when none did.
 pub const STAGE_ERRORS_TRAILER: &str = "x-faasrt-stage-errors";
 
+/// One entry of [`STAGE_ERRORS_TRAILER`]: a stage that failed other than
+/// by exiting.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct StageError {
+    /// Its position, from 1.
+    pub stage: usize,
+    /// The function it ran.
+    pub function: String,
+    /// What went wrong.
+    pub message: String,
+}
+
 /// Longest message of one stage in [`STAGE_ERRORS_TRAILER`], in characters.
 const STAGE_MESSAGE_CHARS: usize = 1000;
 
@@ -323,29 +335,30 @@ fn trailers(result: &PipelineResult) -> HeaderMap {
 /// than by exiting: a stage that exited non-zero said why itself, on its
 /// log, as a program in a shell does.
 fn stage_errors(result: &PipelineResult) -> Option<String> {
-    let errors: Vec<_> = result
+    let errors: Vec<StageError> = result
         .stages
         .iter()
         .enumerate()
         .filter(|(_, stage)| stage.outcome != Outcome::Exit)
         .filter_map(|(i, stage)| {
-            let message: String = stage
-                .message
-                .as_ref()?
-                .chars()
-                .take(STAGE_MESSAGE_CHARS)
-                .collect();
-            Some(serde_json::json!({
-                "stage": i + 1,
-                "function": stage.function,
-                "message": message,
-            }))
+            Some(StageError {
+                stage: i + 1,
+                function: stage.function.clone(),
+                message: stage
+                    .message
+                    .as_ref()?
+                    .chars()
+                    .take(STAGE_MESSAGE_CHARS)
+                    .collect(),
+            })
         })
         .collect();
     if errors.is_empty() {
         return None;
     }
-    Some(ascii_json(&serde_json::Value::Array(errors)))
+    Some(ascii_json(
+        &serde_json::to_value(&errors).expect("stage errors serialize"),
+    ))
 }
 
 /// `value` as JSON text in printable ASCII, as a header value must be:
