@@ -14,11 +14,11 @@ use bytes::Bytes;
 use futures::StreamExt;
 use std::time::Instant;
 
-/// One example to deploy: its name, bytes and whether it is native.
+/// One example to deploy: its name, bytes and what they are.
 struct Pending {
     name: &'static str,
     bytes: &'static [u8],
-    native: bool,
+    code: Code,
 }
 
 /// The examples that are missing from the store or differ from the bytes
@@ -27,14 +27,14 @@ fn pending(runtime: &Runtime) -> Vec<Pending> {
     let wasm = faasrt_example_artifacts::EXAMPLES.iter().map(|e| Pending {
         name: e.name,
         bytes: e.wasm,
-        native: false,
+        code: Code::default(),
     });
     let native = faasrt_example_artifacts::NATIVE_EXAMPLES
         .iter()
         .map(|e| Pending {
             name: e.name,
             bytes: e.executable,
-            native: true,
+            code: Code::Native,
         });
     wasm.chain(native)
         .filter(|example| {
@@ -89,11 +89,7 @@ pub(super) fn prepare_in_background(runtime: &Runtime) {
 /// Deploys one example; whether it worked.
 async fn deploy(runtime: &Runtime, example: Pending) -> bool {
     let options = DeployOptions {
-        code: if example.native {
-            Code::Native
-        } else {
-            Code::default()
-        },
+        code: example.code,
         ..DeployOptions::default()
     };
     let outcome = runtime
