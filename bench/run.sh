@@ -10,5 +10,5 @@ cd "$(dirname "$0")/.."
 if [ "${FAASRT_BENCH_SKIP_PEERS:-0}" != 1 ]; then
     bench/peers/install.sh >&2
 fi
-cargo build --release -p faasrt-runtime -p faasrt-bench >&2
+cargo build --release -p faasrt -p faasrt-bench >&2
 exec target/release/faasrt-bench "$@"

@@ -44,7 +44,7 @@ enum Bench {
 }
 
 fn main() -> anyhow::Result<()> {
-    faasrt_runtime::cli::quiet_library_backtraces();
+    faasrt_runtime::quiet_library_backtraces();
     match Cli::parse().command {
         Bench::Invoke(args) => invoke::run(args),
         Bench::Coldstart(args) => coldstart::run(args),

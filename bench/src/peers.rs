@@ -63,7 +63,7 @@ pub fn start_faasrt_with(
         .args(flags)
         .arg("--data-dir")
         .arg(data_dir)
-        .env("RUST_LOG", "warn,faasrt_runtime::cli=info")
+        .env("RUST_LOG", "warn,faasrt_cli=info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

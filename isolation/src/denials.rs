@@ -122,7 +122,7 @@ pub fn denials() -> Vec<Denial> {
 pub fn syscall_name(number: i64) -> &'static str {
     usize::try_from(number)
         .ok()
-        .and_then(crate::seccomp_policy::Sysno::new)
+        .and_then(syscalls::Sysno::new)
         .map_or("unknown", |syscall| syscall.name())
 }
 

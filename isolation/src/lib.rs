@@ -30,9 +30,10 @@ pub use pkeys::{
 };
 pub use probe::{Probed, probe};
 pub use seccomp::{
-    EXEC_FD, GUEST_THREAD_FILTERS, GuestThreadFilter, IsolationError, RuntimeSeccomp,
-    SeccompProgram, install_runtime_filter, native_child_filter,
+    GUEST_THREAD_FILTERS, GuestThreadFilter, IsolationError, RuntimeSeccomp, SeccompProgram,
+    install_runtime_filter, native_child_filter,
 };
 pub use seccomp_policy::{
-    ArgCondition, GUEST_THREAD_DENIED, NATIVE_CHILD_DENIED, RUNTIME_DENIED, SyscallRule, Sysno,
+    ArgCondition, EXEC_FD, GUEST_THREAD_DENIED, NATIVE_CHILD_DENIED, RUNTIME_DENIED, SyscallRule,
+    Sysno,
 };

@@ -146,14 +146,9 @@ impl SeccompProgram {
     }
 }
 
-/// The descriptor a native child's executable sits at when it is started:
-/// above the child's `RLIMIT_NOFILE`, so the program, once running, can never
-/// put another file there (open and dup only give descriptors below it).
-pub const EXEC_FD: i32 = 1000;
-
 /// The filter of native function processes: [`NATIVE_CHILD_DENIED`] refused
 /// with `EPERM`, and no exec but one: `execve` is refused, and `execveat`
-/// only passes for descriptor [`EXEC_FD`] with `AT_EMPTY_PATH`, which is how
+/// only passes for descriptor [`EXEC_FD`](crate::EXEC_FD) with `AT_EMPTY_PATH`, which is how
 /// faasrt starts the program. Once it runs, that descriptor is closed
 /// (close-on-exec) and cannot be made again, so the program can exec
 /// nothing: no shell, no other binary.

@@ -6,6 +6,11 @@
 
 pub use syscalls::Sysno;
 
+/// The descriptor a native child's executable sits at when it is started:
+/// above the child's `RLIMIT_NOFILE`, so the program, once running, can never
+/// put another file there (open and dup only give descriptors below it).
+pub const EXEC_FD: i32 = 1000;
+
 /// When a rule applies, by one argument of the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArgCondition {
@@ -147,7 +152,7 @@ pub const NATIVE_CHILD_DENIED: &[SyscallRule] = &[
         Sysno::execveat,
         ArgCondition::Ne {
             arg: 0,
-            value: crate::seccomp::EXEC_FD as u64,
+            value: EXEC_FD as u64,
         },
         "exec only from the descriptor faasrt starts the program from",
     ),

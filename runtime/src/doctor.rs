@@ -2,7 +2,7 @@
 //! it, whether faasrt uses it, and why not when it does not.
 
 use crate::config::RuntimeConfig;
-use crate::memory_layout::MemoryLayout;
+use crate::wasm::memory_layout::MemoryLayout;
 use serde::Serialize;
 
 /// One mechanism in the report.
@@ -103,6 +103,6 @@ pub fn report(config: &RuntimeConfig) -> Vec<Mechanism> {
 
 /// Whether `probed` (the result of `faasrt_isolation::probe`) found the
 /// mechanism called `name` (`seccomp`, `cgroup-v2`, ...).
-pub(crate) fn available(probed: &[faasrt_isolation::Probed], name: &str) -> bool {
+pub fn available(probed: &[faasrt_isolation::Probed], name: &str) -> bool {
     probed.iter().any(|p| p.name == name && p.available)
 }

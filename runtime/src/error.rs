@@ -162,7 +162,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// `error` and each of its causes, joined by `: `, for messages that must
 /// say what failed and why.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut cause = error.source();
     while let Some(next) = cause {
@@ -171,6 +171,23 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
         cause = next.source();
     }
     text
+}
+
+/// Turns off the capture of native backtraces in library errors unless the
+/// operator asked for them with `RUST_LIB_BACKTRACE`.
+///
+/// With `RUST_BACKTRACE=1` in the environment, every error value captures a
+/// native backtrace, and a guest's `proc_exit` is carried as an error: that
+/// made every exiting invocation walk the host stack. Panics keep their
+/// backtraces (`RUST_BACKTRACE` still governs those).
+///
+/// Call it first thing in `main`, before any thread starts.
+pub fn quiet_library_backtraces() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: called at the top of `main` before any other thread exists,
+        // so nothing can read the environment concurrently.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
 }
 
 macro_rules! store_error_from {

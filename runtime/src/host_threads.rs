@@ -23,7 +23,6 @@
 //! under the `host` role.
 
 use crate::error::RuntimeError;
-use std::cell::Cell;
 use std::future::Future;
 use std::time::Duration;
 use tokio::runtime::{Builder, Handle, Runtime as TokioRuntime};
@@ -37,16 +36,6 @@ pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 /// Most host blocking threads at once: compiles beyond that wait.
 const MAX_BLOCKING_THREADS: usize = 512;
-
-thread_local! {
-    /// Whether this thread is a host thread.
-    static IS_HOST: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether the calling thread is a host thread.
-pub(crate) fn on_host_thread() -> bool {
-    IS_HOST.with(Cell::get)
-}
 
 /// The host threads of one [`crate::Runtime`]. Dropping it stops them
 /// without waiting for work in progress (it is dropped when the last clone
@@ -74,8 +63,7 @@ impl HostThreads {
             .thread_keep_alive(keep_alive)
             .thread_name(HOST_THREAD_NAME)
             .on_thread_start(|| {
-                IS_HOST.with(|host| host.set(true));
-                faasrt_isolation::set_thread_role(faasrt_isolation::ThreadRole::Host);
+                crate::thread_role::become_host_thread();
             })
             .enable_all()
             .build()
@@ -132,6 +120,7 @@ impl Drop for HostThreads {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::thread_role::on_host_thread;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn work_runs_on_a_host_thread_named_as_such() {

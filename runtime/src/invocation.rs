@@ -1,6 +1,7 @@
 //! What an invocation asks for and how it ended.
 
 use bytes::Bytes;
+use faasrt_host_api::{Faasin, PipeWriter};
 use std::time::Duration;
 
 /// The input of one invocation.
@@ -10,6 +11,21 @@ pub struct InvokeRequest {
     pub args: Vec<String>,
     /// The bytes the function reads from `faasin`.
     pub input: Bytes,
+}
+
+/// What one invocation runs with.
+pub(crate) struct RunRequest {
+    /// The arguments, the function's name first.
+    pub args: Vec<String>,
+    /// What fd 0 reads.
+    pub input: Faasin,
+    /// Where fd 1 goes: `None` captures it (up to the output limit) into the
+    /// returned [`Invocation`]; a pipe streams it to the next stage.
+    pub output: Option<PipeWriter>,
+    /// Its memory limit in bytes.
+    pub memory_limit: usize,
+    /// Its time limit.
+    pub timeout: Duration,
 }
 
 /// How an invocation or pipeline stage ended, without the details;

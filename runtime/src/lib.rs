@@ -1,41 +1,37 @@
-//! faasrt-runtime: the engine, store, registry and invoker of faasrt, with
-//! the HTTP server and the `faasrt` command-line interface built on them.
+//! faasrt-runtime: the library of faasrt. It deploys, stores, registers and
+//! invokes functions (WebAssembly modules and native executables) and runs
+//! pipelines of them.
 //!
 //! [`Runtime`] is the API: [`Runtime::deploy`], [`Runtime::invoke`],
-//! [`Runtime::list`], [`Runtime::get`], [`Runtime::remove`]. The server
-//! ([`server`]) and the CLI ([`cli`]) are thin layers over it, and tests and
-//! benches call it directly. Below it sit `faasrt-host-api` (what a guest
+//! [`Runtime::list`], [`Runtime::get`], [`Runtime::remove`]. The HTTP API
+//! (`faasrt-server`) and the `faasrt` command line (package `faasrt`) are
+//! thin layers over it in crates of their own, and tests and benches call
+//! it directly; nothing here knows HTTP or the command line. Below it sit `faasrt-host-api` (what a guest
 //! sees), `faasrt-snapshots` (artifact keys) and `faasrt-isolation`.
 
-mod artifact_cache;
-mod artifacts;
-pub mod cli;
+mod bounds_checks;
 mod config;
-mod data_dir;
+mod deploy;
 pub mod doctor;
-mod engine;
-mod engines;
 mod error;
 mod function;
 mod host_threads;
 mod invocation;
 mod limits;
-mod memory_layout;
 mod metrics;
 mod name;
 mod native;
 pub mod pipeline;
 mod registry;
+mod resource_use;
 mod runtime;
-pub mod server;
-mod splice;
 mod store;
 mod thread_role;
+mod wasm;
 
-pub use artifacts::ARTIFACTS_DIR;
+pub use bounds_checks::BoundsChecks;
 pub use config::RuntimeConfig;
-pub use data_dir::{DataDir, STORE_FILE, TOKEN_FILE};
-pub use error::RuntimeError;
+pub use error::{RuntimeError, error_chain, quiet_library_backtraces};
 pub use function::{Code, DeployOptions, EntryKind, FunctionInfo, FunctionKind, WasmOptions};
 pub use host_threads::HOST_THREAD_NAME;
 pub use invocation::{
@@ -43,7 +39,9 @@ pub use invocation::{
     InvokeRequest, Outcome,
 };
 pub use limits::{FunctionLimits, RequestedLimits};
-pub use memory_layout::BoundsChecks;
 pub use name::{FunctionName, MAX_NAME_LEN};
-pub use runtime::{ResourceUse, Runtime};
+pub use resource_use::ResourceUse;
+pub use runtime::Runtime;
+pub use store::data_dir::{DataDir, STORE_FILE, TOKEN_FILE};
 pub use thread_role::install_server_seccomp;
+pub use wasm::artifacts::ARTIFACTS_DIR;

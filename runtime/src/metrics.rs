@@ -192,7 +192,7 @@ impl Metrics {
     }
 
     /// Sets the resource gauges from `usage` (just before encoding).
-    pub(crate) fn set_resources(&self, usage: &crate::runtime::ResourceUse) {
+    pub(crate) fn set_resources(&self, usage: &crate::resource_use::ResourceUse) {
         self.slots_in_use.set(usage.instance_slots as i64);
         self.seccomp_denied
             .set(faasrt_isolation::denied_syscalls() as i64);

@@ -3,10 +3,10 @@
 //! Entries are `Arc`s swapped whole: a redeploy replaces the entry while
 //! invocations in flight keep the old one until they finish.
 
-use crate::engine::PreparedModule;
 use crate::error::RuntimeError;
 use crate::function::FunctionInfo;
 use crate::native::NativeExecutable;
+use crate::wasm::PreparedModule;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};

@@ -1,4 +1,5 @@
-//! The seccomp role of the threads that run guest code.
+//! The role of each thread: a host thread (`host_threads.rs`), a thread
+//! that runs guest code (with its seccomp role), or neither.
 //!
 //! `faasrt serve` puts the runtime filter on every thread after start-up.
 //! Threads that run guests (the async threads: a guest runs on the thread
@@ -23,6 +24,20 @@ static GUEST_THREADS: AtomicUsize = AtomicUsize::new(0);
 thread_local! {
     /// Whether this thread took its role already (or failed to).
     static ENTERED: Cell<bool> = const { Cell::new(false) };
+    /// Whether this thread is a host thread.
+    static IS_HOST: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the calling thread, just started, as a host thread: it never takes
+/// the guest-thread role, and its denied syscalls are reported as `host`.
+pub(crate) fn become_host_thread() {
+    IS_HOST.with(|host| host.set(true));
+    faasrt_isolation::set_thread_role(faasrt_isolation::ThreadRole::Host);
+}
+
+/// Whether the calling thread is a host thread.
+pub(crate) fn on_host_thread() -> bool {
+    IS_HOST.with(Cell::get)
 }
 
 /// What `faasrt serve` installs once start-up is done: the runtime filter
@@ -56,7 +71,7 @@ pub(crate) fn enter() {
     };
     // Pre-initialization runs guest code on a host thread: the role would
     // make that thread, and every thread it creates, unable to compile.
-    if crate::host_threads::on_host_thread() {
+    if on_host_thread() {
         return;
     }
     if ENTERED.with(|entered| entered.replace(true)) {

@@ -1,11 +1,11 @@
 //! Running a prepared pipeline: one fiber per stage, pipes between them.
 
 use super::{PipelineResult, PipelineSpec, StageResult};
-use crate::engine::RunRequest;
+use crate::invocation::RunRequest;
 use crate::native::OsStdio;
+use crate::native::splice::SpliceEdge;
 use crate::registry::LoadedFunction;
 use crate::runtime::Runtime;
-use crate::splice::SpliceEdge;
 use faasrt_host_api::{Faasin, PipeCounter, PipeReader, PipeWriter};
 use std::os::fd::OwnedFd;
 use std::sync::Arc;

@@ -2,13 +2,13 @@
 //! invocation, the server keeps serving (a `hello` beside it answers), and
 //! nothing leaks: instance slots, file descriptors, child processes.
 
-use crate::support::{example, flood_module, loop_module, trap_module};
 use bytes::Bytes;
 use faasrt_runtime::pipeline::PipelineSpec;
 use faasrt_runtime::{
     BoundsChecks, DeployOptions, InvocationStatus, InvokeRequest, RequestedLimits, Runtime,
     RuntimeConfig,
 };
+use faasrt_testkit::{example, flood_module, loop_module, trap_module};
 
 fn limits(timeout_ms: u64) -> DeployOptions {
     DeployOptions {

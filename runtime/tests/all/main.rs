@@ -1,17 +1,10 @@
-//! End-to-end tests of faasrt, gathered into one test binary (each extra
-//! binary links wasmtime again, which costs minutes on two cores).
+//! The library end to end: runtimes opened in this process, hostile guests
+//! and pipelines. One test binary for the crate (each extra binary links
+//! wasmtime again, which costs minutes on two cores). The HTTP API's tests
+//! live with faasrt-server, the command line's with the `faasrt` package.
 
-mod bad_input;
 mod bounds_checks;
-mod cli;
 mod hostile;
-mod http_api;
 mod invocations;
-mod limits;
-mod native;
 mod pipelines;
-mod pipelines_http;
-mod preinit;
-mod restart;
-mod server_under_load;
-mod support;
+mod store;

@@ -1,10 +1,10 @@
 //! Pipelines through the library API: UNIX pipe semantics end to end.
 
-use crate::support::{example, sleepy_module, trap_module};
 use bytes::Bytes;
 use faasrt_host_api::{PipeReader, ReadOutcome, pipe};
 use faasrt_runtime::pipeline::{PipelineResult, PipelineSpec};
 use faasrt_runtime::{Runtime, RuntimeConfig, RuntimeError};
+use faasrt_testkit::{example, sleepy_module, trap_module};
 
 /// A runtime with the examples (and `extra` fixtures) deployed.
 async fn runtime_with(extra: &[(&str, Vec<u8>)]) -> Runtime {

@@ -1,0 +1,8 @@
+//! The `faasrt` binary end to end: `serve` as it runs in production, the
+//! client commands against it, and local runs. One test binary for the
+//! crate (each extra binary links wasmtime again).
+
+mod cli;
+mod pipe;
+mod server_under_load;
+mod support;

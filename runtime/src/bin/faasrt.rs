@@ -1,9 +1,0 @@
-//! The `faasrt` binary: parses the command line and hands it to the library.
-
-use clap::Parser;
-
-fn main() {
-    faasrt_runtime::cli::quiet_library_backtraces();
-    let cli = faasrt_runtime::cli::Cli::parse();
-    std::process::exit(faasrt_runtime::cli::run(cli));
-}

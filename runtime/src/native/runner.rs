@@ -1,0 +1,408 @@
+//! Running one native function: its cgroup, its sandboxed command spawned
+//! from a host thread, its stdio pumped while it runs, its whole process
+//! group killed and gone at the end, and how it ended.
+
+use super::executable::NativeExecutable;
+use super::sandbox::{Confinement, child_limits, sandboxed_command};
+use super::stdio::{Captured, OsStdio, drain_log, feed_stdin, pump_stdout};
+use crate::error::RuntimeError;
+use crate::host_threads::HostThreads;
+use crate::invocation::{Invocation, InvocationStatus, RunRequest};
+use bytes::Bytes;
+use faasrt_host_api::{Faasin, LogTail, PipeWriter};
+use faasrt_isolation::{ChildCgroup, ChildLimits, SeccompProgram};
+use std::os::unix::process::ExitStatusExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+/// Runs native functions with the runtime's output and log limits.
+pub(crate) struct NativeRunner {
+    /// The filesystem view (Landlock), where the kernel has it.
+    fs: Option<Arc<faasrt_isolation::FsSandbox>>,
+    /// Native processes spawned and not yet reaped.
+    live: Arc<std::sync::atomic::AtomicUsize>,
+    /// `None` where the probe found no seccomp: then it is not installed
+    /// (and `faasrt doctor` says so), rather than failing every spawn.
+    filter: Option<Arc<SeccompProgram>>,
+    /// `None` where this process's cgroup is not delegated to it: then the
+    /// rlimits alone bound native functions (and `faasrt doctor` says so).
+    cgroups: Option<Arc<faasrt_isolation::NativeCgroups>>,
+    /// faasrt is a child subreaper: orphaned processes of native functions
+    /// become its children, and it reaps them.
+    subreaper: bool,
+    /// Most bytes of output captured from one run.
+    max_output_bytes: usize,
+    /// Bytes of its log kept in the invocation's tail.
+    log_tail_bytes: usize,
+}
+
+impl NativeRunner {
+    /// Sets up what every native run shares: the seccomp filter, the
+    /// Landlock view and the cgroups where this machine has them, and
+    /// faasrt as child subreaper.
+    pub(crate) fn new(
+        max_output_bytes: usize,
+        log_tail_bytes: usize,
+    ) -> Result<Self, RuntimeError> {
+        let probed = faasrt_isolation::probe();
+        let filter = if crate::doctor::available(&probed, "seccomp") {
+            Some(Arc::new(faasrt_isolation::native_child_filter()?))
+        } else {
+            tracing::warn!("no seccomp on this machine: native functions run without a filter");
+            None
+        };
+        let fs = if faasrt_isolation::landlock_abi().is_some() {
+            let sandbox = faasrt_isolation::FsSandbox::new(faasrt_isolation::NATIVE_READABLE)?;
+            Some(Arc::new(sandbox))
+        } else {
+            tracing::warn!("no Landlock in this kernel: native functions see the host filesystem");
+            None
+        };
+        let cgroups = if crate::doctor::available(&probed, "cgroup-v2") {
+            match faasrt_isolation::NativeCgroups::setup() {
+                Ok(cgroups) => Some(Arc::new(cgroups)),
+                Err(error) => {
+                    tracing::warn!(%error, "cgroup v2 delegated but unusable: native functions are limited by rlimits only");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        // SAFETY: prctl(2) with integer arguments only.
+        let subreaper = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } == 0;
+        if !subreaper {
+            tracing::warn!(
+                "cannot become a child subreaper: orphans of native functions are left to init"
+            );
+        }
+        Ok(NativeRunner {
+            fs,
+            live: Arc::default(),
+            filter,
+            cgroups,
+            subreaper,
+            max_output_bytes,
+            log_tail_bytes,
+        })
+    }
+
+    /// Runs `exe` once and reports how it ended, as for a wasm invocation.
+    ///
+    /// `os` replaces the bridged stdin or stdout: the child gets those
+    /// descriptors as they are (the ends of a splice edge to an adjacent
+    /// native stage), and `run.input` or `run.output` is not used.
+    pub(crate) async fn run_with(
+        &self,
+        host: &HostThreads,
+        exe: &NativeExecutable,
+        run: RunRequest,
+        os: OsStdio,
+    ) -> Invocation {
+        let started = Instant::now();
+        let log = LogTail::new(self.log_tail_bytes);
+        let limits = child_limits(&run);
+        let cgroup = match self.create_cgroup(&run, &limits) {
+            Ok(cgroup) => cgroup,
+            Err(error) => {
+                let message = format!("cannot create the function's cgroup: {error}");
+                return finished(trapped(message, &error), Bytes::new(), &log, started);
+            }
+        };
+        let confinement = Confinement {
+            limits,
+            procs_fd: cgroup.as_ref().map_or(-1, |c| c.procs_fd()),
+            fs: self.fs.clone(),
+            filter: self.filter.clone(),
+        };
+        let command = sandboxed_command(exe, &run.args, os, confinement);
+        let child = match spawn_on_host(host, command).await {
+            Ok(child) => child,
+            Err(error) => {
+                let message = format!("cannot start the executable: {error}");
+                return finished(trapped(message, &error), Bytes::new(), &log, started);
+            }
+        };
+        let _alive = LiveProcess::new(&self.live);
+        let (waited, captured) = self
+            .supervise(child, run.input, run.output, run.timeout, &log)
+            .await;
+        // Ends anything still in the cgroup (a process that called setsid)
+        // and removes it.
+        drop(cgroup);
+        let status = self.status_of(waited, &captured, run.timeout);
+        let output = match captured {
+            Captured::Bytes(bytes) => bytes,
+            Captured::Streamed | Captured::TooLarge => Bytes::new(),
+        };
+        finished(status, output, &log, started)
+    }
+
+    /// The run's own cgroup, where delegated: memory, process and CPU
+    /// limits that cover everything it forks, and a kill that reaches
+    /// processes which left its process group. `None` without cgroups.
+    fn create_cgroup(
+        &self,
+        run: &RunRequest,
+        limits: &ChildLimits,
+    ) -> Result<Option<ChildCgroup>, faasrt_isolation::CgroupError> {
+        let Some(cgroups) = &self.cgroups else {
+            return Ok(None);
+        };
+        cgroups
+            .create(&faasrt_isolation::CgroupLimits {
+                memory_max: (run.memory_limit as u64).max(64 << 20),
+                pids_max: limits.processes,
+                cpu_percent: 100,
+            })
+            .map(Some)
+    }
+
+    /// Feeds the child's stdin, pumps its stdout, drains its log and waits
+    /// for it, for at most `timeout`; then kills its whole process group
+    /// and waits until the group is gone. Returns how the wait ended
+    /// (`Err` on timeout) and what came of its stdout.
+    async fn supervise(
+        &self,
+        mut child: Child,
+        input: Faasin,
+        output: Option<PipeWriter>,
+        timeout: Duration,
+        log: &LogTail,
+    ) -> (WaitResult, Captured) {
+        let pid = child.id().map(|id| id as libc::pid_t);
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take().expect("piped");
+        let feed = async {
+            if let Some(stdin) = stdin {
+                feed_stdin(input, stdin).await;
+            }
+        };
+        let pump = async {
+            match stdout {
+                Some(stdout) => pump_stdout(stdout, output, self.max_output_bytes).await,
+                None => Captured::Streamed,
+            }
+        };
+        let kill_group = || {
+            if let Some(pid) = pid {
+                // SAFETY: kill(2) of the process group this child leads.
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+            }
+        };
+        let wait = async {
+            let status = match tokio::time::timeout(timeout, child.wait()).await {
+                Ok(status) => Ok(status),
+                Err(elapsed) => {
+                    kill_group();
+                    // Reaped by tokio before the group's other members are
+                    // reaped below, which must not take the leader.
+                    let _ = child.wait().await;
+                    Err(elapsed)
+                }
+            };
+            // Whatever happened, nothing of the function may outlive it:
+            // its whole process group goes (it may have forked). The
+            // invocation ends when they are gone, not merely signalled:
+            // until then they count against the unprivileged user's process
+            // limit that every native function shares (a fork bomb's
+            // hundreds take a moment to die).
+            kill_group();
+            if let Some(pid) = pid {
+                process_group_gone(pid, self.subreaper).await;
+            }
+            status
+        };
+        let ((), captured, (), waited) = tokio::join!(feed, pump, drain_log(stderr, log), wait);
+        (waited, captured)
+    }
+
+    /// How the run ended: its timeout, its output limit, its exit status
+    /// (128 + the signal that killed it), or a failed wait.
+    fn status_of(
+        &self,
+        waited: WaitResult,
+        captured: &Captured,
+        timeout: Duration,
+    ) -> InvocationStatus {
+        match (waited, captured) {
+            (Err(_elapsed), _) => InvocationStatus::TimedOut {
+                limit_ms: timeout.as_millis() as u64,
+            },
+            (_, Captured::TooLarge) => InvocationStatus::OutputTooLarge {
+                limit: self.max_output_bytes,
+            },
+            (Ok(Ok(status)), _) => InvocationStatus::Exited(
+                status
+                    .code()
+                    .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+            ),
+            (Ok(Err(error)), _) => {
+                trapped(format!("waiting for the process failed: {error}"), &error)
+            }
+        }
+    }
+    /// Native processes spawned and not yet reaped.
+    pub(crate) fn live_processes(&self) -> usize {
+        self.live.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Counts a spawned process until the invocation is done with it (it is
+/// reaped before this is dropped).
+struct LiveProcess<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> LiveProcess<'a> {
+    fn new(count: &'a std::sync::atomic::AtomicUsize) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        LiveProcess(count)
+    }
+}
+
+impl Drop for LiveProcess<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// How waiting for the child ended: its exit status (or why the wait
+/// failed), or its timeout.
+type WaitResult = Result<std::io::Result<std::process::ExitStatus>, tokio::time::error::Elapsed>;
+
+/// Spawns `command` from a host thread: the threads that run guest code may
+/// not create processes (their seccomp role, `thread_role.rs`). The child's
+/// pipes and its reaping are registered with the caller's runtime, which
+/// awaits them. The command holds the parent's copies of descriptors handed
+/// to the child (a splice edge's ends): they close with it, right after the
+/// spawn, or the next stage would never see EOF.
+async fn spawn_on_host(host: &HostThreads, mut command: Command) -> std::io::Result<Child> {
+    let caller = tokio::runtime::Handle::current();
+    host.run(move || {
+        let _caller = caller.enter();
+        let spawned = command.spawn();
+        drop(command);
+        spawned
+    })
+    .await
+    .unwrap_or_else(|error| Err(std::io::Error::other(error)))
+}
+
+/// The status of a run that failed to start or to be waited for.
+fn trapped(message: String, error: &dyn std::fmt::Display) -> InvocationStatus {
+    InvocationStatus::Trapped {
+        message,
+        detail: error.to_string(),
+    }
+}
+
+/// The invocation that reports `status`, `output` and the log's tail.
+fn finished(
+    status: InvocationStatus,
+    output: Bytes,
+    log: &LogTail,
+    started: Instant,
+) -> Invocation {
+    Invocation {
+        status,
+        output,
+        log_tail: log.text(),
+        duration: started.elapsed(),
+    }
+}
+
+/// Waits until no process of group `pgid` exists any more, for at most two
+/// seconds. Its leader must be reaped already. As a subreaper, faasrt
+/// inherits the group's orphans and reaps them here (`waitpid` on the
+/// group takes only its members, never another child that tokio waits
+/// for); otherwise whoever inherited them (init) reaps them.
+async fn process_group_gone(pgid: libc::pid_t, subreaper: bool) {
+    const LIMIT: Duration = Duration::from_secs(2);
+    let since = Instant::now();
+    loop {
+        if subreaper {
+            let mut status = 0;
+            // SAFETY: waitpid(2) on the group, not blocking.
+            while unsafe { libc::waitpid(-pgid, &mut status, libc::WNOHANG) } > 0 {}
+        }
+        // SAFETY: kill(2) with signal 0 only checks that the group exists.
+        if unsafe { libc::kill(-pgid, 0) } != 0 {
+            return;
+        }
+        if since.elapsed() > LIMIT {
+            tracing::warn!(pgid, "a native process group outlived SIGKILL by {LIMIT:?}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invocation::RunRequest;
+    use crate::native::{NativeExecutable, OsStdio};
+    use faasrt_host_api::Faasin;
+
+    /// Where the server's cgroup is delegated (here: only in the VM of
+    /// `scripts/test-pkeys`, which mounts a cgroup v2 hierarchy and sets
+    /// FAASRT_EXPECT_CGROUPS=1), each native invocation gets a cgroup of
+    /// its own, joined before exec, and removed when it ends.
+    #[tokio::test]
+    async fn cgroup_each_native_invocation_runs_in_a_cgroup_that_goes_with_it() {
+        let expected = std::env::var_os("FAASRT_EXPECT_CGROUPS").is_some_and(|v| v == "1");
+        if !crate::doctor::available(&faasrt_isolation::probe(), "cgroup-v2") {
+            assert!(!expected, "cgroups were expected here");
+            eprintln!("skipped: this process's cgroup is not delegated to it");
+            return;
+        }
+        if !faasrt_example_artifacts::native_examples_built() {
+            eprintln!("skipped: native examples are built on x86_64 Linux only");
+            return;
+        }
+        let runner = NativeRunner::new(1 << 20, 4096).expect("runner");
+        let host = HostThreads::start(crate::host_threads::DEFAULT_KEEP_ALIVE).expect("host");
+        let cgroups = runner.cgroups.clone().expect("cgroups where delegated");
+        let hello = faasrt_example_artifacts::get_native("hello-native").expect("hello-native");
+        let exe = NativeExecutable::new(hello.executable).expect("executable");
+        for _ in 0..2 {
+            let invocation = runner
+                .run_with(
+                    &host,
+                    &exe,
+                    RunRequest {
+                        args: vec!["hello".into()],
+                        input: Faasin::Bytes(Bytes::new()),
+                        output: None,
+                        memory_limit: 64 << 20,
+                        timeout: std::time::Duration::from_secs(10),
+                    },
+                    OsStdio::default(),
+                )
+                .await;
+            assert!(
+                invocation.status.is_success(),
+                "{:?}: {}",
+                invocation.status,
+                invocation.log_tail
+            );
+            assert_eq!(&invocation.output[..], b"Hello, world!\n");
+        }
+        assert_eq!(cgroups.created(), 2);
+        let left = || {
+            std::fs::read_dir(cgroups.parent())
+                .expect("faasrt-native")
+                .filter_map(Result::ok)
+                .filter(|entry| entry.path().is_dir())
+                .count()
+        };
+        for _ in 0..200 {
+            if left() == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{} cgroups were not removed", left());
+    }
+}

@@ -1,0 +1,130 @@
+//! faasrt-server: the HTTP face of faasrt. `/v1` (functions, invoke,
+//! pipelines), `/metrics` and `/healthz`, over hyper 1 on tokio.
+//!
+//! It only parses requests and formats answers; the work is done by
+//! [`Runtime`] from `faasrt-runtime`, which knows nothing of HTTP. What
+//! lives here: routing and handlers (`routes`, `pipelines`), request
+//! plumbing (`body`, `query`, `app`), the error answers (`api_error`), the
+//! token (`auth`) and the names on the wire (`wire`). What must not: any
+//! behaviour of functions themselves, and anything of the command line.
+
+mod api_error;
+mod app;
+mod auth;
+mod body;
+mod pipelines;
+mod query;
+mod routes;
+mod wire;
+
+pub use api_error::ApiError;
+pub use auth::Token;
+pub use wire::{
+    DURATION_HEADER, EXIT_CODE_HEADER, EXIT_CODE_TRAILER, PIPESTATUS_TRAILER, STAGE_ERRORS_TRAILER,
+    StageError,
+};
+
+use app::App;
+use faasrt_runtime::Runtime;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// How the server listens and authenticates.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Whether reads and invocations need the token too.
+    pub auth_all: bool,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            auth_all: false,
+            max_body_bytes: 64 << 20,
+        }
+    }
+}
+
+/// A bound, not yet running, HTTP server.
+pub struct Server {
+    listener: TcpListener,
+    app: Arc<App>,
+}
+
+impl Server {
+    /// Binds `config.listen` for `runtime`, with `token` guarding management
+    /// calls.
+    ///
+    /// # Errors
+    /// The address cannot be bound (in use, no permission).
+    pub async fn bind(
+        runtime: Runtime,
+        token: Token,
+        config: ServerConfig,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let app = Arc::new(App {
+            runtime,
+            token,
+            auth_all: config.auth_all,
+            max_body_bytes: config.max_body_bytes,
+        });
+        Ok(Server { listener, app })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and waits for
+    /// the connections in progress to finish their current request.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let graceful = GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of descriptors, say: keep serving those we have.
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            // Small answers should leave at once, not wait for Nagle.
+            let _ = stream.set_nodelay(true);
+            let app = self.app.clone();
+            let service = service_fn(move |request| {
+                let app = app.clone();
+                // Whatever ran on this thread before (wasmtime's
+                // protection-key striping allows every key when a guest
+                // returns) leaves the token's pages denied again.
+                faasrt_isolation::reassert_secret_denials();
+                async move { Ok::<_, std::convert::Infallible>(routes::handle(&app, request).await) }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%peer, %error, "connection ended with an error");
+                }
+            });
+        }
+        graceful.shutdown().await;
+    }
+}

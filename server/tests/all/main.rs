@@ -1,0 +1,14 @@
+//! The HTTP API end to end, against a real server in this process: one test
+//! binary for the crate (each extra binary links wasmtime again, which costs
+//! minutes on two cores).
+
+mod bad_input;
+mod bounds_checks;
+mod http_api;
+mod invocations;
+mod limits;
+mod native;
+mod pipelines_http;
+mod preinit;
+mod restart;
+mod support;

@@ -1,0 +1,117 @@
+//! The server's test helpers: a real server in-process on a free port; the
+//! fixtures and the raw HTTP client come from faasrt-testkit.
+
+pub use faasrt_testkit::http::Http;
+pub use faasrt_testkit::*;
+
+use faasrt_runtime::{Runtime, RuntimeConfig};
+use faasrt_server::{Server, ServerConfig, Token};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::thread::JoinHandle;
+
+/// The largest body the test servers accept.
+pub const TEST_MAX_BODY: usize = 8 << 20;
+
+/// The pre-initialization time limit of test servers, in milliseconds.
+pub const TEST_MAX_PREINIT_MS: u64 = 120_000;
+
+/// A `faasrt` server running in-process on its own threads.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub token: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server on `data_dir`, listening on a free loopback port.
+    pub fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, |config| config, false)
+    }
+
+    /// Starts a server with a customized runtime configuration.
+    pub fn start_with(
+        data_dir: &Path,
+        configure: impl FnOnce(RuntimeConfig) -> RuntimeConfig,
+        auth_all: bool,
+    ) -> Self {
+        let config = configure(
+            RuntimeConfig::new(data_dir)
+                .max_instances(100)
+                .max_module_bytes(TEST_MAX_BODY)
+                .max_input_bytes(TEST_MAX_BODY)
+                // The Go examples' pre-initialization takes seconds in a
+                // debug build, and more beside the other tests on two
+                // cores: a wall-clock limit must not decide these tests
+                // (the one that tests the limit sets its own).
+                .max_preinit_ms(TEST_MAX_PREINIT_MS),
+        );
+        let runtime = Runtime::open(config).expect("runtime opens");
+        let token = runtime
+            .data_dir()
+            .expect("data dir")
+            .token()
+            .expect("token");
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        let server_token = token.clone();
+        let thread = std::thread::spawn(move || {
+            let io = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("tokio");
+            io.block_on(async move {
+                let config = ServerConfig {
+                    listen: "127.0.0.1:0".parse().expect("addr"),
+                    auth_all,
+                    max_body_bytes: TEST_MAX_BODY,
+                };
+                let server = Server::bind(runtime, Token::new(server_token), config)
+                    .await
+                    .expect("bind");
+                addr_tx
+                    .send(server.local_addr().expect("addr"))
+                    .expect("send addr");
+                server
+                    .run(async {
+                        let _ = shutdown_rx.await;
+                    })
+                    .await;
+            });
+        });
+        let addr = addr_rx.recv().expect("server started");
+        TestServer {
+            addr,
+            token,
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the server and waits until its store is closed.
+    pub fn stop(mut self) {
+        self.shutdown_now();
+    }
+
+    fn shutdown_now(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("server thread");
+        }
+    }
+
+    /// A client bound to this server.
+    pub fn http(&self) -> Http {
+        Http::new(self.addr, Some(self.token.clone()))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown_now();
+    }
+}
