@@ -113,7 +113,8 @@ mod tests {
 
     fn compile(wat: &str) -> (Engine, Module) {
         let engine = Engine::default();
-        let module = Module::new(&engine, wat).expect("test module compiles");
+        let bytes = wat::parse_str(wat).expect("valid wat");
+        let module = Module::new(&engine, bytes).expect("test module compiles");
         (engine, module)
     }
 

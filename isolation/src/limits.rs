@@ -26,22 +26,20 @@ impl ChildLimits {
     /// # Errors
     /// A `setrlimit` call failed.
     pub fn apply(&self) -> std::io::Result<()> {
+        use rustix::process::{Resource, Rlimit};
         for (resource, value) in [
-            (libc::RLIMIT_AS, self.address_space),
-            (libc::RLIMIT_CPU, self.cpu_seconds),
-            (libc::RLIMIT_NOFILE, self.open_files),
-            (libc::RLIMIT_FSIZE, self.file_size),
-            (libc::RLIMIT_NPROC, self.processes),
-            (libc::RLIMIT_CORE, 0),
+            (Resource::As, self.address_space),
+            (Resource::Cpu, self.cpu_seconds),
+            (Resource::Nofile, self.open_files),
+            (Resource::Fsize, self.file_size),
+            (Resource::Nproc, self.processes),
+            (Resource::Core, 0),
         ] {
-            let limit = libc::rlimit {
-                rlim_cur: value,
-                rlim_max: value,
+            let limit = Rlimit {
+                current: Some(value),
+                maximum: Some(value),
             };
-            // SAFETY: setrlimit(2) with a valid pointer to a local struct.
-            if unsafe { libc::setrlimit(resource, &limit) } != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
+            rustix::process::setrlimit(resource, limit)?;
         }
         Ok(())
     }

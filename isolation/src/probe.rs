@@ -127,9 +127,11 @@ fn cgroup_v2() -> Probed {
         (true, None) => (false, "this process is not in a cgroup v2 group".to_owned()),
         (true, Some(group)) => {
             let dir = format!("/sys/fs/cgroup{group}");
-            let procs = std::ffi::CString::new(format!("{dir}/cgroup.procs")).expect("no NUL");
-            // SAFETY: access(2) with a valid NUL-terminated path.
-            let writable = unsafe { libc::access(procs.as_ptr(), libc::W_OK) } == 0;
+            let writable = rustix::fs::access(
+                format!("{dir}/cgroup.procs").as_str(),
+                rustix::fs::Access::WRITE_OK,
+            )
+            .is_ok();
             let controllers = read(format!("{dir}/cgroup.controllers")).unwrap_or_default();
             if writable {
                 (
@@ -173,29 +175,21 @@ fn user_namespaces() -> Probed {
 }
 
 fn address_space() -> Probed {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit(2) into a local struct.
-    let ok = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } == 0;
+    let limit = rustix::process::getrlimit(rustix::process::Resource::As).current;
     let overcommit = read("/proc/sys/vm/overcommit_memory").map(|t| t.trim().to_owned());
     let overcommit = overcommit.as_deref().unwrap_or("unknown");
-    let (available, detail) = if !ok {
-        (false, "getrlimit(RLIMIT_AS) failed".to_owned())
-    } else if limit.rlim_cur == libc::RLIM_INFINITY {
-        (
+    let (available, detail) = match limit {
+        None => (
             true,
             format!("address space unlimited (vm.overcommit_memory={overcommit})"),
-        )
-    } else {
-        (
-            limit.rlim_cur >= 1 << 40,
+        ),
+        Some(limit) => (
+            limit >= 1 << 40,
             format!(
                 "address space limited to {} GiB (the pooling allocator reserves several GiB per slot)",
-                limit.rlim_cur >> 30
+                limit >> 30
             ),
-        )
+        ),
     };
     Probed {
         name: "address-space",

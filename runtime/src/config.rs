@@ -149,11 +149,9 @@ impl RuntimeConfig {
     /// `mprotect` under the process's memory-map lock and a TLB shoot-down
     /// that interrupts every core running a faasrt thread. Explicit checks
     /// need no protection change, so invocations start faster and scale
-    /// across cores; compute-heavy code pays for the checks. Measured here
-    /// (docs/benchmarks.md): `hello` 11.1 -> 6.4 us, 32-connection HTTP
-    /// throughput 1.8x, p99 beside hostile guests 3.0x -> 1.35x of alone;
-    /// a Rust 1M-entry map build +10-21%, the same in Go +30-77%,
-    /// compilation +60%.
+    /// across cores; compute-heavy code pays for the checks. The figures
+    /// of both sides are in docs/benchmarks.md (invoke, isolation) and
+    /// docs/decisions.md ("Explicit bounds checks by default").
     pub fn explicit_bounds_checks(mut self, explicit: bool) -> Self {
         self.explicit_bounds_checks = explicit;
         self

@@ -149,3 +149,13 @@ pub fn preinit_module(body: &str) -> Vec<u8> {
         (func (export "wizer-initialize") {body}))"#
     ))
 }
+
+/// What `sh -c command` writes to stdout: the output a pipeline's result
+/// is compared with.
+pub fn shell(command: &str) -> String {
+    let output = std::process::Command::new("sh")
+        .args(["-c", command])
+        .output()
+        .expect("sh");
+    String::from_utf8(output.stdout).expect("utf-8")
+}

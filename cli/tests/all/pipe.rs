@@ -2,16 +2,8 @@
 //! status as the shell's pipeline, and an endless input that ends.
 
 use crate::cli::Serve;
-use crate::support::{Http, example};
+use crate::support::{Http, example, shell};
 use hyper::StatusCode;
-
-fn shell(command: &str) -> String {
-    let output = std::process::Command::new("sh")
-        .args(["-c", command])
-        .output()
-        .expect("sh");
-    String::from_utf8(output.stdout).expect("utf-8")
-}
 
 /// Deploys the example functions the pipelines below use.
 fn deploy_examples(server: &Serve) {

@@ -184,15 +184,17 @@ async fn deploy_fixtures(http: &Http) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_server_that_runs_guests_keeps_deploying_and_forking_as_its_threads_come_and_go() {
-    if !faasrt_example_artifacts::native_examples_built() {
-        eprintln!("skipped: native examples are built on x86_64 Linux only");
-        return;
-    }
+    faasrt_testkit::require!(
+        faasrt_example_artifacts::native_examples_built(),
+        "FAASRT_EXPECT_NATIVE",
+        "native examples are built on x86_64 Linux only"
+    );
     let probed = faasrt_isolation::probe();
-    if !probed.iter().any(|p| p.name == "seccomp" && p.available) {
-        eprintln!("skipped: no seccomp on this machine");
-        return;
-    }
+    faasrt_testkit::require!(
+        faasrt_runtime::doctor::available(&probed, "seccomp"),
+        "FAASRT_EXPECT_SECCOMP",
+        "no seccomp on this machine"
+    );
     let serve = tokio::task::block_in_place(|| {
         Serve::start_with(&["--host-thread-keep-alive", KEEP_ALIVE])
     });

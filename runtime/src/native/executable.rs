@@ -3,8 +3,9 @@
 //! and executed through `/proc/self/fd/N`.
 
 use crate::error::RuntimeError;
+use rustix::fs::{MemfdFlags, SealFlags};
 use std::io::Write;
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::AsRawFd;
 
 /// An executable held in a sealed memfd.
 pub(crate) struct NativeExecutable {
@@ -50,34 +51,26 @@ impl NativeExecutable {
     /// Validates `bytes` and seals them into a memfd.
     pub(crate) fn new(bytes: &[u8]) -> Result<Self, RuntimeError> {
         validate_executable(bytes)?;
-        let fail = |what: &'static str| RuntimeError::NativeExecutable {
-            what,
-            source: std::io::Error::last_os_error(),
+        let fail = |what: &'static str| {
+            move |errno: rustix::io::Errno| RuntimeError::NativeExecutable {
+                what,
+                source: errno.into(),
+            }
         };
-        // SAFETY: memfd_create(2) with a NUL-terminated name and valid flags.
-        let fd = unsafe {
-            libc::memfd_create(
-                c"faasrt-native".as_ptr(),
-                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
-            )
-        };
-        if fd < 0 {
-            return Err(fail("memfd_create"));
-        }
-        // SAFETY: `fd` was just created and is owned by nothing else.
-        let mut memfd = unsafe { std::fs::File::from_raw_fd(fd) };
+        let fd = rustix::fs::memfd_create(
+            c"faasrt-native",
+            MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+        )
+        .map_err(fail("memfd_create"))?;
+        let mut memfd = std::fs::File::from(fd);
         memfd
             .write_all(bytes)
             .map_err(|source| RuntimeError::NativeExecutable {
                 what: "write",
                 source,
             })?;
-        let seals =
-            libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
-        // SAFETY: fcntl(2) on the memfd we own, with valid seal flags.
-        if unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
-            return Err(fail("seal"));
-        }
+        let seals = SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL;
+        rustix::fs::fcntl_add_seals(&memfd, seals).map_err(fail("seal"))?;
         Ok(NativeExecutable { memfd })
     }
 

@@ -11,6 +11,7 @@ use crate::invocation::{Invocation, InvocationStatus, RunRequest};
 use bytes::Bytes;
 use faasrt_host_api::{Faasin, LogTail, PipeWriter};
 use faasrt_isolation::{ChildCgroup, ChildLimits, SeccompProgram};
+use rustix::process::{Pid, Signal, WaitOptions};
 use std::os::unix::process::ExitStatusExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -70,8 +71,8 @@ impl NativeRunner {
         } else {
             None
         };
-        // SAFETY: prctl(2) with integer arguments only.
-        let subreaper = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } == 0;
+        let subreaper =
+            rustix::process::set_child_subreaper(Some(rustix::process::getpid())).is_ok();
         if !subreaper {
             tracing::warn!(
                 "cannot become a child subreaper: orphans of native functions are left to init"
@@ -171,7 +172,7 @@ impl NativeRunner {
         timeout: Duration,
         log: &LogTail,
     ) -> (WaitResult, Captured) {
-        let pid = child.id().map(|id| id as libc::pid_t);
+        let pid = child.id().and_then(|id| Pid::from_raw(id as i32));
         let stdin = child.stdin.take();
         let stdout = child.stdout.take();
         let stderr = child.stderr.take().expect("piped");
@@ -188,8 +189,8 @@ impl NativeRunner {
         };
         let kill_group = || {
             if let Some(pid) = pid {
-                // SAFETY: kill(2) of the process group this child leads.
-                unsafe { libc::kill(-pid, libc::SIGKILL) };
+                // The group this child leads; gone already is fine.
+                let _ = rustix::process::kill_process_group(pid, Signal::KILL);
             }
         };
         let wait = async {
@@ -317,20 +318,19 @@ fn finished(
 /// inherits the group's orphans and reaps them here (`waitpid` on the
 /// group takes only its members, never another child that tokio waits
 /// for); otherwise whoever inherited them (init) reaps them.
-async fn process_group_gone(pgid: libc::pid_t, subreaper: bool) {
+async fn process_group_gone(pgid: Pid, subreaper: bool) {
     const LIMIT: Duration = Duration::from_secs(2);
     let since = Instant::now();
     loop {
         if subreaper {
-            let mut status = 0;
-            // SAFETY: waitpid(2) on the group, not blocking.
-            while unsafe { libc::waitpid(-pgid, &mut status, libc::WNOHANG) } > 0 {}
+            while let Ok(Some(_)) = rustix::process::waitpgid(pgid, WaitOptions::NOHANG) {}
         }
-        // SAFETY: kill(2) with signal 0 only checks that the group exists.
-        if unsafe { libc::kill(-pgid, 0) } != 0 {
+        // Signal 0 only checks that the group exists.
+        if rustix::process::test_kill_process_group(pgid).is_err() {
             return;
         }
         if since.elapsed() > LIMIT {
+            let pgid = pgid.as_raw_nonzero().get();
             tracing::warn!(pgid, "a native process group outlived SIGKILL by {LIMIT:?}");
             return;
         }
@@ -351,16 +351,16 @@ mod tests {
     /// its own, joined before exec, and removed when it ends.
     #[tokio::test]
     async fn cgroup_each_native_invocation_runs_in_a_cgroup_that_goes_with_it() {
-        let expected = std::env::var_os("FAASRT_EXPECT_CGROUPS").is_some_and(|v| v == "1");
-        if !crate::doctor::available(&faasrt_isolation::probe(), "cgroup-v2") {
-            assert!(!expected, "cgroups were expected here");
-            eprintln!("skipped: this process's cgroup is not delegated to it");
-            return;
-        }
-        if !faasrt_example_artifacts::native_examples_built() {
-            eprintln!("skipped: native examples are built on x86_64 Linux only");
-            return;
-        }
+        faasrt_testkit::require!(
+            crate::doctor::available(&faasrt_isolation::probe(), "cgroup-v2"),
+            "FAASRT_EXPECT_CGROUPS",
+            "this process's cgroup is not delegated to it"
+        );
+        faasrt_testkit::require!(
+            faasrt_example_artifacts::native_examples_built(),
+            "FAASRT_EXPECT_NATIVE",
+            "native examples are built on x86_64 Linux only"
+        );
         let runner = NativeRunner::new(1 << 20, 4096).expect("runner");
         let host = HostThreads::start(crate::host_threads::DEFAULT_KEEP_ALIVE).expect("host");
         let cgroups = runner.cgroups.clone().expect("cgroups where delegated");

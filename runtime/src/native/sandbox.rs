@@ -85,8 +85,7 @@ pub(super) fn sandboxed_command(
     // they cannot read root's files (/etc/shadow), signal or trace
     // faasrt, and RLIMIT_NPROC applies to them (it does not to root).
     // std drops supplementary groups when it leaves root.
-    // SAFETY: geteuid(2) takes no arguments.
-    let as_root = unsafe { libc::geteuid() } == 0;
+    let as_root = rustix::process::geteuid().is_root();
     if as_root {
         command.uid(UNPRIVILEGED_ID).gid(UNPRIVILEGED_ID);
     }

@@ -11,8 +11,11 @@
 //! downstream stage's exit closes the upstream pipe (EPIPE or SIGPIPE
 //! upstream, as in a shell).
 
+use rustix::event::{PollFd, PollFlags};
+use rustix::fs::OFlags;
+use rustix::pipe::{PipeFlags, SpliceFlags};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::Interest;
@@ -36,13 +39,7 @@ impl OsPipe {
     /// # Errors
     /// The system call failed (out of descriptors, say).
     pub(crate) fn new() -> io::Result<Self> {
-        let mut fds = [0; 2];
-        // SAFETY: pipe2(2) fills the two-element array it is given.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: both descriptors were just created and are owned here.
-        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (read, write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)?;
         Ok(OsPipe { read, write })
     }
 }
@@ -103,8 +100,8 @@ impl Relay {
 }
 
 async fn relay_until_an_end(from: OwnedFd, to: OwnedFd, moved: &AtomicU64) -> io::Result<()> {
-    set_nonblocking(from.as_raw_fd())?;
-    set_nonblocking(to.as_raw_fd())?;
+    set_nonblocking(from.as_fd())?;
+    set_nonblocking(to.as_fd())?;
     // SAFETY: an `OwnedFd` is a valid open descriptor that stays open, and
     // always the same one, until the `AsyncFd` that owns it is dropped.
     let from = unsafe { AsyncFd::register_with_interest(from, Interest::READABLE) }
@@ -113,43 +110,36 @@ async fn relay_until_an_end(from: OwnedFd, to: OwnedFd, moved: &AtomicU64) -> io
     let to = unsafe { AsyncFd::register_with_interest(to, Interest::WRITABLE) }
         .map_err(|e| e.into_parts().1)?;
     loop {
-        // SAFETY: splice(2) between two pipes owned by this function, with
-        // no offsets (pipes have none).
-        let n = unsafe {
-            libc::splice(
-                from.as_raw_fd(),
-                std::ptr::null_mut(),
-                to.as_raw_fd(),
-                std::ptr::null_mut(),
-                BATCH,
-                libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
-            )
-        };
-        if n > 0 {
-            moved.fetch_add(n as u64, Ordering::Relaxed);
-            continue;
-        }
-        if n == 0 {
-            return Ok(());
-        }
-        let error = io::Error::last_os_error();
-        match error.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EAGAIN) => {}
-            _ => return Err(error),
+        // Between two pipes: no offsets (pipes have none).
+        match rustix::pipe::splice(
+            from.get_ref(),
+            None,
+            to.get_ref(),
+            None,
+            BATCH,
+            SpliceFlags::MOVE | SpliceFlags::NONBLOCK,
+        ) {
+            Ok(0) => return Ok(()),
+            Ok(n) => {
+                moved.fetch_add(n as u64, Ordering::Relaxed);
+                continue;
+            }
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(rustix::io::Errno::AGAIN) => {}
+            Err(error) => return Err(error.into()),
         }
         // Either nothing to read or no room to write: wait for the one
         // that is missing (tokio's cached readiness may be stale, so it is
         // checked again and cleared when it lied).
-        let (readable, writable) = ready_now(from.as_raw_fd(), to.as_raw_fd());
+        let (readable, writable) = ready_now(from.get_ref().as_fd(), to.get_ref().as_fd());
         if !readable {
             let mut guard = from.readable().await?;
-            if !ready_now(from.as_raw_fd(), to.as_raw_fd()).0 {
+            if !ready_now(from.get_ref().as_fd(), to.get_ref().as_fd()).0 {
                 guard.clear_ready();
             }
         } else if !writable {
             let mut guard = to.writable().await?;
-            if !ready_now(from.as_raw_fd(), to.as_raw_fd()).1 {
+            if !ready_now(from.get_ref().as_fd(), to.get_ref().as_fd()).1 {
                 guard.clear_ready();
             }
         } else {
@@ -160,34 +150,32 @@ async fn relay_until_an_end(from: OwnedFd, to: OwnedFd, moved: &AtomicU64) -> io
 
 /// Whether `from` has data (or its end) and `to` has room (or no reader),
 /// right now.
-fn ready_now(from: RawFd, to: RawFd) -> (bool, bool) {
+fn ready_now(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> (bool, bool) {
     let mut fds = [
-        libc::pollfd {
-            fd: from,
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: to,
-            events: libc::POLLOUT,
-            revents: 0,
-        },
+        PollFd::new(&from, PollFlags::IN),
+        PollFd::new(&to, PollFlags::OUT),
     ];
-    // SAFETY: poll(2) on two valid pollfd entries, without waiting.
-    unsafe { libc::poll(fds.as_mut_ptr(), 2, 0) };
+    // Without waiting; a failed poll reports neither side ready, and the
+    // caller then waits on tokio's readiness.
+    let zero = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    if rustix::event::poll(&mut fds, Some(&zero)).is_err() {
+        return (false, false);
+    }
     (
-        fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0,
-        fds[1].revents & (libc::POLLOUT | libc::POLLERR) != 0,
+        fds[0]
+            .revents()
+            .intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR),
+        fds[1].revents().intersects(PollFlags::OUT | PollFlags::ERR),
     )
 }
 
-fn set_nonblocking(fd: RawFd) -> io::Result<()> {
-    // SAFETY: fcntl(2) on a descriptor this module owns.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    // SAFETY: as above.
-    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
+/// Makes `fd` non-blocking, keeping its other status flags.
+fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let flags = rustix::fs::fcntl_getfl(fd)?;
+    rustix::fs::fcntl_setfl(fd, flags | OFlags::NONBLOCK)?;
     Ok(())
 }
 

@@ -11,6 +11,11 @@
 //! nothing behind; bytes and artifact records that no function references
 //! any more are deleted in the same transaction that dropped the last
 //! reference, and their keys are returned so the caller deletes the files.
+//!
+//! Here: the tables (this file) and the data directory they live in, with
+//! its token file (`data_dir`). What must not live here: compiling or
+//! loading code (`wasm/artifact_cache.rs` decides what to keep), and any
+//! knowledge of who asked for a write.
 
 pub(crate) mod data_dir;
 

@@ -17,16 +17,9 @@ use crate::error::RuntimeError;
 /// This process's address space: `RLIMIT_AS` where set, else the 47-bit
 /// user space of x86_64.
 fn address_space_limit() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit(2) into a local struct.
-    let ok = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } == 0;
-    if ok && limit.rlim_cur != libc::RLIM_INFINITY {
-        limit.rlim_cur.min(USER_ADDRESS_SPACE)
-    } else {
-        USER_ADDRESS_SPACE
+    match rustix::process::getrlimit(rustix::process::Resource::As).current {
+        Some(limit) => limit.min(USER_ADDRESS_SPACE),
+        None => USER_ADDRESS_SPACE,
     }
 }
 

@@ -14,10 +14,6 @@ use std::time::Duration;
 use wasmtime::Linker;
 use wasmtime::Module;
 
-fn pkeys_expected() -> bool {
-    std::env::var_os("FAASRT_EXPECT_PKEYS").is_some_and(|v| v == "1")
-}
-
 /// A guard-pages configuration small enough to stripe: 8 slots of at
 /// most 64 MiB.
 fn striped_config() -> Option<RuntimeConfig> {
@@ -28,7 +24,10 @@ fn striped_config() -> Option<RuntimeConfig> {
     if MemoryLayout::of(&config).striped() {
         return Some(config);
     }
-    assert!(!pkeys_expected(), "protection keys were expected here");
+    assert!(
+        !faasrt_testkit::expected("FAASRT_EXPECT_PKEYS"),
+        "protection keys were expected here"
+    );
     eprintln!("skipped: no protection keys for wasmtime on this machine");
     None
 }
@@ -59,7 +58,9 @@ fn pkeys_a_guest_cannot_reach_the_memories_of_other_stripes() {
     let layout = MemoryLayout::of(&config);
     let engine = FunctionEngine::new(&config).expect("engine");
     let linker = Linker::<GuestState>::new(&engine.engine);
-    let module = |text: &str| Module::new(&engine.engine, text).expect("module");
+    let module = |text: &str| {
+        Module::new(&engine.engine, wat::parse_str(text).expect("wat")).expect("module")
+    };
     let prober = module(
         r#"(module (memory 1)
             (func (export "load") (param i32) (result i32) (i32.load (local.get 0))))"#,
@@ -185,9 +186,12 @@ fn pkeys_the_secret_stays_denied_while_a_striped_guest_calls_the_host() {
         .expect("probe");
     let module = Module::new(
         &engine.engine,
-        r#"(module (import "test" "probe" (func $probe)) (memory 1)
+        wat::parse_str(
+            r#"(module (import "test" "probe" (func $probe)) (memory 1)
             (func (export "_start")
                 (i32.store (i32.const 0) (i32.const 7)) (call $probe) (call $probe)))"#,
+        )
+        .expect("wat"),
     )
     .expect("module");
     block_on(async {

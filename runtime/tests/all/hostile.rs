@@ -328,10 +328,11 @@ async fn the_native_corpus_is_contained() {
     if rerun_alone("hostile::the_native_corpus_is_contained") {
         return;
     }
-    if !faasrt_example_artifacts::native_examples_built() {
-        eprintln!("skipped: native guests are built on x86_64 Linux only");
-        return;
-    }
+    faasrt_testkit::require!(
+        faasrt_example_artifacts::native_examples_built(),
+        "FAASRT_EXPECT_NATIVE",
+        "native guests are built on x86_64 Linux only"
+    );
     let runtime = runtime().await;
     let native = DeployOptions {
         code: faasrt_runtime::Code::Native,

@@ -40,8 +40,7 @@ async fn refused(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_modules_are_refused_and_leave_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     assert_eq!(
         http.deploy("hello", example("hello")).await.status,
@@ -139,8 +138,7 @@ async fn bad_modules_are_refused_and_leave_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_redeploy_keeps_the_old_version() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     let first = http.deploy("hello", example("hello")).await.json();
     refused(
@@ -157,8 +155,7 @@ async fn a_failed_redeploy_keeps_the_old_version() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn oversized_bodies_are_413() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     http.deploy("hello", example("hello")).await;
     let huge = vec![0u8; TEST_MAX_BODY + 1];
@@ -177,8 +174,7 @@ async fn oversized_bodies_are_413() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_names_are_400() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     http.deploy("hello", example("hello")).await;
     let long = "a".repeat(64);
@@ -205,8 +201,7 @@ async fn bad_names_are_400() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_limits_are_400() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     http.deploy("hello", example("hello")).await;
     for query in [

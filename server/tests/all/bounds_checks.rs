@@ -42,8 +42,7 @@ async fn a_guard_pages_function_reloads_from_its_artifact_after_a_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_bounds_checks_value_or_a_native_one_is_refused() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     let reply = http
         .deploy_with("f", "bounds_checks=none", example("hello"))

@@ -6,8 +6,7 @@ use hyper::{Method, StatusCode};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_invoke_list_get_remove() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
 
     let deployed = http.deploy("hello", example("hello")).await;
@@ -57,8 +56,7 @@ async fn deploy_invoke_list_get_remove() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn input_flows_through_faasin_and_faasout() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     assert_eq!(
         http.deploy("upper", example("upper")).await.status,
@@ -92,8 +90,7 @@ async fn input_flows_through_faasin_and_faasout() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_args_come_before_invocation_args() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     let reply = http
         .deploy_with("errors", "arg=error", example("grep"))
@@ -108,8 +105,7 @@ async fn deploy_args_come_before_invocation_args() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redeploy_replaces_the_function() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     assert_eq!(
         http.deploy("f", example("upper")).await.status,
@@ -126,8 +122,7 @@ async fn redeploy_replaces_the_function() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn management_needs_the_token_and_reads_do_not() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     assert_eq!(
         http.deploy("hello", example("hello")).await.status,
@@ -157,8 +152,7 @@ async fn management_needs_the_token_and_reads_do_not() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn auth_all_closes_reads_and_invocations() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start_with(dir.path(), |c| c, true);
+    let server = TestServer::fresh_with(|c| c, true);
     let http = server.http();
     assert_eq!(
         http.deploy("hello", example("hello")).await.status,
@@ -197,8 +191,7 @@ async fn token_file_is_private_to_its_owner() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_and_metrics() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     let health = http.get("/healthz").await;
     assert_eq!(health.status, StatusCode::OK);
@@ -230,8 +223,7 @@ async fn health_and_metrics() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_routes_and_methods_are_json_errors() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     let missing = http.get("/v2/nothing").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
@@ -248,8 +240,7 @@ async fn unknown_routes_and_methods_are_json_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verbose_health_lists_the_isolation_mechanisms() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let health = server.http().anonymous().get("/healthz?verbose=1").await;
     assert_eq!(health.status, StatusCode::OK);
     let body = health.json();

@@ -7,8 +7,7 @@ use hyper::StatusCode;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_state_survives_between_invocations() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     assert_eq!(
         http.deploy("counter", counter_module()).await.status,
@@ -22,8 +21,7 @@ async fn no_state_survives_between_invocations() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn non_zero_exit_is_a_502_with_code_and_log_tail() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     http.deploy("fails", exit_module(3, "disk on fire")).await;
     let reply = http.invoke("fails", "", "").await;
@@ -40,8 +38,7 @@ async fn non_zero_exit_is_a_502_with_code_and_log_tail() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_trap_is_an_error_for_that_invocation_only() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     http.deploy("trap", trap_module()).await;
     http.deploy("hello", example("hello")).await;
@@ -64,8 +61,7 @@ async fn a_trap_is_an_error_for_that_invocation_only() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_function_past_its_timeout_is_stopped_with_504() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     let deployed = http
         .deploy_with("spin", "timeout_ms=200", loop_module())
@@ -94,8 +90,7 @@ async fn a_function_past_its_timeout_is_stopped_with_504() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn output_past_the_limit_ends_the_invocation() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start_with(dir.path(), |c| c.max_output_bytes(1 << 20), false);
+    let server = TestServer::fresh_with(|c| c.max_output_bytes(1 << 20), false);
     let http = server.http();
     http.deploy("flood", flood_module()).await;
     let reply = http.invoke("flood", "", "").await;
@@ -112,8 +107,7 @@ async fn output_past_the_limit_ends_the_invocation() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sixty_four_concurrent_invocations_all_answer_right() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     http.deploy("upper", example("upper")).await;
     let calls = (0..64).map(|i| {
@@ -145,8 +139,7 @@ async fn futures_join<T: Send + 'static>(
 async fn guests_see_no_environment_and_no_directories() {
     // The test process itself has environment variables (PATH at least).
     assert!(std::env::vars().next().is_some());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     http.deploy("probe", crate::support::environment_probe_module())
         .await;
@@ -161,8 +154,7 @@ async fn guests_see_no_environment_and_no_directories() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_invocation_in_flight_finishes_on_the_version_it_started_with() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     http.deploy("f", crate::support::sleepy_module(400, "old"))
         .await;

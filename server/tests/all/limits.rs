@@ -18,8 +18,7 @@ fn grower(pages: u32) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn memory_growth_past_the_limit_fails_inside_the_guest() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     // 2 MiB = 32 pages; the module starts with 1.
     for (name, pages, expected) in [("fits", 16, "0"), ("exactly", 31, "0"), ("over", 32, "1")] {
@@ -40,8 +39,7 @@ async fn memory_growth_past_the_limit_fails_inside_the_guest() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_function_past_its_concurrency_gets_429_and_others_still_run() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     let deployed = http
         .deploy_with("spin", "max_concurrency=2&timeout_ms=400", loop_module())
@@ -84,8 +82,7 @@ async fn a_function_past_its_concurrency_gets_429_and_others_still_run() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_concurrency_limit_beyond_the_server_is_refused() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     for bad in ["0", "100000"] {
         let reply = http
@@ -98,8 +95,7 @@ async fn a_concurrency_limit_beyond_the_server_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_log_flood_is_stopped_at_the_log_limit() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start_with(dir.path(), |c| c.max_log_bytes(1 << 20), false);
+    let server = TestServer::fresh_with(|c| c.max_log_bytes(1 << 20), false);
     let http = server.http();
     // Writes to fd 2, the log, forever.
     http.deploy("chatty", flood_module_on(2)).await;

@@ -28,8 +28,7 @@ async fn summary(http: &Http, spec: &str, input: impl Into<bytes::Bytes>) -> ser
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_native_function_is_invoked_like_a_wasm_one() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     let info = deploy_native(&http, "cat-host", "/bin/cat", "").await;
     assert_eq!(info["kind"], "native");
@@ -52,12 +51,12 @@ async fn a_native_function_is_invoked_like_a_wasm_one() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_native_function_sees_no_files_but_shared_libraries() {
-    if faasrt_isolation::landlock_abi().is_none() {
-        eprintln!("skipped: no Landlock in this kernel");
-        return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    faasrt_testkit::require!(
+        faasrt_isolation::landlock_abi().is_some(),
+        "FAASRT_EXPECT_LANDLOCK",
+        "no Landlock in this kernel"
+    );
+    let server = TestServer::fresh();
     let http = server.http();
     deploy_native(&http, "cat-host", "/bin/cat", "").await;
     for file in ["%2Fetc%2Fpasswd", "%2Fetc%2Fhostname"] {
@@ -81,8 +80,7 @@ async fn a_native_function_sees_no_files_but_shared_libraries() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_native_function_sees_an_empty_environment() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     deploy_native(&http, "env", "/usr/bin/env", "").await;
     let reply = http.invoke("env", "", "").await;
@@ -92,12 +90,12 @@ async fn a_native_function_sees_an_empty_environment() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_native_function_cannot_open_a_socket() {
-    if !std::path::Path::new("/usr/bin/python3").exists() {
-        eprintln!("skipped: no /usr/bin/python3 to try a socket with");
-        return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    faasrt_testkit::require!(
+        std::path::Path::new("/usr/bin/python3").exists(),
+        "FAASRT_EXPECT_PYTHON",
+        "no /usr/bin/python3 to try a socket with"
+    );
+    let server = TestServer::fresh();
     let http = server.http();
     deploy_native(&http, "py", "/usr/bin/python3", "").await;
     let reply = http
@@ -113,8 +111,7 @@ async fn a_native_function_cannot_open_a_socket() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_native_function_past_its_timeout_is_killed_with_its_children() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     deploy_native(&http, "sleep", "/bin/sleep", "&timeout_ms=300&arg=30").await;
     let started = std::time::Instant::now();
@@ -125,8 +122,7 @@ async fn a_native_function_past_its_timeout_is_killed_with_its_children() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wasm_and_native_stages_mix_in_one_pipeline() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     for name in ["cat", "grep", "head", "yes"] {
         http.deploy(name, example(name)).await;
@@ -156,8 +152,7 @@ async fn wasm_and_native_stages_mix_in_one_pipeline() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn adjacent_native_stages_are_joined_by_os_pipes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     deploy_native(&http, "cat-host", "/bin/cat", "").await;
     deploy_native(&http, "wc-host", "/usr/bin/wc", "").await;

@@ -1,6 +1,6 @@
 //! Pipelines over HTTP (ad hoc and named) and through `faasrt pipe`.
 
-use crate::support::{TestServer, example};
+use crate::support::{TestServer, example, shell};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request, StatusCode};
@@ -9,14 +9,6 @@ use hyper_util::rt::TokioExecutor;
 
 fn seq(n: u32) -> String {
     (1..=n).map(|i| format!("{i}\n")).collect()
-}
-
-fn shell(command: &str) -> String {
-    let output = std::process::Command::new("sh")
-        .args(["-c", command])
-        .output()
-        .expect("sh");
-    String::from_utf8(output.stdout).expect("utf-8")
 }
 
 async fn deploy_examples(server: &TestServer) {
@@ -60,8 +52,7 @@ async fn post_with_trailers(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_ad_hoc_pipeline_streams_its_output_and_ends_with_its_statuses() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     deploy_examples(&server).await;
     let (status, output, trailers) = post_with_trailers(
         &server,
@@ -91,8 +82,7 @@ async fn an_ad_hoc_pipeline_streams_its_output_and_ends_with_its_statuses() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_summary_carries_output_and_every_stage() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     deploy_examples(&server).await;
     let http = server.http();
     let reply = http
@@ -113,8 +103,7 @@ async fn a_summary_carries_output_and_every_stage() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_specs_are_400_and_name_the_problem() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     deploy_examples(&server).await;
     let http = server.http();
     for (query, problem) in [
@@ -141,8 +130,7 @@ async fn bad_specs_are_400_and_name_the_problem() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn named_pipelines_are_stored_run_and_removed() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     deploy_examples(&server).await;
     let http = server.http();
     let spec = r#"{"stages": [{"function": "grep", "args": ["error"]}, {"function": "wc", "args": ["-l"]}]}"#;

@@ -18,8 +18,7 @@ async fn deploy_created(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn preinitialized_and_plain_versions_give_the_same_outputs() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     let snapshot = deploy_created(&http, "heavy", "", example("init-heavy")).await;
     assert_eq!(snapshot["preinitialized"], true);
@@ -56,8 +55,7 @@ async fn preinitialized_and_plain_versions_give_the_same_outputs() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn state_set_at_init_is_seen_and_changes_made_by_an_invocation_are_not() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     // Init moves the byte from '0' to 'A'; each invocation adds one and
     // prints it: always 'B', never 'C'.
@@ -77,8 +75,7 @@ async fn state_set_at_init_is_seen_and_changes_made_by_an_invocation_are_not() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn randomness_is_fresh_in_every_invocation_of_a_snapshot() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     let info = deploy_created(&http, "random", "", example("random")).await;
     assert_eq!(info["preinitialized"], true);
@@ -101,8 +98,7 @@ async fn randomness_is_fresh_in_every_invocation_of_a_snapshot() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reactors_are_invoked_through_handle() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    let server = TestServer::fresh();
     let http = server.http();
     // `_initialize` bumps the byte once per instance (never twice), and
     // `handle` bumps it again and prints it: '2' with or without a snapshot.
@@ -295,12 +291,12 @@ async fn stray_artifact_files_are_collected_at_start() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn go_reactors_answer_the_same_with_and_without_a_snapshot() {
-    if !faasrt_example_artifacts::go_examples_built() {
-        eprintln!("skipped: the Go examples are not built (run scripts/install-go.sh)");
-        return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    faasrt_testkit::require!(
+        faasrt_example_artifacts::go_examples_built(),
+        "FAASRT_EXPECT_GO",
+        "the Go examples are not built (run scripts/install-go.sh)"
+    );
+    let server = TestServer::fresh();
     let http = server.http();
     for name in ["go-hello", "go-upper", "go-init-heavy"] {
         let snapshot = deploy_created(&http, name, "", example(name)).await;
@@ -338,12 +334,12 @@ async fn go_reactors_answer_the_same_with_and_without_a_snapshot() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn go_randomness_is_fresh_in_every_invocation_of_a_snapshot() {
-    if !faasrt_example_artifacts::go_examples_built() {
-        eprintln!("skipped: the Go examples are not built (run scripts/install-go.sh)");
-        return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = TestServer::start(dir.path());
+    faasrt_testkit::require!(
+        faasrt_example_artifacts::go_examples_built(),
+        "FAASRT_EXPECT_GO",
+        "the Go examples are not built (run scripts/install-go.sh)"
+    );
+    let server = TestServer::fresh();
     let http = server.http();
     deploy_created(&http, "go-random", "", example("go-random")).await;
     // Each source of randomness a Go function may use, including the

@@ -22,9 +22,30 @@ pub struct TestServer {
     pub token: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// The data directory the server made for itself ([`TestServer::fresh`]),
+    /// removed once the server has stopped.
+    own_data_dir: Option<tempfile::TempDir>,
 }
 
 impl TestServer {
+    /// Starts a server on a data directory of its own, removed when the
+    /// server is dropped: for tests that do not restart it.
+    pub fn fresh() -> Self {
+        Self::fresh_with(|config| config, false)
+    }
+
+    /// [`TestServer::fresh`] with a customized runtime configuration, and
+    /// every call authenticated when `auth_all`.
+    pub fn fresh_with(
+        configure: impl FnOnce(RuntimeConfig) -> RuntimeConfig,
+        auth_all: bool,
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut server = Self::start_with(dir.path(), configure, auth_all);
+        server.own_data_dir = Some(dir);
+        server
+    }
+
     /// Starts a server on `data_dir`, listening on a free loopback port.
     pub fn start(data_dir: &Path) -> Self {
         Self::start_with(data_dir, |config| config, false)
@@ -87,6 +108,7 @@ impl TestServer {
             token,
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
+            own_data_dir: None,
         }
     }
 
