@@ -52,7 +52,7 @@ impl PreparedPipeline {
     /// All stages run in the calling task, one fiber each: a byte handed
     /// from one stage to the next wakes nothing on another thread. Two
     /// adjacent native stages are joined by OS pipes and a splice relay
-    /// instead (`splice.rs`): their bytes never pass through faasrt.
+    /// instead (`native/splice.rs`): their bytes never pass through faasrt.
     pub async fn run(self, input: PipeReader, output: PipeWriter) -> PipelineResult {
         let inner = &self.runtime.inner;
         let capacity = inner.config.get_pipe_capacity();
@@ -107,23 +107,35 @@ impl PreparedPipeline {
                 let os = OsStdio { stdin, stdout };
                 async move {
                     let invocation = inner.execute_stage(function, run, os).await;
-                    StageResult {
+                    let result = StageResult {
                         function: stage.function.clone(),
                         args: stage.args.clone(),
                         exit_code: invocation.status.exit_code(),
                         outcome: invocation.status.outcome(),
                         message: invocation.status.failure_message(),
-                        bytes_in: bytes_in.get(),
-                        bytes_out: bytes_out.get(),
+                        bytes_in: 0,
+                        bytes_out: 0,
                         duration_us: invocation.duration.as_micros() as u64,
                         log_tail: invocation.log_tail,
-                    }
+                    };
+                    (result, bytes_in, bytes_out)
                 }
             });
-        let (stages, _) = futures::join!(
+        let (ended, _) = futures::join!(
             futures::future::join_all(runs),
             futures::future::join_all(relays)
         );
+        // Counted once every relay is done too: a native stage can exit
+        // with its last bytes still in its OS pipe, which the splice relay
+        // moves (and counts) after it.
+        let stages: Vec<StageResult> = ended
+            .into_iter()
+            .map(|(mut result, bytes_in, bytes_out)| {
+                result.bytes_in = bytes_in.get();
+                result.bytes_out = bytes_out.get();
+                result
+            })
+            .collect();
         for stage in &stages {
             inner
                 .metrics
@@ -179,7 +191,8 @@ impl StageOutput {
     }
 }
 
-/// A stage's byte count, read when it has ended.
+/// A stage's byte count, read when the whole pipeline has ended (relays
+/// included).
 enum ByteCount {
     Read(PipeCounter),
     Written(PipeCounter),
