@@ -63,7 +63,10 @@ pub fn start_faasrt_with(
         .args(flags)
         .arg("--data-dir")
         .arg(data_dir)
-        .env("RUST_LOG", "warn,faasrt_cli=info")
+        // The CLI's log target, by which the server says where it listens:
+        // `faasrt_cli` since the layout split, `faasrt_runtime::cli` in
+        // older builds, which `bench/compare-builds.sh` still runs.
+        .env("RUST_LOG", "warn,faasrt_cli=info,faasrt_runtime::cli=info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
