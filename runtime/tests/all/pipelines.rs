@@ -4,7 +4,7 @@ use bytes::Bytes;
 use faasrt_host_api::{PipeReader, ReadOutcome, pipe};
 use faasrt_runtime::pipeline::{PipelineResult, PipelineSpec};
 use faasrt_runtime::{Runtime, RuntimeConfig, RuntimeError};
-use faasrt_testkit::{example, sleepy_module, trap_module};
+use faasrt_testkit::{example, shell, sleepy_module, trap_module};
 
 /// A runtime with the examples (and `extra` fixtures) deployed.
 async fn runtime_with(extra: &[(&str, Vec<u8>)]) -> Runtime {
@@ -47,14 +47,6 @@ pub async fn run(runtime: &Runtime, spec: &str, input: Bytes) -> (Vec<u8>, Pipel
         read_all(out_reader)
     );
     (output, result.expect("pipeline runs"))
-}
-
-fn shell(command: &str) -> String {
-    let output = std::process::Command::new("sh")
-        .args(["-c", command])
-        .output()
-        .expect("sh runs");
-    String::from_utf8(output.stdout).expect("utf-8")
 }
 
 #[tokio::test(flavor = "multi_thread")]
