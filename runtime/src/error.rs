@@ -148,6 +148,17 @@ pub enum RuntimeError {
     /// threads would inherit that thread's seccomp role.
     #[error("a runtime cannot be opened on a thread that runs guest code")]
     OnGuestThread,
+    /// The request pinned a version of the function, and the function
+    /// deployed under that name now has another digest.
+    #[error("function {name:?} was redeployed: it is now {deployed}, and the caller pinned {expected}")]
+    DigestChanged {
+        /// The function.
+        name: String,
+        /// The digest the caller pinned.
+        expected: String,
+        /// The digest deployed now.
+        deployed: String,
+    },
     /// The function is one the server is still preparing (deploying the
     /// examples at start-up): it will be there shortly.
     #[error("function {name} is still being prepared (the server is starting); retry shortly")]

@@ -11,6 +11,11 @@ pub struct InvokeRequest {
     pub args: Vec<String>,
     /// The bytes the function reads from `faasin`.
     pub input: Bytes,
+    /// When set, run only the function deployed with this digest: a stream
+    /// pins the versions it was created with, and a redeploy between two of
+    /// its invocations is refused ([`crate::RuntimeError::DigestChanged`])
+    /// instead of silently running other code.
+    pub digest: Option<String>,
 }
 
 /// What one invocation runs with.

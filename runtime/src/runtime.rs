@@ -127,7 +127,8 @@ impl Runtime {
     /// [`RuntimeError::InvalidName`], [`RuntimeError::NotFound`],
     /// [`RuntimeError::Preparing`] when the server is still deploying it,
     /// [`RuntimeError::TooLarge`] (input), [`RuntimeError::Busy`] when every
-    /// instance slot is in use.
+    /// instance slot is in use, [`RuntimeError::DigestChanged`] when the
+    /// request pins a digest the deployed function no longer has.
     pub async fn invoke(
         &self,
         name: &str,
@@ -135,6 +136,15 @@ impl Runtime {
     ) -> Result<Invocation, RuntimeError> {
         let name = FunctionName::parse(name)?;
         let function = self.inner.registry.lookup(name.as_str())?;
+        if let Some(expected) = request.digest
+            && expected != function.info.digest
+        {
+            return Err(RuntimeError::DigestChanged {
+                name: name.to_string(),
+                expected,
+                deployed: function.info.digest.clone(),
+            });
+        }
         let limit = self.inner.config.get_max_input_bytes();
         if request.input.len() > limit {
             return Err(RuntimeError::TooLarge {

@@ -189,6 +189,11 @@ impl From<RuntimeError> for ApiError {
             E::Busy { .. } => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
             }
+            E::DigestChanged { name, deployed, .. } => {
+                ApiError::new(StatusCode::CONFLICT, "digest_changed", message)
+                    .with("name", name)
+                    .with("digest", deployed)
+            }
             E::Preparing { name } => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", message)
                     .with("name", name)

@@ -200,7 +200,11 @@ async fn invoke(
     let input = body.read(request, limit).await?;
     let invocation = app
         .runtime
-        .invoke(name, InvokeRequest { args, input })
+        .invoke(name, InvokeRequest {
+                args,
+                input,
+                digest: None,
+            })
         .await?;
     let duration_us = invocation.duration.as_micros().to_string();
     let exit_code = invocation.status.exit_code().to_string();

@@ -71,6 +71,25 @@ impl DataDir {
             .map_err(|e| self.error(format!("cannot open {STORE_FILE}: {e}")))
     }
 
+    /// Opens (or creates, mode 0600) another private file of the directory,
+    /// `name` a plain file name: a component's own database beside the
+    /// store (the streams' `streams.redb`).
+    ///
+    /// # Errors
+    /// [`RuntimeError::DataDir`] when it cannot be opened or `name` is not a
+    /// plain file name.
+    pub fn open_private_file(&self, name: &str) -> Result<std::fs::File, RuntimeError> {
+        if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+            return Err(self.error(format!("{name:?} is not a plain file name")));
+        }
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).mode(0o600);
+        self.dir
+            .open_with(name, &options)
+            .map(|file| file.into_std())
+            .map_err(|e| self.error(format!("cannot open {name}: {e}")))
+    }
+
     /// Reads the API token, creating a new random one (mode 0600) on first use.
     ///
     /// # Errors

@@ -56,3 +56,32 @@ async fn run_module_runs_without_storing() {
     assert_eq!(&invocation.output[..], b"Hello, local!\n");
     assert!(runtime.list().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pinned_digest_runs_only_that_version() {
+    let runtime = Runtime::open(RuntimeConfig::in_memory()).expect("runtime");
+    let first = runtime
+        .deploy("f", example("upper").into(), Default::default())
+        .await
+        .expect("deploy");
+    let pinned = InvokeRequest {
+        input: bytes::Bytes::from_static(b"abc"),
+        digest: Some(first.digest.clone()),
+        ..Default::default()
+    };
+    let ran = runtime.invoke("f", pinned.clone()).await.expect("pinned");
+    assert_eq!(&ran.output[..], b"ABC");
+    runtime
+        .deploy("f", example("cat").into(), Default::default())
+        .await
+        .expect("redeploy");
+    match runtime.invoke("f", pinned).await {
+        Err(faasrt_runtime::RuntimeError::DigestChanged {
+            expected, deployed, ..
+        }) => {
+            assert_eq!(expected, first.digest);
+            assert_ne!(deployed, first.digest);
+        }
+        other => panic!("a changed digest must be refused, got {other:?}"),
+    }
+}

@@ -1,0 +1,130 @@
+//! What each replica counts while it runs: records and bytes in and out,
+//! and where its time went (busy in its function, backpressured on a
+//! full downstream, idle waiting for input). Atomics, so the status route
+//! reads them without stopping anything; they survive the replica's
+//! restarts.
+
+use serde::Serialize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// The counters of one replica.
+#[derive(Debug, Default)]
+pub struct ReplicaStats {
+    records_in: AtomicU64,
+    records_out: AtomicU64,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    invocations: AtomicU64,
+    busy_ns: AtomicU64,
+    backpressured_ns: AtomicU64,
+    idle_ns: AtomicU64,
+    restarts: AtomicU64,
+    /// The last invocation's exit code; `i64::MIN` before any.
+    last_exit_code: AtomicI64,
+    thread: Mutex<Option<String>>,
+}
+
+/// A replica's counters as the status shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReplicaReport {
+    /// The replica's index in its stage.
+    pub replica: usize,
+    /// `running`, `restarting`, `failed`, `stopped`.
+    pub status: &'static str,
+    /// Records it was handed.
+    pub records_in: u64,
+    /// Records it emitted.
+    pub records_out: u64,
+    /// Bytes of the records it was handed.
+    pub bytes_in: u64,
+    /// Bytes of the records it emitted.
+    pub bytes_out: u64,
+    /// Invocations of its function (one per batch).
+    pub invocations: u64,
+    /// Time in its function, ms.
+    pub busy_ms: u64,
+    /// Time waiting for a full downstream, ms.
+    pub backpressured_ms: u64,
+    /// Time waiting for input, ms.
+    pub idle_ms: u64,
+    /// Times it was restarted after a failure.
+    pub restarts: u64,
+    /// Its last invocation's exit code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_exit_code: Option<i32>,
+    /// The thread its last batch ran on (its placement).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
+}
+
+impl ReplicaStats {
+    /// Fresh counters.
+    pub(crate) fn new() -> Self {
+        ReplicaStats {
+            last_exit_code: AtomicI64::new(i64::MIN),
+            ..Default::default()
+        }
+    }
+
+    pub(crate) fn received(&self, records: usize, bytes: usize) {
+        self.records_in.fetch_add(records as u64, Relaxed);
+        self.bytes_in.fetch_add(bytes as u64, Relaxed);
+    }
+
+    pub(crate) fn emitted(&self, records: usize, bytes: usize) {
+        self.records_out.fetch_add(records as u64, Relaxed);
+        self.bytes_out.fetch_add(bytes as u64, Relaxed);
+    }
+
+    pub(crate) fn invoked(&self, took: Duration, exit_code: i32) {
+        self.invocations.fetch_add(1, Relaxed);
+        self.busy_ns.fetch_add(nanos(took), Relaxed);
+        self.last_exit_code.store(i64::from(exit_code), Relaxed);
+        let name = std::thread::current()
+            .name()
+            .map_or_else(|| format!("{:?}", std::thread::current().id()), str::to_owned);
+        let mut thread = self.thread.lock().expect("stats lock");
+        if thread.as_deref() != Some(name.as_str()) {
+            *thread = Some(name);
+        }
+    }
+
+    pub(crate) fn backpressured(&self, took: Duration) {
+        self.backpressured_ns.fetch_add(nanos(took), Relaxed);
+    }
+
+    pub(crate) fn idle(&self, took: Duration) {
+        self.idle_ns.fetch_add(nanos(took), Relaxed);
+    }
+
+    pub(crate) fn restarted(&self) {
+        self.restarts.fetch_add(1, Relaxed);
+    }
+
+    /// The counters now, for replica `replica` in state `status`.
+    pub(crate) fn report(&self, replica: usize, status: &'static str) -> ReplicaReport {
+        let ms = |ns: &AtomicU64| ns.load(Relaxed) / 1_000_000;
+        let exit = self.last_exit_code.load(Relaxed);
+        ReplicaReport {
+            replica,
+            status,
+            records_in: self.records_in.load(Relaxed),
+            records_out: self.records_out.load(Relaxed),
+            bytes_in: self.bytes_in.load(Relaxed),
+            bytes_out: self.bytes_out.load(Relaxed),
+            invocations: self.invocations.load(Relaxed),
+            busy_ms: ms(&self.busy_ns),
+            backpressured_ms: ms(&self.backpressured_ns),
+            idle_ms: ms(&self.idle_ns),
+            restarts: self.restarts.load(Relaxed),
+            last_exit_code: (exit != i64::MIN).then(|| exit as i32),
+            thread: self.thread.lock().expect("stats lock").clone(),
+        }
+    }
+}
+
+fn nanos(took: Duration) -> u64 {
+    u64::try_from(took.as_nanos()).unwrap_or(u64::MAX)
+}

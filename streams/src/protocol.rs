@@ -1,0 +1,261 @@
+//! The record protocol: how a stage that uses the record API (every keyed
+//! stage, and every stage of a `frames` stream) is handed a batch of
+//! records with the state of their keys, and how it answers with what it
+//! emits and what it writes.
+//!
+//! One invocation per batch, on `faasin`:
+//!
+//! ```text
+//! batch  = "fsb1", u32 state_count, state*, u32 record_count, record*
+//! state  = bytes key, bytes value      (the stored value of a key the batch holds)
+//! record = bytes key, bytes value
+//! bytes  = u32 length (little-endian), the bytes
+//! ```
+//!
+//! and on `faasout`, in order, any number of:
+//!
+//! ```text
+//! 'E' bytes key, bytes value    emit a record downstream
+//! 'P' bytes key, bytes value    the key's state is now value
+//! 'D' bytes key                 the key's state is deleted
+//! ```
+//!
+//! The SDKs (`faasrt_guest::records`, Go `faasrt.Records`) hide all of it
+//! behind `get`, `put`, `delete` and `emit`. This is the StateFun "remote
+//! function" model: the state travels with the batch, so the host stays
+//! its only owner, a native function can be stateful too, and a barrier
+//! can never fall inside a batch, since it is delivered between two
+//! invocations.
+
+/// The first four bytes of a batch.
+pub const BATCH_MAGIC: &[u8; 4] = b"fsb1";
+
+/// What a record-API stage asked for, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// A record for the next stage (or the output log).
+    Emit {
+        /// Its key (ignored in `lines` framing).
+        key: Vec<u8>,
+        /// Its value.
+        value: Vec<u8>,
+    },
+    /// The state of `key` is now `value`.
+    Put {
+        /// The key.
+        key: Vec<u8>,
+        /// Its new value.
+        value: Vec<u8>,
+    },
+    /// The state of `key` is deleted.
+    Delete {
+        /// The key.
+        key: Vec<u8>,
+    },
+}
+
+/// Why a stage's answer is not in the protocol.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// The answer ends inside an entry.
+    #[error("the function's output ends inside the entry at byte {offset} (record protocol)")]
+    Truncated {
+        /// Where the entry starts.
+        offset: usize,
+    },
+    /// An entry starts with a byte that is none of `E`, `P`, `D`.
+    #[error(
+        "the function's output has {tag:#04x} at byte {offset} where an entry (E, P or D) starts: \
+         a record-API stage must answer in the record protocol (use the SDK's records API)"
+    )]
+    UnknownTag {
+        /// The byte.
+        tag: u8,
+        /// Where.
+        offset: usize,
+    },
+}
+
+/// Writes one batch: the states, then the records.
+pub fn encode_batch<'a>(
+    states: &[(&[u8], &[u8])],
+    records: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>,
+    out: &mut Vec<u8>,
+) {
+    out.extend_from_slice(BATCH_MAGIC);
+    put_len(states.len(), out);
+    for (key, value) in states {
+        put_bytes(key, out);
+        put_bytes(value, out);
+    }
+    put_len(records.len(), out);
+    for (key, value) in records {
+        put_bytes(key, out);
+        put_bytes(value, out);
+    }
+}
+
+/// Reads a stage's answer.
+///
+/// # Errors
+/// [`ProtocolError`] at the first entry that is not in the protocol.
+pub fn decode_effects(answer: &[u8]) -> Result<Vec<Effect>, ProtocolError> {
+    let mut reader = Reader::new(answer);
+    let mut effects = Vec::new();
+    while !reader.is_empty() {
+        let offset = reader.position();
+        let truncated = || ProtocolError::Truncated { offset };
+        let tag = reader.u8().ok_or_else(truncated)?;
+        let effect = match tag {
+            b'E' | b'P' => {
+                let key = reader.bytes().ok_or_else(truncated)?.to_vec();
+                let value = reader.bytes().ok_or_else(truncated)?.to_vec();
+                if tag == b'E' {
+                    Effect::Emit { key, value }
+                } else {
+                    Effect::Put { key, value }
+                }
+            }
+            b'D' => Effect::Delete {
+                key: reader.bytes().ok_or_else(truncated)?.to_vec(),
+            },
+            other => return Err(ProtocolError::UnknownTag { tag: other, offset }),
+        };
+        effects.push(effect);
+    }
+    Ok(effects)
+}
+
+/// Writes one effect as a stage would (the SDKs do the same).
+pub fn encode_effect(effect: &Effect, out: &mut Vec<u8>) {
+    match effect {
+        Effect::Emit { key, value } => {
+            out.push(b'E');
+            put_bytes(key, out);
+            put_bytes(value, out);
+        }
+        Effect::Put { key, value } => {
+            out.push(b'P');
+            put_bytes(key, out);
+            put_bytes(value, out);
+        }
+        Effect::Delete { key } => {
+            out.push(b'D');
+            put_bytes(key, out);
+        }
+    }
+}
+
+fn put_len(len: usize, out: &mut Vec<u8>) {
+    let len = u32::try_from(len).expect("a protocol length is under 4 GiB");
+    out.extend_from_slice(&len.to_le_bytes());
+}
+
+fn put_bytes(bytes: &[u8], out: &mut Vec<u8>) {
+    put_len(bytes.len(), out);
+    out.extend_from_slice(bytes);
+}
+
+/// Reads little-endian lengths and length-prefixed bytes.
+pub(crate) struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, at: 0 }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.at >= self.bytes.len()
+    }
+
+    fn position(&self) -> usize {
+        self.at
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        let byte = *self.bytes.get(self.at)?;
+        self.at += 1;
+        Some(byte)
+    }
+
+    pub(crate) fn u32(&mut self) -> Option<u32> {
+        let raw: [u8; 4] = self.bytes.get(self.at..self.at + 4)?.try_into().ok()?;
+        self.at += 4;
+        Some(u32::from_le_bytes(raw))
+    }
+
+    pub(crate) fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = self.u32()? as usize;
+        let bytes = self.bytes.get(self.at..self.at.checked_add(len)?)?;
+        self.at += len;
+        Some(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn effect() -> impl Strategy<Value = Effect> {
+        let bytes = || proptest::collection::vec(any::<u8>(), 0..16);
+        prop_oneof![
+            (bytes(), bytes()).prop_map(|(key, value)| Effect::Emit { key, value }),
+            (bytes(), bytes()).prop_map(|(key, value)| Effect::Put { key, value }),
+            bytes().prop_map(|key| Effect::Delete { key }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn effects_decode_as_they_were_encoded(effects in proptest::collection::vec(effect(), 0..20)) {
+            let mut out = Vec::new();
+            for effect in &effects {
+                encode_effect(effect, &mut out);
+            }
+            prop_assert_eq!(decode_effects(&out).expect("valid"), effects);
+        }
+
+        #[test]
+        fn a_cut_answer_is_refused_never_misread(effects in proptest::collection::vec(effect(), 1..8), cut in 1usize..64) {
+            let mut out = Vec::new();
+            for effect in &effects {
+                encode_effect(effect, &mut out);
+            }
+            let cut = out.len() - cut.min(out.len() - 1).max(1);
+            // A cut at an entry's boundary is a valid shorter answer: a
+            // prefix of the effects. Anywhere else it is refused.
+            match decode_effects(&out[..cut]) {
+                Ok(prefix) => prop_assert_eq!(&prefix[..], &effects[..prefix.len()]),
+                Err(error) => {
+                    let truncated = matches!(error, ProtocolError::Truncated { .. });
+                    prop_assert!(truncated, "refused as {:?}", error);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_batch_is_laid_out_as_documented() {
+        let mut out = Vec::new();
+        encode_batch(&[(b"k", b"7")], [(&b"k"[..], &b"v"[..])].into_iter(), &mut out);
+        assert_eq!(
+            out,
+            b"fsb1\x01\0\0\0\x01\0\0\0k\x01\0\0\x007\x01\0\0\0\x01\0\0\0k\x01\0\0\0v"
+        );
+    }
+
+    #[test]
+    fn plain_text_is_not_mistaken_for_effects() {
+        assert_eq!(
+            decode_effects(b"hello\n"),
+            Err(ProtocolError::UnknownTag {
+                tag: b'h',
+                offset: 0
+            })
+        );
+    }
+}

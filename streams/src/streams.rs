@@ -1,0 +1,538 @@
+//! [`Streams`]: the API of faasrt's streams, what `faasrt-server` routes
+//! `/v1/streams` to. It stores specs, starts, drains, stops, rescales and
+//! removes streams, takes records into their input logs and serves their
+//! committed output.
+
+use crate::engine::run::{Command, Rescaled};
+use crate::engine::status::{Phase, Shared};
+use crate::engine::supervisor::{StreamEnv, slot_tables, supervise};
+use crate::error::StreamError;
+use crate::faults::FaultInjector;
+use crate::framing::{DEFAULT_MAX_RECORD_BYTES, FrameDecoder, LineDecoder, Record, line_key};
+use crate::spec::{Framing, MAX_REPLICAS, StreamSpec};
+use crate::status::{AppendAck, OutputChunk, StreamStatus};
+use crate::store::{StoredStream, StreamStore};
+use faasrt_runtime::{FunctionName, Runtime};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// Most records one output read returns.
+pub const MAX_OUTPUT_RECORDS: usize = 10_000;
+/// How long drain, stop and rescale wait for the stream before answering.
+pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The streams of one runtime.
+#[derive(Clone)]
+pub struct Streams {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    runtime: Runtime,
+    store: Arc<StreamStore>,
+    live: Mutex<HashMap<String, Live>>,
+    faults: Mutex<Option<Arc<dyn FaultInjector>>>,
+    max_record_bytes: usize,
+}
+
+/// A stream the server has loaded: its shared status, and its supervisor
+/// while it runs.
+struct Live {
+    shared: Arc<Shared>,
+    running: Option<Running>,
+}
+
+struct Running {
+    commands: mpsc::UnboundedSender<Command>,
+    task: JoinHandle<()>,
+}
+
+impl Streams {
+    /// The streams of `runtime`: in `streams.redb` in its data directory,
+    /// or in memory for an in-memory runtime. Call [`Streams::resume`]
+    /// once a tokio runtime runs.
+    ///
+    /// # Errors
+    /// [`StreamError::Store`] and [`StreamError::Runtime`] when the
+    /// database cannot be opened.
+    pub fn open(runtime: Runtime) -> Result<Self, StreamError> {
+        let store = match runtime.data_dir() {
+            Some(dir) => StreamStore::open(dir)?,
+            None => StreamStore::in_memory()?,
+        };
+        let mut live = HashMap::new();
+        for (name, stored) in store.streams()? {
+            let phase = if stored.failure.is_some() {
+                Phase::Failed
+            } else if store.checkpoint(&name)?.epoch == 0 && !stored.running {
+                Phase::Created
+            } else {
+                Phase::Stopped
+            };
+            let shared = Arc::new(Shared::new(phase, store.checkpoint(&name)?));
+            if let Some(message) = stored.failure.clone() {
+                shared.set_failure(Some(crate::FailureReport {
+                    message,
+                    stage: None,
+                    replica: None,
+                    exit_code: None,
+                }));
+            }
+            live.insert(name, Live { shared, running: None });
+        }
+        Ok(Streams {
+            inner: Arc::new(Inner {
+                runtime,
+                store: Arc::new(store),
+                live: Mutex::new(live),
+                faults: Mutex::new(None),
+                max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            }),
+        })
+    }
+
+    /// Starts again every stream that was running when the server last
+    /// stopped, from its last checkpoint; returns their names.
+    pub fn resume(&self) -> Vec<String> {
+        let names: Vec<String> = match self.inner.store.streams() {
+            Ok(streams) => streams
+                .into_iter()
+                .filter(|(_, stored)| stored.running)
+                .map(|(name, _)| name)
+                .collect(),
+            Err(error) => {
+                tracing::error!(%error, "cannot list the streams to resume");
+                return Vec::new();
+            }
+        };
+        names
+            .into_iter()
+            .filter(|name| match self.spawn(name) {
+                Ok(()) => true,
+                Err(error) => {
+                    tracing::error!(stream = %name, %error, "cannot resume the stream");
+                    false
+                }
+            })
+            .collect()
+    }
+
+    /// Injects faults into every stream started from now on (tests and
+    /// failure rehearsals); `None` turns it off.
+    pub fn set_faults(&self, faults: Option<Arc<dyn FaultInjector>>) {
+        *self.inner.faults.lock().expect("faults lock") = faults;
+    }
+
+    /// Creates stream `name` from a JSON spec, pinning the digest of each
+    /// stage's function as deployed now. Creating it again with the same
+    /// spec changes nothing; with another spec it is refused while the
+    /// stream exists (delete it first: its logs and state belong to its
+    /// spec). Returns the status and whether it was created.
+    ///
+    /// # Errors
+    /// [`StreamError::InvalidName`], [`StreamError::Spec`],
+    /// [`StreamError::UnknownFunction`], [`StreamError::WrongState`] (it
+    /// exists with another spec), [`StreamError::Store`].
+    pub fn create(&self, name: &str, spec: &[u8]) -> Result<(StreamStatus, bool), StreamError> {
+        check_name(name)?;
+        let spec = StreamSpec::from_json(spec)?;
+        let mut digests = Vec::with_capacity(spec.stages.len());
+        for (index, stage) in spec.stages.iter().enumerate() {
+            let info = self.inner.runtime.get(&stage.function).map_err(|_| {
+                StreamError::UnknownFunction {
+                    stage: index + 1,
+                    function: stage.function.clone(),
+                }
+            })?;
+            digests.push(info.digest);
+        }
+        let mut live = self.inner.live.lock().expect("live lock");
+        if let Some(existing) = self.inner.store.stream(name)? {
+            if existing.spec == spec {
+                drop(live);
+                return Ok((self.status(name)?, false));
+            }
+            return Err(StreamError::WrongState {
+                name: name.to_owned(),
+                state: "already there with another spec",
+                action: "replace it (DELETE it first)",
+            });
+        }
+        let stored = StoredStream {
+            spec,
+            digests,
+            running: false,
+            failure: None,
+            created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        };
+        self.inner.store.put_stream(name, &stored, true)?;
+        live.insert(
+            name.to_owned(),
+            Live {
+                shared: Arc::new(Shared::new(Phase::Created, Default::default())),
+                running: None,
+            },
+        );
+        drop(live);
+        Ok((self.status(name)?, true))
+    }
+
+    /// The status of stream `name`.
+    ///
+    /// # Errors
+    /// [`StreamError::NotFound`], [`StreamError::Store`].
+    pub fn status(&self, name: &str) -> Result<StreamStatus, StreamError> {
+        let stored = self.stored(name)?;
+        let shared = self.shared(name)?;
+        let input_end = self.inner.store.input_end(name)?;
+        Ok(StreamStatus::new(name, &stored, &shared, input_end))
+    }
+
+    /// Every stream's status, in name order.
+    ///
+    /// # Errors
+    /// [`StreamError::Store`].
+    pub fn list(&self) -> Result<Vec<StreamStatus>, StreamError> {
+        self.inner
+            .store
+            .streams()?
+            .into_iter()
+            .map(|(name, _)| self.status(&name))
+            .collect()
+    }
+
+    /// Starts stream `name` from its last checkpoint (a running stream is
+    /// left as it is).
+    ///
+    /// # Errors
+    /// [`StreamError::NotFound`], [`StreamError::Store`].
+    pub fn start(&self, name: &str) -> Result<StreamStatus, StreamError> {
+        let mut stored = self.stored(name)?;
+        if !self.is_running(name) {
+            stored.running = true;
+            stored.failure = None;
+            self.inner.store.put_stream(name, &stored, false)?;
+            self.spawn(name)?;
+        }
+        self.status(name)
+    }
+
+    /// Takes a final checkpoint of what the input log holds now and stops;
+    /// waits up to [`SETTLE_TIMEOUT`] for it.
+    ///
+    /// # Errors
+    /// [`StreamError::NotFound`], [`StreamError::WrongState`] when it is not
+    /// running.
+    pub async fn drain(&self, name: &str) -> Result<StreamStatus, StreamError> {
+        self.send(name, Command::Drain, "drain")?;
+        self.settle(name).await;
+        self.status(name)
+    }
+
+    /// Stops stream `name` now: the epoch in progress is dropped and
+    /// replayed at the next start. A stream that is not running is left
+    /// as it is.
+    ///
+    /// # Errors
+    /// [`StreamError::NotFound`], [`StreamError::Store`].
+    pub async fn stop(&self, name: &str) -> Result<StreamStatus, StreamError> {
+        let mut stored = self.stored(name)?;
+        stored.running = false;
+        self.inner.store.put_stream(name, &stored, false)?;
+        if self.is_running(name) {
+            let _ = self.send(name, Command::Stop, "stop");
+            self.settle(name).await;
+        }
+        let shared = self.shared(name)?;
+        if shared.phase() != Phase::Failed {
+            shared.set_phase(Phase::Stopped);
+        }
+        self.status(name)
+    }
+
+    /// Deletes stream `name`, its logs and its state.
+    ///
+    /// # Errors
+    /// [`StreamError::NotFound`], [`StreamError::WrongState`] while it runs.
+    pub fn remove(&self, name: &str) -> Result<StreamStatus, StreamError> {
+        let status = self.status(name)?;
+        if self.is_running(name) {
+            return Err(StreamError::WrongState {
+                name: name.to_owned(),
+                state: status.state,
+                action: "delete it (stop or drain it first)",
+            });
+        }
+        self.inner.store.remove_stream(name)?;
+        self.inner.live.lock().expect("live lock").remove(name);
+        Ok(status)
+    }
+
+    /// Rescales stage `stage` (counted from 0) to `replicas`: for a running
+    /// stream at its next barrier, moving the fewest slots; for a stopped
+    /// one in its stored spec.
+    ///
+    /// # Errors
+    /// [`StreamError::NotFound`], [`StreamError::NoSuchStage`],
+    /// [`StreamError::Replicas`], [`StreamError::WrongState`] when it is
+    /// restarting or not settled within [`SETTLE_TIMEOUT`].
+    pub async fn scale(&self, name: &str, stage: usize, replicas: u32) -> Result<Rescaled, StreamError> {
+        let mut stored = self.stored(name)?;
+        let stages = stored.spec.stages.len();
+        if stage >= stages {
+            return Err(StreamError::NoSuchStage {
+                name: name.to_owned(),
+                index: stage,
+                stages,
+            });
+        }
+        if replicas == 0 || replicas > MAX_REPLICAS {
+            return Err(StreamError::Replicas {
+                replicas,
+                max: MAX_REPLICAS,
+            });
+        }
+        if self.is_running(name) {
+            let (done, answer) = oneshot::channel();
+            self.send(name, Command::Scale { stage, replicas, done }, "rescale")?;
+            return match tokio::time::timeout(SETTLE_TIMEOUT, answer).await {
+                Ok(Ok(result)) => result,
+                _ => Err(StreamError::WrongState {
+                    name: name.to_owned(),
+                    state: self.shared(name)?.phase().label(),
+                    action: "rescale (it did not reach a barrier in time)",
+                }),
+            };
+        }
+        let checkpoint = self.inner.store.checkpoint(name)?;
+        let before = slot_tables(&stored.spec, &checkpoint)?;
+        let from = stored.spec.stages[stage].replicas;
+        stored.spec.stages[stage].replicas = replicas;
+        let mut after = before.clone();
+        let mut slots_moved = 0;
+        if let Some(Some(table)) = before.get(stage) {
+            let (table, moves) = table
+                .rescale(replicas as usize)
+                .map_err(|e| StreamError::Corrupt(e.to_string()))?;
+            slots_moved = moves.len();
+            after[stage] = Some(table);
+        }
+        self.inner.store.set_slot_tables(
+            name,
+            after.iter().map(|t| t.as_ref().map(|t| t.owners().to_vec())).collect(),
+        )?;
+        self.inner.store.put_stream(name, &stored, false)?;
+        Ok(Rescaled {
+            stage,
+            from,
+            replicas,
+            slots_moved,
+            epoch: checkpoint.epoch,
+        })
+    }
+
+    /// Appends the records of `body` (in the stream's framing) to its
+    /// input log, durably: when this returns, they are on disk. A last
+    /// line without a newline is a record (it gets one). Nothing is stored
+    /// when any record is invalid.
+    ///
+    /// # Errors
+    /// [`StreamError::NotFound`], [`StreamError::Records`] (too large, a
+    /// missing key field for a keyed first stage, a truncated frame).
+    pub fn append(&self, name: &str, body: &[u8]) -> Result<AppendAck, StreamError> {
+        let stored = self.stored(name)?;
+        let max = self.inner.max_record_bytes;
+        let records = match stored.spec.framing {
+            Framing::Lines => {
+                let mut lines = LineDecoder::new(max);
+                let mut records = lines.push(body)?;
+                if let Some(mut last) = lines.finish() {
+                    last.value.push(b'\n');
+                    if last.value.len() > max {
+                        return Err(crate::framing::FramingError::RecordTooLarge {
+                            offset: last.offset,
+                            max,
+                        }
+                        .into());
+                    }
+                    records.push(last);
+                }
+                if let Some(key) = &stored.spec.stages[0].key {
+                    for record in &records {
+                        line_key(record, key)?;
+                    }
+                }
+                records
+            }
+            Framing::Frames => {
+                let mut frames = FrameDecoder::new(max);
+                let records = frames.push(body)?;
+                frames.finish()?;
+                records
+            }
+        };
+        let (first_offset, next_offset) = self.inner.store.append_input(name, &records)?;
+        self.shared(name)?.appended.notify_waiters();
+        Ok(AppendAck {
+            first_offset,
+            next_offset,
+            records: records.len() as u64,
+        })
+    }
+
+    /// Committed output records from offset `from`, at most `max`; when
+    /// there are none yet, waits up to `wait` for an epoch to commit some.
+    ///
+    /// # Errors
+    /// [`StreamError::NotFound`], [`StreamError::Store`].
+    pub async fn output(
+        &self,
+        name: &str,
+        from: u64,
+        max: usize,
+        wait: Duration,
+    ) -> Result<OutputChunk, StreamError> {
+        let shared = self.shared(name)?;
+        let mut watch = shared.watch();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let end = watch.borrow_and_update().output_end;
+            if from < end || wait.is_zero() || tokio::time::Instant::now() >= deadline {
+                let records = if from < end {
+                    self.inner.store.read_output(name, from, max.min(MAX_OUTPUT_RECORDS))?
+                } else {
+                    Vec::new()
+                };
+                let next = records.last().map_or(from, |r| r.offset + 1);
+                return Ok(OutputChunk {
+                    from,
+                    next,
+                    end,
+                    records,
+                });
+            }
+            if tokio::time::timeout_at(deadline, watch.changed()).await.is_err() {
+                continue;
+            }
+        }
+    }
+
+    /// Input records from offset `from`, at most `max` (the log is
+    /// replayable).
+    ///
+    /// # Errors
+    /// [`StreamError::NotFound`], [`StreamError::Store`].
+    pub fn input(&self, name: &str, from: u64, max: usize) -> Result<Vec<Record>, StreamError> {
+        self.stored(name)?;
+        self.inner.store.read_input(name, from, max.min(MAX_OUTPUT_RECORDS))
+    }
+
+    /// The stream's committed state: (stage, key, value), in order.
+    ///
+    /// # Errors
+    /// [`StreamError::NotFound`], [`StreamError::Store`].
+    pub fn state(&self, name: &str) -> Result<Vec<(u32, Vec<u8>, Vec<u8>)>, StreamError> {
+        self.stored(name)?;
+        self.inner.store.dump_state(name)
+    }
+
+    /// Waits until stream `name` is no longer running, up to `timeout`;
+    /// whether it stopped.
+    pub async fn wait_stopped(&self, name: &str, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.is_running(name) {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        true
+    }
+
+    async fn settle(&self, name: &str) {
+        self.wait_stopped(name, SETTLE_TIMEOUT).await;
+    }
+
+    fn spawn(&self, name: &str) -> Result<(), StreamError> {
+        let mut live = self.inner.live.lock().expect("live lock");
+        let entry = live.get_mut(name).ok_or_else(|| StreamError::NotFound {
+            name: name.to_owned(),
+        })?;
+        if entry.running.as_ref().is_some_and(|r| !r.task.is_finished()) {
+            return Ok(());
+        }
+        entry.shared.set_failure(None);
+        entry.shared.set_phase(Phase::Running);
+        let (commands, receive) = mpsc::unbounded_channel();
+        let env = StreamEnv {
+            name: name.to_owned(),
+            runtime: self.inner.runtime.clone(),
+            store: self.inner.store.clone(),
+            shared: entry.shared.clone(),
+            faults: self.inner.faults.lock().expect("faults lock").clone(),
+            max_record_bytes: self.inner.max_record_bytes,
+        };
+        let task = tokio::spawn(supervise(env, receive));
+        entry.running = Some(Running { commands, task });
+        Ok(())
+    }
+
+    fn is_running(&self, name: &str) -> bool {
+        let live = self.inner.live.lock().expect("live lock");
+        live.get(name)
+            .and_then(|l| l.running.as_ref())
+            .is_some_and(|r| !r.task.is_finished())
+    }
+
+    fn send(&self, name: &str, command: Command, action: &'static str) -> Result<(), StreamError> {
+        let live = self.inner.live.lock().expect("live lock");
+        let entry = live.get(name).ok_or_else(|| StreamError::NotFound {
+            name: name.to_owned(),
+        })?;
+        match &entry.running {
+            Some(running) if !running.task.is_finished() => {
+                running.commands.send(command).map_err(|_| StreamError::WrongState {
+                    name: name.to_owned(),
+                    state: entry.shared.phase().label(),
+                    action,
+                })
+            }
+            _ => Err(StreamError::WrongState {
+                name: name.to_owned(),
+                state: entry.shared.phase().label(),
+                action,
+            }),
+        }
+    }
+
+    fn stored(&self, name: &str) -> Result<StoredStream, StreamError> {
+        check_name(name)?;
+        self.inner
+            .store
+            .stream(name)?
+            .ok_or_else(|| StreamError::NotFound {
+                name: name.to_owned(),
+            })
+    }
+
+    fn shared(&self, name: &str) -> Result<Arc<Shared>, StreamError> {
+        let live = self.inner.live.lock().expect("live lock");
+        live.get(name)
+            .map(|l| l.shared.clone())
+            .ok_or_else(|| StreamError::NotFound {
+                name: name.to_owned(),
+            })
+    }
+}
+
+fn check_name(name: &str) -> Result<(), StreamError> {
+    FunctionName::parse(name)
+        .map(|_| ())
+        .map_err(|e| StreamError::InvalidName {
+            name: name.to_owned(),
+            reason: e.to_string(),
+        })
+}
