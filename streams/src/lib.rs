@@ -27,7 +27,7 @@ mod streams;
 pub use engine::run::Rescaled;
 pub use engine::stats::ReplicaReport;
 pub use engine::status::{FailureReport, Phase};
-pub use engine::supervisor::{FAILURE_WINDOW, MAX_FAILURES};
+pub use engine::supervisor::{FAILURE_WINDOW, MAX_FAILURES, RestartPolicy};
 pub use error::StreamError;
 pub use spec::{
     DEFAULT_CHECKPOINT_INTERVAL_MS, Framing, KeySpec, MAX_REPLICAS, MAX_STAGES,

@@ -5,7 +5,7 @@
 
 use crate::engine::run::{Command, Rescaled};
 use crate::engine::status::{Phase, Shared};
-use crate::engine::supervisor::{StreamEnv, slot_tables, supervise};
+use crate::engine::supervisor::{RestartPolicy, StreamEnv, slot_tables, supervise};
 use crate::error::StreamError;
 use crate::faults::FaultInjector;
 use crate::framing::{DEFAULT_MAX_RECORD_BYTES, FrameDecoder, LineDecoder, Record, line_key};
@@ -35,6 +35,7 @@ struct Inner {
     store: Arc<StreamStore>,
     live: Mutex<HashMap<String, Live>>,
     faults: Mutex<Option<Arc<dyn FaultInjector>>>,
+    policy: Mutex<RestartPolicy>,
     max_record_bytes: usize,
 }
 
@@ -89,6 +90,7 @@ impl Streams {
                 store: Arc::new(store),
                 live: Mutex::new(live),
                 faults: Mutex::new(None),
+                policy: Mutex::new(RestartPolicy::default()),
                 max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             }),
         })
@@ -124,6 +126,11 @@ impl Streams {
     /// failure rehearsals); `None` turns it off.
     pub fn set_faults(&self, faults: Option<Arc<dyn FaultInjector>>) {
         *self.inner.faults.lock().expect("faults lock") = faults;
+    }
+
+    /// Sets when restarting gives up, for streams started from now on.
+    pub fn set_restart_policy(&self, policy: RestartPolicy) {
+        *self.inner.policy.lock().expect("policy lock") = policy;
     }
 
     /// Creates stream `name` from a JSON spec, pinning the digest of each
@@ -474,6 +481,7 @@ impl Streams {
             shared: entry.shared.clone(),
             faults: self.inner.faults.lock().expect("faults lock").clone(),
             max_record_bytes: self.inner.max_record_bytes,
+            policy: *self.inner.policy.lock().expect("policy lock"),
         };
         let task = tokio::spawn(supervise(env, receive));
         entry.running = Some(Running { commands, task });

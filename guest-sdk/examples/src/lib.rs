@@ -14,4 +14,6 @@ pub mod hello;
 pub mod init_heavy;
 pub mod upper;
 pub mod wc;
+pub mod word_count;
+pub mod words;
 pub mod yes;

@@ -17,7 +17,9 @@
 //!   [`exit()`], [`Error`];
 //! - optional pre-initialization: [`init!`] names a hook that runs once at
 //!   deploy (see the [`init`](mod@init) module), and randomness that a
-//!   snapshot cannot freeze: [`random_u64()`], [`Rng`].
+//!   snapshot cannot freeze: [`random_u64()`], [`Rng`];
+//! - for a stage of a stream: records one at a time, emitted records and
+//!   state per key, in the [`records`] module.
 //!
 //! # Example
 //!
@@ -55,6 +57,7 @@ mod error;
 pub mod init;
 mod process;
 mod random;
+pub mod records;
 mod stdio;
 
 pub use error::{BROKEN_PIPE_STATUS, Error};

@@ -18,10 +18,35 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// Failures within [`FAILURE_WINDOW`] that fail the stream.
+/// Failures within [`FAILURE_WINDOW`] that fail the stream, by default.
 pub const MAX_FAILURES: usize = 5;
-/// The window [`MAX_FAILURES`] counts in.
+/// The window [`MAX_FAILURES`] counts in, by default.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// When restarting gives up: `max_failures` failures within `window`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RestartPolicy {
+    /// Failures within the window that fail the stream.
+    pub max_failures: usize,
+    /// The window.
+    pub window: Duration,
+    /// The wait before the first restart; it doubles with each failure in
+    /// the window, up to `max_backoff`.
+    pub first_backoff: Duration,
+    /// The longest wait before a restart.
+    pub max_backoff: Duration,
+}
+
+impl Default for RestartPolicy {
+    fn default() -> Self {
+        RestartPolicy {
+            max_failures: MAX_FAILURES,
+            window: FAILURE_WINDOW,
+            first_backoff: FIRST_BACKOFF,
+            max_backoff: MAX_BACKOFF,
+        }
+    }
+}
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
@@ -33,6 +58,7 @@ pub(crate) struct StreamEnv {
     pub shared: Arc<Shared>,
     pub faults: Option<Arc<dyn FaultInjector>>,
     pub max_record_bytes: usize,
+    pub policy: RestartPolicy,
 }
 
 /// Supervises the stream until it is drained, stopped or failed.
@@ -78,17 +104,17 @@ pub(crate) async fn supervise(env: StreamEnv, mut commands: mpsc::UnboundedRecei
                 }
                 let now = Instant::now();
                 failures.push_back(now);
-                while failures.front().is_some_and(|at| now - *at > FAILURE_WINDOW) {
+                while failures.front().is_some_and(|at| now - *at > env.policy.window) {
                     failures.pop_front();
                 }
-                if failure.permanent || failures.len() >= MAX_FAILURES {
+                if failure.permanent || failures.len() >= env.policy.max_failures {
                     let why = if failure.permanent {
                         failure.message.clone()
                     } else {
                         format!(
                             "{} failures within {} s, the last: {}",
                             failures.len(),
-                            FAILURE_WINDOW.as_secs(),
+                            env.policy.window.as_secs(),
                             failure.message
                         )
                     };
@@ -98,8 +124,9 @@ pub(crate) async fn supervise(env: StreamEnv, mut commands: mpsc::UnboundedRecei
                 env.shared.set_failure(Some(report));
                 env.shared.restarted();
                 env.shared.set_phase(Phase::Restarting);
-                let backoff = FIRST_BACKOFF * 2u32.pow(failures.len() as u32 - 1);
-                let sleep = tokio::time::sleep(backoff.min(MAX_BACKOFF));
+                let doublings = (failures.len() as u32 - 1).min(10);
+                let backoff = env.policy.first_backoff * 2u32.pow(doublings);
+                let sleep = tokio::time::sleep(backoff.min(env.policy.max_backoff));
                 tokio::pin!(sleep);
                 loop {
                     tokio::select! {

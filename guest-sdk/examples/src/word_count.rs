@@ -1,0 +1,55 @@
+//! `word-count`: a keyed stream stage that counts its records per key and
+//! emits `KEY COUNT` for each, with the count kept in the stream's state.
+
+use faasrt_guest::records::{Record, State};
+
+/// Handles one record: the key's count goes up by one, and `KEY COUNT`
+/// goes downstream.
+///
+/// # Errors
+///
+/// Never: a stored count that is not a number counts as 0.
+pub fn handle(record: &Record<'_>, state: &mut State) -> Result<(), faasrt_guest::Error> {
+    let count = state
+        .get()
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(0)
+        + 1;
+    state.put(count.to_string());
+    let mut line = record.key.to_vec();
+    line.extend_from_slice(format!(" {count}\n").as_bytes());
+    state.emit(record.key, &line);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faasrt_guest::records::handle_batch;
+
+    fn batch(records: &[&[u8]]) -> Vec<u8> {
+        let mut out = b"fsb1".to_vec();
+        out.extend_from_slice(&1u32.to_le_bytes());
+        for part in [&b"a"[..], b"41"] {
+            out.extend_from_slice(&(part.len() as u32).to_le_bytes());
+            out.extend_from_slice(part);
+        }
+        out.extend_from_slice(&(records.len() as u32).to_le_bytes());
+        for key in records {
+            for part in [*key, *key] {
+                out.extend_from_slice(&(part.len() as u32).to_le_bytes());
+                out.extend_from_slice(part);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn counts_on_from_the_stored_value() {
+        let answer = handle_batch(&batch(&[b"a", b"b", b"a"]), handle).unwrap();
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.contains("a 42\n") && text.contains("b 1\n") && text.contains("a 43\n"), "{text}");
+        assert!(answer.ends_with(b"P\x01\0\0\0b\x01\0\0\x001"), "{text}");
+    }
+}
