@@ -327,6 +327,35 @@ impl Client {
         parse_json(&body)
     }
 
+    /// Calls a JSON route: `path` must be built from checked names.
+    pub async fn call_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> Result<serde_json::Value, ClientError> {
+        let body = self.call(method, path, body).await?;
+        parse_json(&body)
+    }
+
+    /// Calls a route that answers bytes; returns them and the answer's
+    /// headers.
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> Result<(Bytes, hyper::HeaderMap), ClientError> {
+        let response = self.send(method, path, body).await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = collect(response).await?;
+        if !status.is_success() {
+            return Err(api_error(status, &body));
+        }
+        Ok((body, headers))
+    }
+
     async fn call(&self, method: Method, path: &str, body: Bytes) -> Result<Bytes, ClientError> {
         let response = self.send(method, path, body).await?;
         let status = response.status();
@@ -363,7 +392,7 @@ impl Client {
     }
 }
 
-fn checked(name: &str) -> Result<&str, ClientError> {
+pub(crate) fn checked(name: &str) -> Result<&str, ClientError> {
     // A name is checked before it goes into a URL path: nothing else could
     // be smuggled into the request line.
     FunctionName::parse(name)

@@ -31,6 +31,7 @@ pub(super) fn run(cli: Cli) -> i32 {
         Command::Rm(args) => client_command(|| remove(args, json)),
         Command::Run(args) => client_command(|| run_local(args, json)),
         Command::Pipe(args) => client_command(|| pipe(args, json)),
+        Command::Stream(command) => client_command(|| crate::stream_commands::run(command, json)),
         Command::Doctor(engine) => doctor(&engine, json),
     };
     result.unwrap_or_else(|error| {
@@ -60,7 +61,7 @@ fn client_command(command: impl FnOnce() -> CommandFuture) -> anyhow::Result<i32
     runtime.block_on(command())
 }
 
-fn client(args: &ClientArgs) -> anyhow::Result<Client> {
+pub(crate) fn client(args: &ClientArgs) -> anyhow::Result<Client> {
     Ok(Client::new(&args.server, token(args)?)?)
 }
 
@@ -211,7 +212,8 @@ fn init_logging() {
         .try_init();
 }
 
-type CommandFuture = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<i32>>>>;
+pub(crate) type CommandFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<i32>>>>;
 
 fn deploy(args: DeployArgs, json: bool) -> CommandFuture {
     Box::pin(async move {

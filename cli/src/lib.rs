@@ -11,6 +11,7 @@
 mod client;
 mod commands;
 mod examples;
+mod stream_commands;
 mod units;
 
 pub use client::{ChannelBody, Client, ClientError, PipeOutcome, StageError};
@@ -66,6 +67,77 @@ pub enum Command {
     /// stdin streams into the first stage, the last stage's output streams
     /// to stdout, and faasrt exits with the last stage's status.
     Pipe(PipeArgs),
+    /// Manage long-running streams: create, start, drain, stop, status,
+    /// scale, ls, rm; send records and read their output.
+    #[command(subcommand)]
+    Stream(StreamCommand),
+}
+
+/// The `faasrt stream` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StreamCommand {
+    /// Create a stream from a JSON spec (a file, or `-` for stdin).
+    Create {
+        /// Stream name.
+        name: String,
+        /// The spec file: `{"stages": [{"function", "args", "replicas", "key"}], ...}`.
+        spec: PathBuf,
+        /// Server and token.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Start (or resume) a stream from its last checkpoint.
+    Start(StreamNameArgs),
+    /// Take a final checkpoint of what the input holds, then stop.
+    Drain(StreamNameArgs),
+    /// Stop now; the epoch in progress is replayed at the next start.
+    Stop(StreamNameArgs),
+    /// Show a stream's state, per stage and replica.
+    Status(StreamNameArgs),
+    /// Rescale stage INDEX (counted from 0) to N replicas, at a barrier.
+    Scale {
+        /// Stream name.
+        name: String,
+        /// The stage, counted from 0.
+        index: usize,
+        /// Its new replica count.
+        replicas: u32,
+        /// Server and token.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List the streams.
+    Ls(ClientArgs),
+    /// Delete a stopped stream, its logs and its state.
+    Rm(StreamNameArgs),
+    /// Append stdin's records to a stream's input log (acknowledged once
+    /// durable).
+    Send(StreamNameArgs),
+    /// Print the committed output from an offset; `--follow` keeps waiting
+    /// for more.
+    Output {
+        /// Stream name.
+        name: String,
+        /// The first offset to print.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Keep printing as epochs commit, until interrupted.
+        #[arg(long)]
+        follow: bool,
+        /// Server and token.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+/// A stream's name, and the server.
+#[derive(Debug, Args)]
+pub struct StreamNameArgs {
+    /// Stream name.
+    pub name: String,
+    /// Server and token.
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// Options of `faasrt pipe`.

@@ -150,7 +150,9 @@ pub enum RuntimeError {
     OnGuestThread,
     /// The request pinned a version of the function, and the function
     /// deployed under that name now has another digest.
-    #[error("function {name:?} was redeployed: it is now {deployed}, and the caller pinned {expected}")]
+    #[error(
+        "function {name:?} was redeployed: it is now {deployed}, and the caller pinned {expected}"
+    )]
     DigestChanged {
         /// The function.
         name: String,

@@ -15,6 +15,8 @@ use std::convert::Infallible;
 pub(crate) struct App {
     /// The library the routes call.
     pub runtime: Runtime,
+    /// The runtime's streams.
+    pub streams: faasrt_streams::Streams,
     /// What management calls must present.
     pub token: Token,
     /// Whether reads and invocations need the token too.

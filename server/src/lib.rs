@@ -1,5 +1,5 @@
 //! faasrt-server: the HTTP face of faasrt. `/v1` (functions, invoke,
-//! pipelines), `/metrics` and `/healthz`, over hyper 1 on tokio.
+//! pipelines, streams), `/metrics` and `/healthz`, over hyper 1 on tokio.
 //!
 //! It only parses requests and formats answers; the work is done by
 //! [`Runtime`] from `faasrt-runtime`, which knows nothing of HTTP. What
@@ -15,13 +15,14 @@ mod body;
 mod pipelines;
 mod query;
 mod routes;
+mod streams;
 mod wire;
 
 pub use api_error::ApiError;
 pub use auth::Token;
 pub use wire::{
-    DURATION_HEADER, EXIT_CODE_HEADER, EXIT_CODE_TRAILER, PIPESTATUS_TRAILER, STAGE_ERRORS_TRAILER,
-    StageError,
+    DURATION_HEADER, EXIT_CODE_HEADER, EXIT_CODE_TRAILER, NEXT_OFFSET_HEADER, OUTPUT_END_HEADER,
+    PIPESTATUS_TRAILER, STAGE_ERRORS_TRAILER, StageError,
 };
 
 use app::App;
@@ -63,18 +64,27 @@ pub struct Server {
 
 impl Server {
     /// Binds `config.listen` for `runtime`, with `token` guarding management
-    /// calls.
+    /// calls, opens the runtime's streams and resumes those that were
+    /// running.
     ///
     /// # Errors
-    /// The address cannot be bound (in use, no permission).
+    /// The address cannot be bound (in use, no permission), or the streams'
+    /// database cannot be opened.
     pub async fn bind(
         runtime: Runtime,
         token: Token,
         config: ServerConfig,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.listen).await?;
+        let streams = faasrt_streams::Streams::open(runtime.clone())
+            .map_err(|e| std::io::Error::other(format!("cannot open the streams: {e}")))?;
+        let resumed = streams.resume();
+        if !resumed.is_empty() {
+            tracing::info!(streams = ?resumed, "resumed running streams from their checkpoints");
+        }
         let app = Arc::new(App {
             runtime,
+            streams,
             token,
             auth_all: config.auth_all,
             max_body_bytes: config.max_body_bytes,

@@ -5,6 +5,7 @@ use crate::app::{App, HttpResponse, json};
 use crate::body::PendingBody;
 use crate::pipelines;
 use crate::query::{parse_bool, parse_number, query_pairs, unknown_parameter};
+use crate::streams;
 use crate::wire::{DURATION_HEADER, EXIT_CODE_HEADER};
 use bytes::Bytes;
 use faasrt_runtime::{DeployOptions, InvokeRequest, Runtime};
@@ -49,7 +50,13 @@ async fn route(
     }
     // Reads and invocations are open unless --auth-all; writes always need
     // the token.
-    let writes = method == Method::PUT || method == Method::DELETE;
+    let writes = method == Method::PUT
+        || method == Method::DELETE
+        || method == Method::PATCH
+        || matches!(
+            segments.as_slice(),
+            ["v1", "streams", _, "start" | "drain" | "stop"]
+        );
     if (writes || app.auth_all) && !app.token.admits(&request.headers) {
         return Err(ApiError::unauthorized());
     }
@@ -98,6 +105,37 @@ async fn route(
         ["v1", "pipelines", name, "invoke"] => {
             only(&method, Method::POST, "POST")?;
             pipelines::run_named(app, name, request, body).await
+        }
+        ["v1", "streams"] => {
+            only(&method, Method::GET, "GET")?;
+            streams::list(app)
+        }
+        ["v1", "streams", name] => match method {
+            Method::GET => streams::get(app, name),
+            Method::PUT => streams::put(app, name, request, body).await,
+            Method::DELETE => streams::remove(app, name),
+            _ => Err(ApiError::method_not_allowed("GET, PUT, DELETE")),
+        },
+        ["v1", "streams", name, action @ ("start" | "drain" | "stop")] => {
+            only(&method, Method::POST, "POST")?;
+            streams::control(app, name, action).await
+        }
+        ["v1", "streams", name, "records"] => match method {
+            Method::POST => streams::append(app, name, request, body).await,
+            Method::GET => streams::input(app, name, request),
+            _ => Err(ApiError::method_not_allowed("GET, POST")),
+        },
+        ["v1", "streams", name, "output"] => {
+            only(&method, Method::GET, "GET")?;
+            streams::output(app, name, request).await
+        }
+        ["v1", "streams", name, "state"] => {
+            only(&method, Method::GET, "GET")?;
+            streams::state(app, name)
+        }
+        ["v1", "streams", name, "stages", index] => {
+            only(&method, Method::PATCH, "PATCH")?;
+            streams::scale(app, name, index, request, body).await
         }
         _ => Err(ApiError::route_not_found(&path)),
     }
@@ -200,11 +238,14 @@ async fn invoke(
     let input = body.read(request, limit).await?;
     let invocation = app
         .runtime
-        .invoke(name, InvokeRequest {
+        .invoke(
+            name,
+            InvokeRequest {
                 args,
                 input,
                 digest: None,
-            })
+            },
+        )
         .await?;
     let duration_us = invocation.duration.as_micros().to_string();
     let exit_code = invocation.status.exit_code().to_string();

@@ -7,6 +7,11 @@ pub const EXIT_CODE_HEADER: &str = "x-faasrt-exit-code";
 /// Header carrying the invocation's duration in microseconds.
 pub const DURATION_HEADER: &str = "x-faasrt-duration-us";
 
+/// Header of a stream log read: the offset to read from next.
+pub const NEXT_OFFSET_HEADER: &str = "x-faasrt-next-offset";
+/// Header of a stream output read: the committed output log's length.
+pub const OUTPUT_END_HEADER: &str = "x-faasrt-output-end";
+
 /// Trailer with every stage's exit code, space-separated (bash `PIPESTATUS`).
 pub const PIPESTATUS_TRAILER: &str = "x-faasrt-pipestatus";
 /// Trailer with the pipeline's exit code: the last stage's.

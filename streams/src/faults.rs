@@ -42,8 +42,13 @@ pub trait FaultInjector: Send + Sync {
     /// Before stage `stage`'s replica `replica` runs a batch of `records`
     /// records; `processed` is how many records that stage has been handed
     /// before, over every run of the stream since the injector was set.
-    fn before_batch(&self, stage: usize, replica: usize, processed: u64, records: usize)
-    -> Option<InjectedFault>;
+    fn before_batch(
+        &self,
+        stage: usize,
+        replica: usize,
+        processed: u64,
+        records: usize,
+    ) -> Option<InjectedFault>;
 
     /// Before epoch `epoch` is committed: `true` fails the commit.
     fn fail_commit(&self, epoch: u64) -> bool;
@@ -82,7 +87,8 @@ impl FaultPlan {
 
     /// Faults not fired yet.
     pub fn pending(&self) -> usize {
-        self.at_records.lock().expect("plan lock").len() + self.commits.lock().expect("plan lock").len()
+        self.at_records.lock().expect("plan lock").len()
+            + self.commits.lock().expect("plan lock").len()
     }
 }
 
@@ -123,7 +129,11 @@ mod tests {
         let plan = FaultPlan::new()
             .at_record(1, 10, InjectedFault::Trap)
             .at_commit(3);
-        assert_eq!(plan.before_batch(1, 0, 0, 10), None, "records 0..10 do not hold 10");
+        assert_eq!(
+            plan.before_batch(1, 0, 0, 10),
+            None,
+            "records 0..10 do not hold 10"
+        );
         assert_eq!(plan.before_batch(0, 0, 10, 5), None, "another stage");
         assert_eq!(plan.before_batch(1, 0, 10, 1), Some(InjectedFault::Trap));
         assert_eq!(plan.before_batch(1, 0, 10, 1), None, "fired once");

@@ -33,5 +33,7 @@ pub use spec::{
     DEFAULT_CHECKPOINT_INTERVAL_MS, Framing, KeySpec, MAX_REPLICAS, MAX_STAGES,
     MIN_CHECKPOINT_INTERVAL_MS, SpecError, StageSpec, StreamSpec,
 };
-pub use status::{AppendAck, CheckpointReport, InputReport, OutputChunk, StageReport, StreamStatus};
+pub use status::{
+    AppendAck, CheckpointReport, InputReport, OutputChunk, StageReport, StreamStatus,
+};
 pub use streams::{MAX_OUTPUT_RECORDS, SETTLE_TIMEOUT, Streams};

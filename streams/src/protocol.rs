@@ -241,7 +241,11 @@ mod tests {
     #[test]
     fn a_batch_is_laid_out_as_documented() {
         let mut out = Vec::new();
-        encode_batch(&[(b"k", b"7")], [(&b"k"[..], &b"v"[..])].into_iter(), &mut out);
+        encode_batch(
+            &[(b"k", b"7")],
+            [(&b"k"[..], &b"v"[..])].into_iter(),
+            &mut out,
+        );
         assert_eq!(
             out,
             b"fsb1\x01\0\0\0\x01\0\0\0k\x01\0\0\x007\x01\0\0\0\x01\0\0\0k\x01\0\0\0v"

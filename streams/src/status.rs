@@ -97,10 +97,13 @@ impl StreamStatus {
                 function: stage.function.clone(),
                 keyed: stage.key.is_some(),
                 replicas: (0..stage.replicas as usize)
-                    .map(|replica| match stats.get(index).and_then(|s| s.get(replica)) {
-                        Some(stats) => stats.report(replica, replica_status),
-                        None => crate::engine::stats::ReplicaStats::new().report(replica, replica_status),
-                    })
+                    .map(
+                        |replica| match stats.get(index).and_then(|s| s.get(replica)) {
+                            Some(stats) => stats.report(replica, replica_status),
+                            None => crate::engine::stats::ReplicaStats::new()
+                                .report(replica, replica_status),
+                        },
+                    )
                     .collect(),
             })
             .collect();

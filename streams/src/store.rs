@@ -244,7 +244,12 @@ impl StreamStore {
     ///
     /// # Errors
     /// [`StreamError::Store`], [`StreamError::Corrupt`].
-    pub fn read_input(&self, name: &str, from: u64, max: usize) -> Result<Vec<Record>, StreamError> {
+    pub fn read_input(
+        &self,
+        name: &str,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<Record>, StreamError> {
         self.read_log(&log_table(INPUT, name), from, max)
     }
 
@@ -261,7 +266,12 @@ impl StreamStore {
         self.read_log(&log_table(OUTPUT, name), from, max)
     }
 
-    fn read_log(&self, table: &LogTable, from: u64, max: usize) -> Result<Vec<Record>, StreamError> {
+    fn read_log(
+        &self,
+        table: &LogTable,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<Record>, StreamError> {
         let txn = self.db.begin_read()?;
         let table = match txn.open_table(table.definition()) {
             Ok(table) => table,
@@ -364,7 +374,8 @@ impl StreamStore {
                 for change in changes {
                     match &change.value {
                         Some(value) => {
-                            state.insert((change.stage, change.key.as_slice()), value.as_slice())?;
+                            state
+                                .insert((change.stage, change.key.as_slice()), value.as_slice())?;
                         }
                         None => {
                             state.remove((change.stage, change.key.as_slice()))?;
@@ -435,7 +446,11 @@ fn encode_chunk(records: &[Record]) -> Vec<u8> {
     let count = u32::try_from(records.len()).expect("a chunk has under 4G records");
     chunk.extend_from_slice(&count.to_le_bytes());
     for record in records {
-        encode_frame(record.key.as_deref().unwrap_or_default(), &record.value, &mut chunk);
+        encode_frame(
+            record.key.as_deref().unwrap_or_default(),
+            &record.value,
+            &mut chunk,
+        );
     }
     chunk
 }
@@ -480,11 +495,15 @@ mod tests {
     fn the_input_log_reads_back_from_any_offset_across_chunks() {
         let store = StreamStore::in_memory().expect("store");
         assert_eq!(
-            store.append_input("s", &[line("a\n"), line("b\n")]).expect("append"),
+            store
+                .append_input("s", &[line("a\n"), line("b\n")])
+                .expect("append"),
             (0, 2)
         );
         assert_eq!(
-            store.append_input("s", &[line("c\n"), line("d\n"), line("e\n")]).expect("append"),
+            store
+                .append_input("s", &[line("c\n"), line("d\n"), line("e\n")])
+                .expect("append"),
             (2, 5)
         );
         assert_eq!(store.input_end("s").expect("end"), 5);
@@ -492,7 +511,10 @@ mod tests {
             values(&store.read_input("s", 1, 3).expect("read")),
             [(1, "b\n".into()), (2, "c\n".into()), (3, "d\n".into())]
         );
-        assert_eq!(values(&store.read_input("s", 4, 10).expect("read")), [(4, "e\n".into())]);
+        assert_eq!(
+            values(&store.read_input("s", 4, 10).expect("read")),
+            [(4, "e\n".into())]
+        );
         assert!(store.read_input("s", 5, 10).expect("read").is_empty());
         assert!(store.read_input("other", 0, 10).expect("read").is_empty());
     }
@@ -512,7 +534,12 @@ mod tests {
             slot_tables: vec![None, Some(vec![0; 4])],
         };
         let committed = store
-            .commit_epoch("s", first, &[put("a", Some("1")), put("b", Some("2"))], &[line("x\n")])
+            .commit_epoch(
+                "s",
+                first,
+                &[put("a", Some("1")), put("b", Some("2"))],
+                &[line("x\n")],
+            )
             .expect("commit");
         assert_eq!(committed.output_end, 1);
         let second = Checkpoint {
@@ -524,7 +551,14 @@ mod tests {
             .commit_epoch("s", second, &[put("a", None)], &[line("y\n"), line("z\n")])
             .expect("commit");
         let checkpoint = store.checkpoint("s").expect("checkpoint");
-        assert_eq!((checkpoint.epoch, checkpoint.source_offset, checkpoint.output_end), (2, 12, 3));
+        assert_eq!(
+            (
+                checkpoint.epoch,
+                checkpoint.source_offset,
+                checkpoint.output_end
+            ),
+            (2, 12, 3)
+        );
         assert_eq!(
             store.dump_state("s").expect("state"),
             [(1, b"b".to_vec(), b"2".to_vec())]
@@ -547,7 +581,9 @@ mod tests {
             key: Some(b"k".to_vec()),
             value: b"v".to_vec(),
         };
-        store.append_input("s", std::slice::from_ref(&frame)).expect("append");
+        store
+            .append_input("s", std::slice::from_ref(&frame))
+            .expect("append");
         assert_eq!(store.read_input("s", 0, 1).expect("read"), [frame]);
     }
 
@@ -571,7 +607,10 @@ mod tests {
         assert_eq!(store.stream("s").expect("get"), None);
         assert_eq!(store.input_end("s").expect("end"), 0);
         assert!(store.read_output("s", 0, 10).expect("read").is_empty());
-        assert_eq!(store.checkpoint("s").expect("checkpoint"), Checkpoint::default());
+        assert_eq!(
+            store.checkpoint("s").expect("checkpoint"),
+            Checkpoint::default()
+        );
         assert!(!store.remove_stream("s").expect("remove again"));
     }
 }

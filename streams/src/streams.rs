@@ -82,7 +82,13 @@ impl Streams {
                     exit_code: None,
                 }));
             }
-            live.insert(name, Live { shared, running: None });
+            live.insert(
+                name,
+                Live {
+                    shared,
+                    running: None,
+                },
+            );
         }
         Ok(Streams {
             inner: Arc::new(Inner {
@@ -286,7 +292,12 @@ impl Streams {
     /// [`StreamError::NotFound`], [`StreamError::NoSuchStage`],
     /// [`StreamError::Replicas`], [`StreamError::WrongState`] when it is
     /// restarting or not settled within [`SETTLE_TIMEOUT`].
-    pub async fn scale(&self, name: &str, stage: usize, replicas: u32) -> Result<Rescaled, StreamError> {
+    pub async fn scale(
+        &self,
+        name: &str,
+        stage: usize,
+        replicas: u32,
+    ) -> Result<Rescaled, StreamError> {
         let mut stored = self.stored(name)?;
         let stages = stored.spec.stages.len();
         if stage >= stages {
@@ -304,7 +315,15 @@ impl Streams {
         }
         if self.is_running(name) {
             let (done, answer) = oneshot::channel();
-            self.send(name, Command::Scale { stage, replicas, done }, "rescale")?;
+            self.send(
+                name,
+                Command::Scale {
+                    stage,
+                    replicas,
+                    done,
+                },
+                "rescale",
+            )?;
             return match tokio::time::timeout(SETTLE_TIMEOUT, answer).await {
                 Ok(Ok(result)) => result,
                 _ => Err(StreamError::WrongState {
@@ -329,7 +348,10 @@ impl Streams {
         }
         self.inner.store.set_slot_tables(
             name,
-            after.iter().map(|t| t.as_ref().map(|t| t.owners().to_vec())).collect(),
+            after
+                .iter()
+                .map(|t| t.as_ref().map(|t| t.owners().to_vec()))
+                .collect(),
         )?;
         self.inner.store.put_stream(name, &stored, false)?;
         Ok(Rescaled {
@@ -409,7 +431,9 @@ impl Streams {
             let end = watch.borrow_and_update().output_end;
             if from < end || wait.is_zero() || tokio::time::Instant::now() >= deadline {
                 let records = if from < end {
-                    self.inner.store.read_output(name, from, max.min(MAX_OUTPUT_RECORDS))?
+                    self.inner
+                        .store
+                        .read_output(name, from, max.min(MAX_OUTPUT_RECORDS))?
                 } else {
                     Vec::new()
                 };
@@ -421,7 +445,10 @@ impl Streams {
                     records,
                 });
             }
-            if tokio::time::timeout_at(deadline, watch.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, watch.changed())
+                .await
+                .is_err()
+            {
                 continue;
             }
         }
@@ -434,7 +461,9 @@ impl Streams {
     /// [`StreamError::NotFound`], [`StreamError::Store`].
     pub fn input(&self, name: &str, from: u64, max: usize) -> Result<Vec<Record>, StreamError> {
         self.stored(name)?;
-        self.inner.store.read_input(name, from, max.min(MAX_OUTPUT_RECORDS))
+        self.inner
+            .store
+            .read_input(name, from, max.min(MAX_OUTPUT_RECORDS))
     }
 
     /// The stream's committed state: (stage, key, value), in order.
@@ -468,7 +497,11 @@ impl Streams {
         let entry = live.get_mut(name).ok_or_else(|| StreamError::NotFound {
             name: name.to_owned(),
         })?;
-        if entry.running.as_ref().is_some_and(|r| !r.task.is_finished()) {
+        if entry
+            .running
+            .as_ref()
+            .is_some_and(|r| !r.task.is_finished())
+        {
             return Ok(());
         }
         entry.shared.set_failure(None);
@@ -502,11 +535,14 @@ impl Streams {
         })?;
         match &entry.running {
             Some(running) if !running.task.is_finished() => {
-                running.commands.send(command).map_err(|_| StreamError::WrongState {
-                    name: name.to_owned(),
-                    state: entry.shared.phase().label(),
-                    action,
-                })
+                running
+                    .commands
+                    .send(command)
+                    .map_err(|_| StreamError::WrongState {
+                        name: name.to_owned(),
+                        state: entry.shared.phase().label(),
+                        action,
+                    })
             }
             _ => Err(StreamError::WrongState {
                 name: name.to_owned(),

@@ -35,7 +35,11 @@ impl Serve {
 
     /// `faasrt serve` with `flags`, as soon as it listens.
     pub(crate) fn start_with(flags: &[&str]) -> Self {
-        let data_dir = tempfile::tempdir().expect("tempdir");
+        Self::start_in(tempfile::tempdir().expect("tempdir"), flags)
+    }
+
+    /// `faasrt serve` with `flags` on `data_dir`, as soon as it listens.
+    pub(crate) fn start_in(data_dir: tempfile::TempDir, flags: &[&str]) -> Self {
         let mut child = Command::new(FAASRT)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(flags)
@@ -115,6 +119,13 @@ impl Serve {
                 .env_remove("FAASRT_TOKEN"),
             stdin,
         )
+    }
+
+    /// Kills the server with SIGKILL; returns its data directory.
+    pub(crate) fn kill_9(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.data_dir, tempfile::tempdir().expect("tempdir"))
     }
 
     /// Asks the server to stop as an operator's SIGTERM would.

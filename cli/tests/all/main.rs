@@ -5,4 +5,5 @@
 mod cli;
 mod pipe;
 mod server_under_load;
+mod stream;
 mod support;

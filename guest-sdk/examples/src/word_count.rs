@@ -49,7 +49,10 @@ mod tests {
     fn counts_on_from_the_stored_value() {
         let answer = handle_batch(&batch(&[b"a", b"b", b"a"]), handle).unwrap();
         let text = String::from_utf8_lossy(&answer);
-        assert!(text.contains("a 42\n") && text.contains("b 1\n") && text.contains("a 43\n"), "{text}");
+        assert!(
+            text.contains("a 42\n") && text.contains("b 1\n") && text.contains("a 43\n"),
+            "{text}"
+        );
         assert!(answer.ends_with(b"P\x01\0\0\0b\x01\0\0\x001"), "{text}");
     }
 }

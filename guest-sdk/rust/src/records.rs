@@ -204,7 +204,9 @@ mod tests {
         let input = batch(&[(b"a", b"5")], &[(b"a", b"x"), (b"b", b"y"), (b"a", b"z")]);
         let mut seen = Vec::new();
         let answer = handle_batch(&input, |record, state| {
-            let n: u32 = state.get().map_or(0, |v| std::str::from_utf8(v).unwrap().parse().unwrap());
+            let n: u32 = state
+                .get()
+                .map_or(0, |v| std::str::from_utf8(v).unwrap().parse().unwrap());
             seen.push((record.key.to_vec(), n));
             state.put((n + 1).to_string());
             state.emit(record.key, record.value);

@@ -11,4 +11,5 @@ mod native;
 mod pipelines_http;
 mod preinit;
 mod restart;
+mod streams_http;
 mod support;

@@ -142,8 +142,14 @@ mod tests {
         let (b_send, b) = mpsc::channel(8);
         let mut inputs = AlignedInputs::new(vec![a, b]);
         a_send.send(Message::Barrier(1)).await.expect("send");
-        a_send.send(Message::Records(vec![record("a-after")])).await.expect("send");
-        b_send.send(Message::Records(vec![record("b-before")])).await.expect("send");
+        a_send
+            .send(Message::Records(vec![record("a-after")]))
+            .await
+            .expect("send");
+        b_send
+            .send(Message::Records(vec![record("b-before")]))
+            .await
+            .expect("send");
         assert_eq!(texts(inputs.next().await.expect("event")), ["b-before"]);
         // a's record of epoch 2 is not read before b's barrier.
         let pending = tokio::time::timeout(std::time::Duration::from_millis(20), inputs.next());
@@ -163,7 +169,10 @@ mod tests {
         }
         assert!(matches!(inputs.next().await, Ok(Event::Aligned(3))));
         a_send.send(Message::End).await.expect("send");
-        b_send.send(Message::Records(vec![record("late")])).await.expect("send");
+        b_send
+            .send(Message::Records(vec![record("late")]))
+            .await
+            .expect("send");
         assert_eq!(texts(inputs.next().await.expect("event")), ["late"]);
         b_send.send(Message::Barrier(4)).await.expect("send");
         // a ended, so b's barrier alone aligns.

@@ -57,7 +57,10 @@ impl Outputs {
     /// `Err(Ok(Failure))` when a record has no key where its downstream
     /// needs one (the emitting function's fault); `Err(Err(Closed))` when
     /// the run is being torn down.
-    pub(crate) async fn send(&mut self, records: Vec<Record>) -> Result<(), Result<Failure, Closed>> {
+    pub(crate) async fn send(
+        &mut self,
+        records: Vec<Record>,
+    ) -> Result<(), Result<Failure, Closed>> {
         if records.is_empty() {
             return Ok(());
         }
@@ -74,7 +77,9 @@ impl Outputs {
                             Ok(found) => table.owner_of_key(found),
                             Err(error) => {
                                 return Err(Ok(Failure {
-                                    message: format!("a record for the keyed stage after it: {error}"),
+                                    message: format!(
+                                        "a record for the keyed stage after it: {error}"
+                                    ),
                                     exit_code: None,
                                     permanent: false,
                                 }));
@@ -100,7 +105,10 @@ impl Outputs {
     /// [`Closed`] when the run is being torn down.
     pub(crate) async fn broadcast(&mut self, message: impl Fn() -> Message) -> Result<(), Closed> {
         for sender in &self.senders {
-            self.stats.backpressure_of(sender.send(message())).await.map_err(|_| Closed)?;
+            self.stats
+                .backpressure_of(sender.send(message()))
+                .await
+                .map_err(|_| Closed)?;
         }
         Ok(())
     }

@@ -122,7 +122,9 @@ impl Replica {
             .as_ref()
             .and_then(|f| f.before_batch(self.stage, self.index, processed, records.len()))
         {
-            return Err(Ok(self.failure(fault.describe().to_owned(), Some(fault.exit_code()))));
+            return Err(Ok(
+                self.failure(fault.describe().to_owned(), Some(fault.exit_code()))
+            ));
         }
         let filter = self.ctx.spec.framing == Framing::Lines && self.state.is_none();
         let emitted = if filter {
@@ -144,13 +146,21 @@ impl Replica {
         let mut states: Vec<(&[u8], &[u8])> = Vec::new();
         let mut distinct: HashSet<&[u8]> = HashSet::new();
         if let Some(state) = &mut self.state {
-            let unique: Vec<&[u8]> = keys.iter().map(Vec::as_slice).filter(|k| distinct.insert(k)).collect();
+            let unique: Vec<&[u8]> = keys
+                .iter()
+                .map(Vec::as_slice)
+                .filter(|k| distinct.insert(k))
+                .collect();
             if let Err(error) = state.load(&self.ctx.store, &self.ctx.name, &unique) {
                 let message = format!("cannot read its state: {error}");
                 return Err(Ok(self.failure(message, None)));
             }
             let state = &*state;
-            states.extend(unique.iter().filter_map(|key| state.get(key).map(|value| (*key, value))));
+            states.extend(
+                unique
+                    .iter()
+                    .filter_map(|key| state.get(key).map(|value| (*key, value))),
+            );
         }
         let mut input = Vec::new();
         encode_batch(
@@ -163,13 +173,12 @@ impl Replica {
         drop(states);
         let distinct: HashSet<Vec<u8>> = distinct.into_iter().map(<[u8]>::to_vec).collect();
         let invocation = self.invoke(input).await?;
-        let effects = decode_effects(&invocation.output)
-            .map_err(|e| {
-                Ok(Failure {
-                    permanent: true,
-                    ..self.failure(e.to_string(), None)
-                })
-            })?;
+        let effects = decode_effects(&invocation.output).map_err(|e| {
+            Ok(Failure {
+                permanent: true,
+                ..self.failure(e.to_string(), None)
+            })
+        })?;
         let lines = self.ctx.spec.framing == Framing::Lines;
         let mut emitted = Vec::new();
         for effect in effects {
@@ -268,15 +277,23 @@ impl Replica {
         let mut wait = Duration::from_micros(200);
         loop {
             let started = Instant::now();
-            match self.ctx.runtime.invoke(&spec.function, request.clone()).await {
+            match self
+                .ctx
+                .runtime
+                .invoke(&spec.function, request.clone())
+                .await
+            {
                 Ok(invocation) => {
-                    self.stats.invoked(started.elapsed(), invocation.status.exit_code());
+                    self.stats
+                        .invoked(started.elapsed(), invocation.status.exit_code());
                     if let Some(message) = invocation.status.failure_message() {
                         let mut message = message;
                         if let Some(last) = invocation.log_tail.lines().last() {
                             message.push_str(&format!(" (log: {last})"));
                         }
-                        return Err(Ok(self.failure(message, Some(invocation.status.exit_code()))));
+                        return Err(Ok(
+                            self.failure(message, Some(invocation.status.exit_code()))
+                        ));
                     }
                     return Ok(invocation);
                 }

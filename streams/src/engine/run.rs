@@ -141,7 +141,10 @@ impl Run {
             }
         };
         let senders = |edges: &Edges, upstream: usize| -> Vec<mpsc::Sender<Message>> {
-            edges[upstream].iter().map(|(send, _)| send.clone()).collect()
+            edges[upstream]
+                .iter()
+                .map(|(send, _)| send.clone())
+                .collect()
         };
         let mut tasks = Vec::new();
         let (source_commands, commands) = mpsc::unbounded_channel();
@@ -173,7 +176,10 @@ impl Run {
             .iter_mut()
             .map(|row| row[0].1.take().expect("each receiver is taken once"))
             .collect();
-        tasks.push(tokio::spawn(run_sink(ctx.clone(), AlignedInputs::new(sink_inputs))));
+        tasks.push(tokio::spawn(run_sink(
+            ctx.clone(),
+            AlignedInputs::new(sink_inputs),
+        )));
         // The run's tasks hold every sender they need; these copies go.
         drop(all);
         Run {
@@ -193,10 +199,14 @@ impl Run {
     }
 
     /// Coordinates the run until it ends.
-    pub(crate) async fn supervise(mut self, commands: &mut mpsc::UnboundedReceiver<Command>) -> RunEnd {
+    pub(crate) async fn supervise(
+        mut self,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> RunEnd {
         let mut offsets: HashMap<u64, u64> = HashMap::new();
         let mut changes: HashMap<u64, Vec<StateChange>> = HashMap::new();
-        let mut rescale: Option<(usize, u32, oneshot::Sender<Result<Rescaled, StreamError>>)> = None;
+        let mut rescale: Option<(usize, u32, oneshot::Sender<Result<Rescaled, StreamError>>)> =
+            None;
         let mut rescale_at: Option<u64> = None;
         loop {
             tokio::select! {
@@ -289,8 +299,15 @@ impl Run {
         changes: Vec<StateChange>,
         output: Vec<crate::framing::Record>,
     ) -> Result<(), StreamError> {
-        if self.ctx.faults.as_ref().is_some_and(|f| f.fail_commit(epoch)) {
-            return Err(StreamError::Corrupt(format!("injected fault in the commit of epoch {epoch}")));
+        if self
+            .ctx
+            .faults
+            .as_ref()
+            .is_some_and(|f| f.fail_commit(epoch))
+        {
+            return Err(StreamError::Corrupt(format!(
+                "injected fault in the commit of epoch {epoch}"
+            )));
         }
         let checkpoint = Checkpoint {
             epoch,
@@ -316,10 +333,17 @@ impl Run {
 
     /// Stores stage `stage` at `replicas`, with its slot table rescaled so
     /// that the fewest slots move.
-    fn rescale(&mut self, stage: usize, replicas: u32, epoch: u64) -> Result<Rescaled, StreamError> {
+    fn rescale(
+        &mut self,
+        stage: usize,
+        replicas: u32,
+        epoch: u64,
+    ) -> Result<Rescaled, StreamError> {
         let store = &self.ctx.store;
         let name = &self.ctx.name;
-        let mut stored = store.stream(name)?.ok_or_else(|| StreamError::NotFound { name: name.clone() })?;
+        let mut stored = store
+            .stream(name)?
+            .ok_or_else(|| StreamError::NotFound { name: name.clone() })?;
         let from = stored.spec.stages[stage].replicas;
         let mut moves: Vec<SlotMove> = Vec::new();
         if let Some(Some(table)) = self.tables.get(stage) {
@@ -332,7 +356,10 @@ impl Run {
         stored.spec.stages[stage].replicas = replicas;
         store.set_slot_tables(
             name,
-            self.tables.iter().map(|t| t.as_ref().map(|t| t.owners().to_vec())).collect(),
+            self.tables
+                .iter()
+                .map(|t| t.as_ref().map(|t| t.owners().to_vec()))
+                .collect(),
         )?;
         store.put_stream(name, &stored, false)?;
         Ok(Rescaled {

@@ -45,17 +45,18 @@ impl Source {
             let notified = appended.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let records = match self
-                .ctx
-                .store
-                .read_input(&self.ctx.name, self.offset, SOURCE_BATCH_RECORDS)
-            {
-                Ok(records) => records,
-                Err(error) => {
-                    self.fail(format!("cannot read the input log: {error}"));
-                    return;
-                }
-            };
+            let records =
+                match self
+                    .ctx
+                    .store
+                    .read_input(&self.ctx.name, self.offset, SOURCE_BATCH_RECORDS)
+                {
+                    Ok(records) => records,
+                    Err(error) => {
+                        self.fail(format!("cannot read the input log: {error}"));
+                        return;
+                    }
+                };
             let got = records.len();
             if got > 0 {
                 let count = got;

@@ -82,9 +82,10 @@ impl ReplicaStats {
         self.invocations.fetch_add(1, Relaxed);
         self.busy_ns.fetch_add(nanos(took), Relaxed);
         self.last_exit_code.store(i64::from(exit_code), Relaxed);
-        let name = std::thread::current()
-            .name()
-            .map_or_else(|| format!("{:?}", std::thread::current().id()), str::to_owned);
+        let name = std::thread::current().name().map_or_else(
+            || format!("{:?}", std::thread::current().id()),
+            str::to_owned,
+        );
         let mut thread = self.thread.lock().expect("stats lock");
         if thread.as_deref() != Some(name.as_str()) {
             *thread = Some(name);

@@ -124,7 +124,10 @@ impl Shared {
 
     /// Commits since the server started, and how long the last one took.
     pub(crate) fn commits(&self) -> (u64, Option<Duration>) {
-        (self.commits.load(Relaxed), *self.last_commit.lock().expect("commit lock"))
+        (
+            self.commits.load(Relaxed),
+            *self.last_commit.lock().expect("commit lock"),
+        )
     }
 
     /// The last committed checkpoint.

@@ -73,8 +73,11 @@ pub(crate) async fn supervise(env: StreamEnv, mut commands: mpsc::UnboundedRecei
                 return;
             }
         };
-        env.shared
-            .set_phase(if drain_requested { Phase::Draining } else { Phase::Running });
+        env.shared.set_phase(if drain_requested {
+            Phase::Draining
+        } else {
+            Phase::Running
+        });
         if drain_requested {
             started.request_drain();
         }
@@ -104,7 +107,10 @@ pub(crate) async fn supervise(env: StreamEnv, mut commands: mpsc::UnboundedRecei
                 }
                 let now = Instant::now();
                 failures.push_back(now);
-                while failures.front().is_some_and(|at| now - *at > env.policy.window) {
+                while failures
+                    .front()
+                    .is_some_and(|at| now - *at > env.policy.window)
+                {
                     failures.pop_front();
                 }
                 if failure.permanent || failures.len() >= env.policy.max_failures {
@@ -177,7 +183,13 @@ fn start(env: &StreamEnv) -> Result<Run, StreamError> {
         appended: env.shared.appended.clone(),
         max_record_bytes: env.max_record_bytes,
     });
-    Ok(Run::start(ctx, env.shared.clone(), &checkpoint, tables, receive))
+    Ok(Run::start(
+        ctx,
+        env.shared.clone(),
+        &checkpoint,
+        tables,
+        receive,
+    ))
 }
 
 /// Each keyed stage's slot table: the committed one, rescaled (fewest
@@ -227,7 +239,12 @@ fn persist_stopped(env: &StreamEnv, failure: Option<String>) {
     }
 }
 
-fn finish_failed(env: &StreamEnv, at: Option<(usize, usize)>, message: String, exit_code: Option<i32>) {
+fn finish_failed(
+    env: &StreamEnv,
+    at: Option<(usize, usize)>,
+    message: String,
+    exit_code: Option<i32>,
+) {
     tracing::error!(stream = %env.name, failure = %message, "stream failed");
     env.shared.set_failure(Some(FailureReport {
         message: message.clone(),

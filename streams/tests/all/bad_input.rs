@@ -13,7 +13,10 @@ async fn bad_specs_and_unknown_functions_store_nothing() {
         Err(StreamError::Spec(SpecError::Json(_)))
     ));
     assert!(matches!(
-        streams.create("s", br#"{"stages": [{"function": "cat"}, {"function": "nope"}]}"#),
+        streams.create(
+            "s",
+            br#"{"stages": [{"function": "cat"}, {"function": "nope"}]}"#
+        ),
         Err(StreamError::UnknownFunction { stage: 2, .. })
     ));
     assert!(matches!(
@@ -36,7 +39,8 @@ async fn bad_specs_and_unknown_functions_store_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_records_are_refused_whole() {
-    let (_runtime, streams) = streams_with(RuntimeConfig::in_memory(), &["cat", "word-count"]).await;
+    let (_runtime, streams) =
+        streams_with(RuntimeConfig::in_memory(), &["cat", "word-count"]).await;
     streams
         .create(
             "keyed",
@@ -45,16 +49,26 @@ async fn bad_records_are_refused_whole() {
         .expect("create");
     streams.append("keyed", b"a 1\n").expect("a good record");
     // The second line has no field 1: the whole request is refused.
-    let error = streams.append("keyed", b"b 2\nlonely\n").expect_err("refused");
+    let error = streams
+        .append("keyed", b"b 2\nlonely\n")
+        .expect_err("refused");
     assert!(error.to_string().contains("field 1"), "{error}");
     let big = vec![b'x'; faasrt_streams::framing::DEFAULT_MAX_RECORD_BYTES + 1];
     let error = streams.append("keyed", &big).expect_err("refused");
-    assert!(error.to_string().contains("longer than the limit"), "{error}");
+    assert!(
+        error.to_string().contains("longer than the limit"),
+        "{error}"
+    );
     assert_eq!(streams.status("keyed").expect("status").input.end, 1);
     streams
-        .create("framed", br#"{"stages": [{"function": "word-count", "key": {}}], "framing": "frames"}"#)
+        .create(
+            "framed",
+            br#"{"stages": [{"function": "word-count", "key": {}}], "framing": "frames"}"#,
+        )
         .expect("create");
-    let error = streams.append("framed", b"\x05\0\0\0ab").expect_err("truncated");
+    let error = streams
+        .append("framed", b"\x05\0\0\0ab")
+        .expect_err("truncated");
     assert!(error.to_string().contains("ends inside"), "{error}");
     assert_eq!(streams.status("framed").expect("status").input.end, 0);
     assert!(matches!(

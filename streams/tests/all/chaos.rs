@@ -20,7 +20,8 @@ async fn run_with_faults(
     lines: &[String],
     plan: Option<Arc<FaultPlan>>,
 ) -> (Vec<String>, std::collections::BTreeMap<String, u64>, u64) {
-    let (_runtime, streams) = streams_with(RuntimeConfig::in_memory(), &["cat", "word-count"]).await;
+    let (_runtime, streams) =
+        streams_with(RuntimeConfig::in_memory(), &["cat", "word-count"]).await;
     streams.set_restart_policy(RestartPolicy {
         max_failures: 1_000,
         window: Duration::from_secs(60),
@@ -36,7 +37,9 @@ async fn run_with_faults(
     streams.create("chaos", spec.as_bytes()).expect("create");
     streams.start("chaos").expect("start");
     for chunk in lines.chunks(2_000) {
-        streams.append("chaos", chunk.concat().as_bytes()).expect("append");
+        streams
+            .append("chaos", chunk.concat().as_bytes())
+            .expect("append");
     }
     let output = read_output(&streams, "chaos", lines.len()).await;
     let status = streams.drain("chaos").await.expect("drain");
@@ -53,12 +56,20 @@ async fn assert_no_more_output(streams: &Streams, end: usize) {
         .output("chaos", end as u64, 10, Duration::from_millis(200))
         .await
         .expect("output");
-    assert!(more.records.is_empty(), "output past the input's end: {:?}", more.records);
+    assert!(
+        more.records.is_empty(),
+        "output past the input's end: {:?}",
+        more.records
+    );
 }
 
 /// `faults` faults spread over both stages and the commits.
 fn plan(faults: u64) -> Arc<FaultPlan> {
-    let kinds = [InjectedFault::Trap, InjectedFault::Timeout, InjectedFault::Killed];
+    let kinds = [
+        InjectedFault::Trap,
+        InjectedFault::Timeout,
+        InjectedFault::Killed,
+    ];
     let mut plan = FaultPlan::new();
     for n in 0..faults {
         let stage = (n % 2) as usize;
@@ -100,7 +111,11 @@ async fn faults_in_replicated_stages_keep_each_keys_sequence() {
     // between runs; per key the order is the input's, each count once.
     let sequences = per_key(&output);
     for (key, count) in &expected {
-        assert_eq!(sequences[key], (1..=*count).collect::<Vec<_>>(), "key {key}");
+        assert_eq!(
+            sequences[key],
+            (1..=*count).collect::<Vec<_>>(),
+            "key {key}"
+        );
     }
 }
 
@@ -108,11 +123,18 @@ async fn faults_in_replicated_stages_keep_each_keys_sequence() {
 async fn a_function_that_always_traps_fails_the_stream_with_its_cause() {
     let (runtime, streams) = streams_with(RuntimeConfig::in_memory(), &["cat"]).await;
     runtime
-        .deploy("boom", faasrt_testkit::fixtures::trap_module().into(), Default::default())
+        .deploy(
+            "boom",
+            faasrt_testkit::fixtures::trap_module().into(),
+            Default::default(),
+        )
         .await
         .expect("deploy");
     streams
-        .create("doomed", br#"{"stages": [{"function": "cat"}, {"function": "boom"}]}"#)
+        .create(
+            "doomed",
+            br#"{"stages": [{"function": "cat"}, {"function": "boom"}]}"#,
+        )
         .expect("create");
     streams.start("doomed").expect("start");
     streams.append("doomed", b"one\n").expect("append");
@@ -122,24 +144,47 @@ async fn a_function_that_always_traps_fails_the_stream_with_its_cause() {
     assert!(failure.message.contains("5 failures"), "{failure:?}");
     assert_eq!((failure.stage, failure.exit_code), (Some(1), Some(134)));
     assert_eq!(status.checkpoint.epoch, 0, "nothing was committed");
-    assert!(streams.output("doomed", 0, 10, Duration::ZERO).await.expect("output").records.is_empty());
+    assert!(
+        streams
+            .output("doomed", 0, 10, Duration::ZERO)
+            .await
+            .expect("output")
+            .records
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redeployed_function_fails_the_stream_at_once() {
     let (runtime, streams) = streams_with(RuntimeConfig::in_memory(), &["cat", "upper"]).await;
     streams
-        .create("pinned", br#"{"stages": [{"function": "upper"}], "checkpoint_interval_ms": 100}"#)
+        .create(
+            "pinned",
+            br#"{"stages": [{"function": "upper"}], "checkpoint_interval_ms": 100}"#,
+        )
         .expect("create");
     streams.start("pinned").expect("start");
     streams.append("pinned", b"a\n").expect("append");
     assert_eq!(read_output(&streams, "pinned", 1).await, ["A\n"]);
     runtime
-        .deploy("upper", faasrt_testkit::fixtures::example("cat").into(), Default::default())
+        .deploy(
+            "upper",
+            faasrt_testkit::fixtures::example("cat").into(),
+            Default::default(),
+        )
         .await
         .expect("redeploy");
     streams.append("pinned", b"b\n").expect("append");
     let status = wait_phase(&streams, "pinned", Phase::Failed).await;
-    assert_eq!(status.restarts, 0, "restarting cannot mend a changed digest");
-    assert!(status.failure.expect("cause").message.contains("redeployed"));
+    assert_eq!(
+        status.restarts, 0,
+        "restarting cannot mend a changed digest"
+    );
+    assert!(
+        status
+            .failure
+            .expect("cause")
+            .message
+            .contains("redeployed")
+    );
 }

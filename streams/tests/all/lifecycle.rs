@@ -27,7 +27,11 @@ async fn an_unmodified_filter_runs_as_a_stateless_stage() {
     assert_eq!(drained.input.lag, 0);
     let grep = &drained.stages[0].replicas[0];
     assert_eq!((grep.records_in, grep.records_out), (3, 2));
-    let upper: u64 = drained.stages[1].replicas.iter().map(|r| r.records_in).sum();
+    let upper: u64 = drained.stages[1]
+        .replicas
+        .iter()
+        .map(|r| r.records_in)
+        .sum();
     assert_eq!(upper, 2);
     // Records appended while stopped wait in the log for the next start.
     streams.append("shout", b"keep four\n").expect("append");
@@ -57,7 +61,11 @@ async fn a_keyed_count_keeps_exact_state_across_replicas() {
         .expect("append");
     let lines = read_output(&streams, "wc", 7).await;
     let sequences = per_key(&lines);
-    assert_eq!(sequences["the"], [1, 2, 3], "each key's counts in order, once");
+    assert_eq!(
+        sequences["the"],
+        [1, 2, 3],
+        "each key's counts in order, once"
+    );
     assert_eq!(sequences["cat"], [1]);
     streams.drain("wc").await.expect("drain");
     let state = state_of(&streams, "wc", 1);
@@ -110,15 +118,24 @@ fn a_restarted_server_resumes_running_streams_from_their_checkpoint() {
         assert_eq!(state_of(&streams, "wc", 1), expected);
         let sequences = per_key(&output);
         for (key, count) in &expected {
-            assert_eq!(sequences[key], (1..=*count).collect::<Vec<_>>(), "key {key}");
+            assert_eq!(
+                sequences[key],
+                (1..=*count).collect::<Vec<_>>(),
+                "key {key}"
+            );
         }
-        assert_eq!(output.len(), lines.len(), "no output record lost or repeated");
+        assert_eq!(
+            output.len(),
+            lines.len(),
+            "no output record lost or repeated"
+        );
     });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rescaling_while_running_moves_the_fewest_slots_and_loses_nothing() {
-    let (_runtime, streams) = streams_with(RuntimeConfig::in_memory(), &["cat", "word-count"]).await;
+    let (_runtime, streams) =
+        streams_with(RuntimeConfig::in_memory(), &["cat", "word-count"]).await;
     let spec = br#"{"stages": [{"function": "cat"}, {"function": "word-count", "key": {"field": 0}}], "checkpoint_interval_ms": 100}"#;
     streams.create("wc", spec).expect("create");
     streams.start("wc").expect("start");
@@ -126,20 +143,35 @@ async fn rescaling_while_running_moves_the_fewest_slots_and_loses_nothing() {
     let expected = expected_counts(&lines);
     let mut owned: Vec<usize> = vec![faasrt_streams::router::SLOTS];
     for (chunk, replicas) in lines.chunks(1_000).zip([2u32, 4, 3, 1, 1]) {
-        streams.append("wc", chunk.concat().as_bytes()).expect("append");
+        streams
+            .append("wc", chunk.concat().as_bytes())
+            .expect("append");
         let rescaled = streams.scale("wc", 1, replicas).await.expect("scale");
         assert_eq!(rescaled.replicas, replicas);
         // The fewest moves: every replica keeps what fits its new share.
         let m = replicas as usize;
-        let share = |r: usize| faasrt_streams::router::SLOTS / m + usize::from(r < faasrt_streams::router::SLOTS % m);
+        let share = |r: usize| {
+            faasrt_streams::router::SLOTS / m + usize::from(r < faasrt_streams::router::SLOTS % m)
+        };
         let minimum: usize = owned
             .iter()
             .enumerate()
-            .map(|(r, n)| if r < m { n.saturating_sub(share(r)) } else { *n })
+            .map(|(r, n)| {
+                if r < m {
+                    n.saturating_sub(share(r))
+                } else {
+                    *n
+                }
+            })
             .sum();
         assert_eq!(rescaled.slots_moved, minimum, "{owned:?} -> {m}");
         owned = (0..m).map(share).collect();
-        assert_eq!(streams.status("wc").expect("status").stages[1].replicas.len(), m);
+        assert_eq!(
+            streams.status("wc").expect("status").stages[1]
+                .replicas
+                .len(),
+            m
+        );
     }
     let output = read_output(&streams, "wc", lines.len()).await;
     streams.drain("wc").await.expect("drain");
@@ -147,7 +179,11 @@ async fn rescaling_while_running_moves_the_fewest_slots_and_loses_nothing() {
     assert_eq!(output.len(), lines.len());
     let sequences = per_key(&output);
     for (key, count) in &expected {
-        assert_eq!(sequences[key], (1..=*count).collect::<Vec<_>>(), "key {key}");
+        assert_eq!(
+            sequences[key],
+            (1..=*count).collect::<Vec<_>>(),
+            "key {key}"
+        );
     }
 }
 
@@ -168,7 +204,9 @@ async fn a_stage_waits_for_a_free_instance_instead_of_failing() {
     streams.start("tight").expect("start");
     let lines = zipf_lines(3, 2_000, 50);
     for chunk in lines.chunks(100) {
-        streams.append("tight", chunk.concat().as_bytes()).expect("append");
+        streams
+            .append("tight", chunk.concat().as_bytes())
+            .expect("append");
     }
     let output = read_output(&streams, "tight", lines.len()).await;
     let upper: Vec<String> = lines.iter().map(|l| l.to_uppercase()).collect();

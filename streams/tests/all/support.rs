@@ -104,7 +104,10 @@ pub fn state_of(streams: &Streams, name: &str, stage: u32) -> BTreeMap<String, u
         .map(|(_, key, value)| {
             (
                 String::from_utf8(key).expect("utf-8 key"),
-                String::from_utf8(value).expect("utf-8").parse().expect("a count"),
+                String::from_utf8(value)
+                    .expect("utf-8")
+                    .parse()
+                    .expect("a count"),
             )
         })
         .collect()

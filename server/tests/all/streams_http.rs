@@ -1,0 +1,217 @@
+//! Streams over HTTP: the `/v1/streams` routes, their status codes and
+//! error codes, the token on management calls, and a keyed word count
+//! from `PUT` to its committed output and state.
+
+use crate::support::{TestServer, example};
+use hyper::{Method, StatusCode};
+use std::time::{Duration, Instant};
+
+const SPEC: &str = r#"{"stages": [{"function": "words"}, {"function": "word-count", "replicas": 2, "key": {"field": 0}}], "checkpoint_interval_ms": 100}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_keyed_word_count_over_http() {
+    let server = TestServer::fresh();
+    let http = server.http();
+    for name in ["words", "word-count"] {
+        assert_eq!(
+            http.deploy(name, example(name)).await.status,
+            StatusCode::CREATED
+        );
+    }
+    let created = http.send(Method::PUT, "/v1/streams/wc", SPEC).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    assert_eq!(created.json()["state"], "created");
+    assert_eq!(
+        created.json()["digests"].as_array().expect("digests").len(),
+        2
+    );
+    let again = http.send(Method::PUT, "/v1/streams/wc", SPEC).await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "the same spec again is no change"
+    );
+    // Management calls need the token; appending is like invoking.
+    let anonymous = http.anonymous();
+    let refused = anonymous
+        .send(Method::POST, "/v1/streams/wc/start", "")
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let started = http.send(Method::POST, "/v1/streams/wc/start", "").await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.text());
+    let ack = anonymous
+        .send(
+            Method::POST,
+            "/v1/streams/wc/records",
+            "to be or not to be\n",
+        )
+        .await;
+    assert_eq!(ack.status, StatusCode::OK, "{}", ack.text());
+    assert_eq!(ack.json()["next_offset"], 1);
+    // Long-poll the output until all six counts are committed.
+    let mut output = String::new();
+    let mut from = 0;
+    let started = Instant::now();
+    while output.lines().count() < 6 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "output so far: {output:?}"
+        );
+        let read = http
+            .get(&format!("/v1/streams/wc/output?from={from}&wait_ms=1000"))
+            .await;
+        assert_eq!(read.status, StatusCode::OK, "{}", read.text());
+        from = read
+            .header("x-faasrt-next-offset")
+            .expect("next offset")
+            .parse()
+            .expect("a number");
+        output.push_str(&read.text());
+    }
+    let mut lines: Vec<&str> = output.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(lines, ["be 1", "be 2", "not 1", "or 1", "to 1", "to 2"]);
+    let drained = http.send(Method::POST, "/v1/streams/wc/drain", "").await;
+    assert_eq!(drained.json()["state"], "stopped", "{}", drained.text());
+    let state = http.get("/v1/streams/wc/state").await.json();
+    let to = state["state"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["key"] == "to")
+        .expect("to is counted")
+        .clone();
+    assert_eq!(
+        (to["stage"].as_u64(), to["value"].as_str()),
+        (Some(1), Some("2"))
+    );
+    let input = http.get("/v1/streams/wc/records?from=0").await;
+    assert_eq!(
+        input.text(),
+        "to be or not to be\n",
+        "the input log replays"
+    );
+    let listed = http.get("/v1/streams").await.json();
+    assert_eq!(listed["streams"][0]["name"], "wc");
+    let rescaled = http
+        .send(
+            Method::PATCH,
+            "/v1/streams/wc/stages/1",
+            r#"{"replicas": 3}"#,
+        )
+        .await;
+    assert_eq!(rescaled.status, StatusCode::OK, "{}", rescaled.text());
+    assert_eq!(rescaled.json()["replicas"], 3);
+    assert_eq!(
+        http.delete_path("/v1/streams/wc").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        http.get("/v1/streams/wc").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stream_errors_are_4xx_with_stable_codes() {
+    let server = TestServer::fresh();
+    let http = server.http();
+    assert_eq!(
+        http.deploy("words", example("words")).await.status,
+        StatusCode::CREATED
+    );
+    let cases = [
+        (
+            Method::PUT,
+            "/v1/streams/s",
+            "{",
+            StatusCode::BAD_REQUEST,
+            "invalid_stream_spec",
+        ),
+        (
+            Method::PUT,
+            "/v1/streams/s",
+            r#"{"stages": [{"function": "nope"}]}"#,
+            StatusCode::BAD_REQUEST,
+            "function_not_found",
+        ),
+        (
+            Method::GET,
+            "/v1/streams/none",
+            "",
+            StatusCode::NOT_FOUND,
+            "stream_not_found",
+        ),
+        (
+            Method::POST,
+            "/v1/streams/none/records",
+            "x\n",
+            StatusCode::NOT_FOUND,
+            "stream_not_found",
+        ),
+    ];
+    for (method, path, body, status, code) in cases {
+        let reply = http.send(method.clone(), path, body).await;
+        assert_eq!(
+            (reply.status, reply.error_code()),
+            (status, code.to_owned()),
+            "{method} {path}"
+        );
+    }
+    assert!(
+        http.get("/v1/streams").await.json()["streams"]
+            .as_array()
+            .expect("list")
+            .is_empty()
+    );
+    let spec = r#"{"stages": [{"function": "words", "key": {"field": 2}}]}"#;
+    assert_eq!(
+        http.send(Method::PUT, "/v1/streams/s", spec).await.status,
+        StatusCode::CREATED
+    );
+    let bad_key = http
+        .send(Method::POST, "/v1/streams/s/records", "one two\n")
+        .await;
+    assert_eq!(
+        (bad_key.status, bad_key.error_code()),
+        (StatusCode::BAD_REQUEST, "invalid_records".to_owned())
+    );
+    let big = "x".repeat((1 << 20) + 1);
+    let too_large = http.send(Method::POST, "/v1/streams/s/records", big).await;
+    assert_eq!(
+        (too_large.status, too_large.error_code()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "record_too_large".to_owned())
+    );
+    let not_running = http.send(Method::POST, "/v1/streams/s/drain", "").await;
+    assert_eq!(
+        (not_running.status, not_running.error_code()),
+        (StatusCode::CONFLICT, "wrong_state".to_owned())
+    );
+    let no_stage = http
+        .send(
+            Method::PATCH,
+            "/v1/streams/s/stages/5",
+            r#"{"replicas": 2}"#,
+        )
+        .await;
+    assert_eq!(
+        (no_stage.status, no_stage.error_code()),
+        (StatusCode::NOT_FOUND, "stage_not_found".to_owned())
+    );
+    let zero = http
+        .send(
+            Method::PATCH,
+            "/v1/streams/s/stages/0",
+            r#"{"replicas": 0}"#,
+        )
+        .await;
+    assert_eq!(
+        (zero.status, zero.error_code()),
+        (StatusCode::BAD_REQUEST, "invalid_replicas".to_owned())
+    );
+    let status = http.get("/v1/streams/s").await.json();
+    assert_eq!(
+        status["input"]["end"], 0,
+        "nothing of a refused append is stored"
+    );
+}
