@@ -5,5 +5,6 @@
 
 mod bad_input;
 mod chaos;
+mod languages;
 mod lifecycle;
 mod support;

@@ -108,7 +108,13 @@ pub fn go_examples_built() -> bool {
 }
 
 /// The names of the Go examples, built or not.
-pub const GO_EXAMPLES: &[&str] = &["go-hello", "go-init-heavy", "go-random", "go-upper"];
+pub const GO_EXAMPLES: &[&str] = &[
+    "go-hello",
+    "go-init-heavy",
+    "go-random",
+    "go-sessionize",
+    "go-upper",
+];
 
 /// The directory that holds the `.wasm` files of [`EXAMPLES`], one
 /// `<name>.wasm` each, for code that wants paths rather than bytes.
