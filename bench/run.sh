@@ -8,7 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${FAASRT_BENCH_SKIP_PEERS:-0}" != 1 ]; then
-    bench/peers/install.sh >&2
+    case "${1:-}" in
+        streams) bench/peers/install.sh brokers >&2 ;;
+        *) bench/peers/install.sh >&2 ;;
+    esac
 fi
 cargo build --release -p faasrt -p faasrt-bench >&2
 exec target/release/faasrt-bench "$@"

@@ -5,7 +5,11 @@
 #   - the wasi:http hello component (bench/peers/wasi-http-hello), built and precompiled,
 #   - wrk (apt-get), an optional external load generator.
 # Idempotent: a second run only checks and prints the paths. The last lines are KEY=VALUE paths.
+#
+#   bench/peers/install.sh           # every peer
+#   bench/peers/install.sh brokers   # only redis-server and nats-server (faasrt-bench streams)
 set -euo pipefail
+ONLY="${1:-all}"
 
 WASMTIME_VERSION=48.0.8
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,6 +29,7 @@ else
     CARGO=(cargo)
 fi
 
+if [[ "$ONLY" == all ]]; then
 # --- wasm32-wasip2 target ------------------------------------------------------------------
 SYSROOT="$(cd "$REPO" && rustc "+$TOOLCHAIN" --print sysroot 2>/dev/null || rustc --print sysroot)"
 if [[ -d "$SYSROOT/lib/rustlib/wasm32-wasip2" ]]; then
@@ -81,6 +86,8 @@ else
     printf '%s\n' "$WANT" >"$STAMP"
 fi
 
+fi
+
 # --- Debian packages: wrk (optional load generator), redis-server and nats-server (the
 # --- broker peers of `faasrt-bench pipes`) ----------------------------------------------------
 apt_install() { # COMMAND PACKAGE
@@ -101,9 +108,11 @@ apt_install nats-server nats-server
 if command -v systemctl >/dev/null 2>&1; then systemctl stop redis-server >/dev/null 2>&1 || true; fi
 WRK="$(command -v wrk || true)"
 
-echo "WASMTIME=$WASMTIME"
-echo "HELLO_COMPONENT=$HELLO_COMPONENT"
-echo "HELLO_CWASM=$HELLO_CWASM"
+if [[ "$ONLY" == all ]]; then
+    echo "WASMTIME=$WASMTIME"
+    echo "HELLO_COMPONENT=$HELLO_COMPONENT"
+    echo "HELLO_CWASM=$HELLO_CWASM"
+fi
 echo "WRK=$WRK"
 echo "REDIS_SERVER=$(command -v redis-server || true)"
 echo "NATS_SERVER=$(command -v nats-server || true)"

@@ -12,6 +12,7 @@ mod peers;
 mod pipes;
 mod report;
 mod stats;
+mod streams;
 
 use clap::{Parser, Subcommand};
 
@@ -41,6 +42,9 @@ enum Bench {
     /// `faasrt serve` that has run guests; optionally against a baseline
     /// binary.
     Burst(burst::BurstArgs),
+    /// Long-running streams: stateless and keyed throughput, checkpoint
+    /// overhead, epoch commits and recovery, against a Redis Streams chain.
+    Streams(streams::StreamsArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -51,5 +55,6 @@ fn main() -> anyhow::Result<()> {
         Bench::Pipes(args) => pipes::run(args),
         Bench::Isolation(args) => isolation::run(args),
         Bench::Burst(args) => burst::run(args),
+        Bench::Streams(args) => streams::run(args),
     }
 }

@@ -121,7 +121,7 @@ pub(super) fn nats_hop(messages: u64) -> anyhow::Result<Samples> {
 
 /// Starts `program args...` with `{port}` in `args` replaced by a free port,
 /// and waits until the port accepts connections.
-fn start_peer(program: &str, args: &[&str]) -> anyhow::Result<(Child, u16)> {
+pub(crate) fn start_peer(program: &str, args: &[&str]) -> anyhow::Result<(Child, u16)> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let args: Vec<String> = args
         .iter()
@@ -144,7 +144,7 @@ fn start_peer(program: &str, args: &[&str]) -> anyhow::Result<(Child, u16)> {
 }
 
 /// Reads one line (up to CRLF) from a peer.
-fn read_line(stream: &mut impl Read) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read_line(stream: &mut impl Read) -> anyhow::Result<Vec<u8>> {
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
     while !line.ends_with(b"\r\n") {

@@ -10,7 +10,7 @@
 //! `brokers` that of Redis and NATS, and `results` turns both into rows and
 //! files. The payload (`block`, `MESSAGE`) is shared by all of them.
 
-mod brokers;
+pub(crate) mod brokers;
 mod chains;
 mod hops;
 mod results;
