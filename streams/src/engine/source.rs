@@ -40,6 +40,8 @@ impl Source {
     pub(crate) async fn run(mut self) {
         let mut deadline = Instant::now() + self.interval;
         let mut sent_since_barrier = 0usize;
+        // Set by a drain: the input end to reach before the final barrier.
+        let mut drain_at: Option<u64> = None;
         loop {
             let appended = self.ctx.appended.clone();
             let notified = appended.notified();
@@ -74,12 +76,15 @@ impl Source {
                 sent_since_barrier += count;
             }
             let mut barrier = Instant::now() >= deadline && sent_since_barrier > 0;
-            let mut drain = false;
             match self.commands.try_recv() {
                 Ok(SourceCommand::Checkpoint) => barrier = true,
-                Ok(SourceCommand::Drain) => drain = true,
+                Ok(SourceCommand::Drain) => match self.drain_point() {
+                    Some(end) => drain_at = Some(end),
+                    None => return,
+                },
                 Err(_) => {}
             }
+            let mut drain = drain_at.is_some_and(|end| self.offset >= end);
             if !barrier && !drain && got == 0 {
                 // Nothing new: wait for an append, the deadline or a command.
                 tokio::select! {
@@ -92,10 +97,14 @@ impl Source {
                     }
                     command = self.commands.recv() => match command {
                         Some(SourceCommand::Checkpoint) => barrier = true,
-                        Some(SourceCommand::Drain) => drain = true,
+                        Some(SourceCommand::Drain) => match self.drain_point() {
+                            Some(end) => drain_at = Some(end),
+                            None => return,
+                        },
                         None => return,
                     },
                 }
+                drain = drain_at.is_some_and(|end| self.offset >= end);
             }
             if barrier || drain {
                 if self.barrier().await.is_err() {
@@ -107,6 +116,18 @@ impl Source {
             if drain {
                 let _ = self.outputs.broadcast(|| Message::End).await;
                 return;
+            }
+        }
+    }
+
+    /// Where a drain asked for now ends: the input log's end, or `None`
+    /// (reported as a failure) when it cannot be read.
+    fn drain_point(&self) -> Option<u64> {
+        match self.ctx.store.input_end(&self.ctx.name) {
+            Ok(end) => Some(end),
+            Err(error) => {
+                self.fail(format!("cannot read the input log's end: {error}"));
+                None
             }
         }
     }

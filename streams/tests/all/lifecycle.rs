@@ -50,6 +50,25 @@ async fn an_unmodified_filter_runs_as_a_stateless_stage() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_takes_everything_the_log_held_when_it_was_asked() {
+    let (_runtime, streams) = streams_with(RuntimeConfig::in_memory(), &["cat"]).await;
+    streams
+        .create("all", br#"{"stages": [{"function": "cat"}]}"#)
+        .expect("create");
+    // Many source batches' worth, appended before the start, drained at once.
+    let lines = zipf_lines(1, 20_000, 100);
+    for chunk in lines.chunks(5_000) {
+        streams.append("all", chunk.concat().as_bytes()).expect("append");
+    }
+    streams.start("all").expect("start");
+    let drained = streams.drain("all").await.expect("drain");
+    assert_eq!(drained.state, "stopped", "{drained:#?}");
+    assert_eq!(drained.checkpoint.source_offset, lines.len() as u64);
+    assert_eq!(drained.checkpoint.output_end, lines.len() as u64);
+    assert_eq!(read_output(&streams, "all", lines.len()).await, lines);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keyed_count_keeps_exact_state_across_replicas() {
     let (_runtime, streams) =
         streams_with(RuntimeConfig::in_memory(), &["words", "word-count"]).await;
