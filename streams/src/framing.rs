@@ -132,40 +132,52 @@ impl LineDecoder {
 /// # Errors
 /// [`FramingError::MissingKeyField`] when the line has fewer fields.
 pub fn line_key<'a>(record: &'a Record, key: &KeySpec) -> Result<&'a [u8], FramingError> {
-    let line = record.value.strip_suffix(b"\n").unwrap_or(&record.value);
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let field = key.field.unwrap_or(0);
+    key_field(&record.value, key).ok_or_else(|| FramingError::MissingKeyField {
+        offset: record.offset,
+        field: key.field.unwrap_or(0),
+        fields: field_count(&record.value, key),
+        delimiter: key.delimiter.clone(),
+    })
+}
+
+/// Field `key.field` of `line` (without its newline, and a `\r` before
+/// it), split at `key.delimiter`; `None` when the line has fewer fields.
+pub fn key_field<'a>(line: &'a [u8], key: &KeySpec) -> Option<&'a [u8]> {
+    let mut rest = trim_line(line);
     let delimiter = key.delimiter.as_bytes();
-    let mut fields = 0;
-    let mut rest = line;
-    loop {
-        let (this, next) = match find(rest, delimiter) {
-            Some(at) => (&rest[..at], Some(&rest[at + delimiter.len()..])),
-            None => (rest, None),
-        };
-        if fields == field {
-            return Ok(this);
-        }
-        fields += 1;
-        match next {
-            Some(next) => rest = next,
-            None => {
-                return Err(FramingError::MissingKeyField {
-                    offset: record.offset,
-                    field,
-                    fields,
-                    delimiter: key.delimiter.clone(),
-                });
-            }
-        }
+    for _ in 0..key.field.unwrap_or(0) {
+        let at = find(rest, delimiter)?;
+        rest = &rest[at + delimiter.len()..];
     }
+    Some(match find(rest, delimiter) {
+        Some(at) => &rest[..at],
+        None => rest,
+    })
+}
+
+/// How many fields `line` has, split at `key.delimiter`.
+fn field_count(line: &[u8], key: &KeySpec) -> usize {
+    let delimiter = key.delimiter.as_bytes();
+    let mut rest = trim_line(line);
+    let mut fields = 1;
+    while let Some(at) = find(rest, delimiter) {
+        fields += 1;
+        rest = &rest[at + delimiter.len()..];
+    }
+    fields
+}
+
+fn trim_line(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 /// Where `needle` (not empty) first occurs in `haystack`.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
+    match needle {
+        [byte] => memchr::memchr(*byte, haystack),
+        _ => memchr::memmem::find(haystack, needle),
+    }
 }
 
 /// Cuts frames out of a byte stream.

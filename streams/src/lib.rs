@@ -13,6 +13,7 @@
 //! What must not live here: how one invocation runs (`faasrt-runtime`), and
 //! anything of HTTP.
 
+pub mod batch;
 mod engine;
 mod error;
 pub mod faults;

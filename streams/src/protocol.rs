@@ -54,6 +54,30 @@ pub enum Effect {
     },
 }
 
+/// One effect of an answer, borrowed from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EffectRef<'a> {
+    /// See [`Effect::Emit`].
+    Emit {
+        /// Its key.
+        key: &'a [u8],
+        /// Its value.
+        value: &'a [u8],
+    },
+    /// See [`Effect::Put`].
+    Put {
+        /// The key.
+        key: &'a [u8],
+        /// Its new value.
+        value: &'a [u8],
+    },
+    /// See [`Effect::Delete`].
+    Delete {
+        /// The key.
+        key: &'a [u8],
+    },
+}
+
 /// Why a stage's answer is not in the protocol.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {
@@ -100,30 +124,59 @@ pub fn encode_batch<'a>(
 /// # Errors
 /// [`ProtocolError`] at the first entry that is not in the protocol.
 pub fn decode_effects(answer: &[u8]) -> Result<Vec<Effect>, ProtocolError> {
-    let mut reader = Reader::new(answer);
     let mut effects = Vec::new();
+    for_each_effect(answer, |effect| {
+        effects.push(match effect {
+            EffectRef::Emit { key, value } => Effect::Emit {
+                key: key.to_vec(),
+                value: value.to_vec(),
+            },
+            EffectRef::Put { key, value } => Effect::Put {
+                key: key.to_vec(),
+                value: value.to_vec(),
+            },
+            EffectRef::Delete { key } => Effect::Delete { key: key.to_vec() },
+        });
+        Ok::<(), ProtocolError>(())
+    })?;
+    Ok(effects)
+}
+
+/// Calls `apply` with each effect of a stage's answer, in order, copying
+/// nothing. The answer is checked as it is read: effects before a bad
+/// entry have been applied when the error comes, so a caller drops what it
+/// did with them (the replica fails, and its epoch is rolled back).
+///
+/// # Errors
+/// [`ProtocolError`] at the first entry that is not in the protocol, or
+/// what `apply` returned.
+pub fn for_each_effect<'a, E: From<ProtocolError>>(
+    answer: &'a [u8],
+    mut apply: impl FnMut(EffectRef<'a>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut reader = Reader::new(answer);
     while !reader.is_empty() {
         let offset = reader.position();
         let truncated = || ProtocolError::Truncated { offset };
         let tag = reader.u8().ok_or_else(truncated)?;
         let effect = match tag {
             b'E' | b'P' => {
-                let key = reader.bytes().ok_or_else(truncated)?.to_vec();
-                let value = reader.bytes().ok_or_else(truncated)?.to_vec();
+                let key = reader.bytes().ok_or_else(truncated)?;
+                let value = reader.bytes().ok_or_else(truncated)?;
                 if tag == b'E' {
-                    Effect::Emit { key, value }
+                    EffectRef::Emit { key, value }
                 } else {
-                    Effect::Put { key, value }
+                    EffectRef::Put { key, value }
                 }
             }
-            b'D' => Effect::Delete {
-                key: reader.bytes().ok_or_else(truncated)?.to_vec(),
+            b'D' => EffectRef::Delete {
+                key: reader.bytes().ok_or_else(truncated)?,
             },
-            other => return Err(ProtocolError::UnknownTag { tag: other, offset }),
+            other => return Err(ProtocolError::UnknownTag { tag: other, offset }.into()),
         };
-        effects.push(effect);
+        apply(effect)?;
     }
-    Ok(effects)
+    Ok(())
 }
 
 /// Writes one effect as a stage would (the SDKs do the same).

@@ -8,7 +8,7 @@
 //! - `checkpoints`: name → JSON [`Checkpoint`] (the last committed epoch);
 //! - `input_ends`: name → the next offset of its input log;
 //! - per stream `input/{name}` and `output/{name}`: first offset of a chunk
-//!   → the chunk's records (a `u32` count, then each as a frame);
+//!   → the chunk's records ([`Batch::encode`]);
 //! - per stream `state/{name}`: (stage, key) → value.
 //!
 //! An epoch's commit ([`StreamStore::commit_epoch`]) writes its state
@@ -16,8 +16,8 @@
 //! crash either all of an epoch is there or none of it. Offsets count
 //! records, from 0.
 
+use crate::batch::Batch;
 use crate::error::StreamError;
-use crate::framing::{Record, encode_frame};
 use crate::spec::StreamSpec;
 use faasrt_runtime::DataDir;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -212,7 +212,7 @@ impl StreamStore {
     ///
     /// # Errors
     /// [`StreamError::Store`].
-    pub fn append_input(&self, name: &str, records: &[Record]) -> Result<(u64, u64), StreamError> {
+    pub fn append_input(&self, name: &str, records: &Batch) -> Result<(u64, u64), StreamError> {
         let txn = self.db.begin_write()?;
         let first = {
             let mut ends = txn.open_table(INPUT_ENDS)?;
@@ -222,7 +222,8 @@ impl StreamStore {
             first
         };
         if !records.is_empty() {
-            let chunk = encode_chunk(records);
+            let mut chunk = Vec::new();
+            records.encode(&mut chunk);
             txn.open_table(log_table(INPUT, name).definition())?
                 .insert(first, chunk.as_slice())?;
         }
@@ -244,12 +245,7 @@ impl StreamStore {
     ///
     /// # Errors
     /// [`StreamError::Store`], [`StreamError::Corrupt`].
-    pub fn read_input(
-        &self,
-        name: &str,
-        from: u64,
-        max: usize,
-    ) -> Result<Vec<Record>, StreamError> {
+    pub fn read_input(&self, name: &str, from: u64, max: usize) -> Result<Batch, StreamError> {
         self.read_log(&log_table(INPUT, name), from, max)
     }
 
@@ -257,25 +253,15 @@ impl StreamStore {
     ///
     /// # Errors
     /// [`StreamError::Store`], [`StreamError::Corrupt`].
-    pub fn read_output(
-        &self,
-        name: &str,
-        from: u64,
-        max: usize,
-    ) -> Result<Vec<Record>, StreamError> {
+    pub fn read_output(&self, name: &str, from: u64, max: usize) -> Result<Batch, StreamError> {
         self.read_log(&log_table(OUTPUT, name), from, max)
     }
 
-    fn read_log(
-        &self,
-        table: &LogTable,
-        from: u64,
-        max: usize,
-    ) -> Result<Vec<Record>, StreamError> {
+    fn read_log(&self, table: &LogTable, from: u64, max: usize) -> Result<Batch, StreamError> {
         let txn = self.db.begin_read()?;
         let table = match txn.open_table(table.definition()) {
             Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Batch::new()),
             Err(e) => return Err(e.into()),
         };
         // The chunk that holds `from` starts at or before it.
@@ -284,19 +270,16 @@ impl StreamStore {
             .next_back()
             .transpose()?
             .map_or(from, |(first, _)| first.value());
-        let mut records = Vec::new();
+        let mut records = Batch::new();
         for entry in table.range(start..)? {
-            let (first, chunk) = entry?;
-            let first = first.value();
-            for (index, record) in decode_chunk(chunk.value())?.into_iter().enumerate() {
-                let offset = first + index as u64;
-                if offset >= from && records.len() < max {
-                    records.push(Record { offset, ..record });
-                }
-            }
             if records.len() >= max {
                 break;
             }
+            let (first, chunk) = entry?;
+            let skip = from.saturating_sub(first.value()) as usize;
+            records
+                .decode_range(chunk.value(), skip, max - records.len())
+                .map_err(StreamError::Corrupt)?;
         }
         Ok(records)
     }
@@ -354,7 +337,7 @@ impl StreamStore {
         name: &str,
         mut checkpoint: Checkpoint,
         changes: &[StateChange],
-        output: &[Record],
+        output: &Batch,
     ) -> Result<Checkpoint, StreamError> {
         let txn = self.db.begin_write()?;
         {
@@ -364,7 +347,8 @@ impl StreamStore {
                 None => Checkpoint::default(),
             };
             if !output.is_empty() {
-                let chunk = encode_chunk(output);
+                let mut chunk = Vec::new();
+                output.encode(&mut chunk);
                 txn.open_table(log_table(OUTPUT, name).definition())?
                     .insert(previous.output_end, chunk.as_slice())?;
             }
@@ -435,59 +419,22 @@ fn parse<T: for<'de> Deserialize<'de>>(raw: &[u8], what: &str) -> Result<T, Stre
     serde_json::from_slice(raw).map_err(|e| StreamError::Corrupt(format!("{what}: {e}")))
 }
 
-/// A chunk: the count, then each record as a frame (an empty key for a
-/// record that carries none).
-fn encode_chunk(records: &[Record]) -> Vec<u8> {
-    let size: usize = records
-        .iter()
-        .map(|r| 8 + r.value.len() + r.key.as_ref().map_or(0, Vec::len))
-        .sum();
-    let mut chunk = Vec::with_capacity(4 + size);
-    let count = u32::try_from(records.len()).expect("a chunk has under 4G records");
-    chunk.extend_from_slice(&count.to_le_bytes());
-    for record in records {
-        encode_frame(
-            record.key.as_deref().unwrap_or_default(),
-            &record.value,
-            &mut chunk,
-        );
-    }
-    chunk
-}
-
-fn decode_chunk(chunk: &[u8]) -> Result<Vec<Record>, StreamError> {
-    let corrupt = || StreamError::Corrupt("a log chunk is truncated".into());
-    let mut reader = crate::protocol::Reader::new(chunk);
-    let count = reader.u32().ok_or_else(corrupt)?;
-    let mut records = Vec::with_capacity(count as usize);
-    for _ in 0..count {
-        let key = reader.bytes().ok_or_else(corrupt)?;
-        let value = reader.bytes().ok_or_else(corrupt)?;
-        records.push(Record {
-            offset: 0,
-            key: (!key.is_empty()).then(|| key.to_vec()),
-            value: value.to_vec(),
-        });
-    }
-    Ok(records)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn line(text: &str) -> Record {
-        Record {
-            offset: 0,
-            key: None,
-            value: text.as_bytes().to_vec(),
+    fn lines(texts: &[&str]) -> Batch {
+        let mut batch = Batch::new();
+        for text in texts {
+            batch.push(b"", text.as_bytes());
         }
+        batch
     }
 
-    fn values(records: &[Record]) -> Vec<(u64, String)> {
+    fn values(records: &Batch) -> Vec<String> {
         records
             .iter()
-            .map(|r| (r.offset, String::from_utf8_lossy(&r.value).into_owned()))
+            .map(|r| String::from_utf8_lossy(r.value).into_owned())
             .collect()
     }
 
@@ -496,24 +443,24 @@ mod tests {
         let store = StreamStore::in_memory().expect("store");
         assert_eq!(
             store
-                .append_input("s", &[line("a\n"), line("b\n")])
+                .append_input("s", &lines(&["a\n", "b\n"]))
                 .expect("append"),
             (0, 2)
         );
         assert_eq!(
             store
-                .append_input("s", &[line("c\n"), line("d\n"), line("e\n")])
+                .append_input("s", &lines(&["c\n", "d\n", "e\n"]))
                 .expect("append"),
             (2, 5)
         );
         assert_eq!(store.input_end("s").expect("end"), 5);
         assert_eq!(
             values(&store.read_input("s", 1, 3).expect("read")),
-            [(1, "b\n".into()), (2, "c\n".into()), (3, "d\n".into())]
+            ["b\n", "c\n", "d\n"]
         );
         assert_eq!(
             values(&store.read_input("s", 4, 10).expect("read")),
-            [(4, "e\n".into())]
+            ["e\n"]
         );
         assert!(store.read_input("s", 5, 10).expect("read").is_empty());
         assert!(store.read_input("other", 0, 10).expect("read").is_empty());
@@ -538,7 +485,7 @@ mod tests {
                 "s",
                 first,
                 &[put("a", Some("1")), put("b", Some("2"))],
-                &[line("x\n")],
+                &lines(&["x\n"]),
             )
             .expect("commit");
         assert_eq!(committed.output_end, 1);
@@ -548,7 +495,7 @@ mod tests {
             ..committed.clone()
         };
         store
-            .commit_epoch("s", second, &[put("a", None)], &[line("y\n"), line("z\n")])
+            .commit_epoch("s", second, &[put("a", None)], &lines(&["y\n", "z\n"]))
             .expect("commit");
         let checkpoint = store.checkpoint("s").expect("checkpoint");
         assert_eq!(
@@ -569,22 +516,17 @@ mod tests {
         );
         assert_eq!(
             values(&store.read_output("s", 0, 10).expect("output")),
-            [(0, "x\n".into()), (1, "y\n".into()), (2, "z\n".into())]
+            ["x\n", "y\n", "z\n"]
         );
     }
 
     #[test]
     fn frames_keep_their_keys_through_the_log() {
         let store = StreamStore::in_memory().expect("store");
-        let frame = Record {
-            offset: 0,
-            key: Some(b"k".to_vec()),
-            value: b"v".to_vec(),
-        };
-        store
-            .append_input("s", std::slice::from_ref(&frame))
-            .expect("append");
-        assert_eq!(store.read_input("s", 0, 1).expect("read"), [frame]);
+        let mut frame = Batch::new();
+        frame.push(b"k", b"v");
+        store.append_input("s", &frame).expect("append");
+        assert_eq!(store.read_input("s", 0, 1).expect("read"), frame);
     }
 
     #[test]
@@ -598,9 +540,9 @@ mod tests {
             created_at: "now".into(),
         };
         store.put_stream("s", &stream, true).expect("put");
-        store.append_input("s", &[line("a\n")]).expect("append");
+        store.append_input("s", &lines(&["a\n"])).expect("append");
         store
-            .commit_epoch("s", Checkpoint::default(), &[], &[line("a\n")])
+            .commit_epoch("s", Checkpoint::default(), &[], &lines(&["a\n"]))
             .expect("commit");
         assert_eq!(store.stream("s").expect("get"), Some(stream.clone()));
         assert!(store.remove_stream("s").expect("remove"));

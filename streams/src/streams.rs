@@ -3,12 +3,13 @@
 //! removes streams, takes records into their input logs and serves their
 //! committed output.
 
+use crate::batch::Batch;
 use crate::engine::run::{Command, Rescaled};
 use crate::engine::status::{Phase, Shared};
 use crate::engine::supervisor::{RestartPolicy, StreamEnv, slot_tables, supervise};
 use crate::error::StreamError;
 use crate::faults::FaultInjector;
-use crate::framing::{DEFAULT_MAX_RECORD_BYTES, FrameDecoder, LineDecoder, Record, line_key};
+use crate::framing::{DEFAULT_MAX_RECORD_BYTES, FrameDecoder, Record, key_field, line_key};
 use crate::spec::{Framing, MAX_REPLICAS, StreamSpec};
 use crate::status::{AppendAck, OutputChunk, StreamStatus};
 use crate::store::{StoredStream, StreamStore};
@@ -376,30 +377,31 @@ impl Streams {
         let max = self.inner.max_record_bytes;
         let records = match stored.spec.framing {
             Framing::Lines => {
-                let mut lines = LineDecoder::new(max);
-                let mut records = lines.push(body)?;
-                if let Some(mut last) = lines.finish() {
-                    last.value.push(b'\n');
-                    if last.value.len() > max {
-                        return Err(crate::framing::FramingError::RecordTooLarge {
-                            offset: last.offset,
-                            max,
-                        }
-                        .into());
-                    }
-                    records.push(last);
-                }
-                if let Some(key) = &stored.spec.stages[0].key {
-                    for record in &records {
-                        line_key(record, key)?;
-                    }
+                let records = Batch::from_lines(body.to_vec(), max)?;
+                if let Some(key) = &stored.spec.stages[0].key
+                    && let Some((index, _)) = records
+                        .iter()
+                        .enumerate()
+                        .find(|(_, r)| key_field(r.value, key).is_none())
+                {
+                    let offset: usize = records.iter().take(index).map(|r| r.value.len()).sum();
+                    let record = Record {
+                        offset: offset as u64,
+                        key: None,
+                        value: records.get(index).value.to_vec(),
+                    };
+                    line_key(&record, key)?;
                 }
                 records
             }
             Framing::Frames => {
                 let mut frames = FrameDecoder::new(max);
-                let records = frames.push(body)?;
+                let decoded = frames.push(body)?;
                 frames.finish()?;
+                let mut records = Batch::with_capacity(decoded.len(), body.len());
+                for record in &decoded {
+                    records.push(record.key.as_deref().unwrap_or_default(), &record.value);
+                }
                 records
             }
         };
@@ -431,13 +433,15 @@ impl Streams {
             let end = watch.borrow_and_update().output_end;
             if from < end || wait.is_zero() || tokio::time::Instant::now() >= deadline {
                 let records = if from < end {
-                    self.inner
-                        .store
-                        .read_output(name, from, max.min(MAX_OUTPUT_RECORDS))?
+                    let batch =
+                        self.inner
+                            .store
+                            .read_output(name, from, max.min(MAX_OUTPUT_RECORDS))?;
+                    with_offsets(&batch, from)
                 } else {
                     Vec::new()
                 };
-                let next = records.last().map_or(from, |r| r.offset + 1);
+                let next = from + records.len() as u64;
                 return Ok(OutputChunk {
                     from,
                     next,
@@ -461,9 +465,11 @@ impl Streams {
     /// [`StreamError::NotFound`], [`StreamError::Store`].
     pub fn input(&self, name: &str, from: u64, max: usize) -> Result<Vec<Record>, StreamError> {
         self.stored(name)?;
-        self.inner
+        let batch = self
+            .inner
             .store
-            .read_input(name, from, max.min(MAX_OUTPUT_RECORDS))
+            .read_input(name, from, max.min(MAX_OUTPUT_RECORDS))?;
+        Ok(with_offsets(&batch, from))
     }
 
     /// The stream's committed state: (stage, key, value), in order.
@@ -570,6 +576,19 @@ impl Streams {
                 name: name.to_owned(),
             })
     }
+}
+
+/// The records of `batch` as API records, the first at offset `first`.
+fn with_offsets(batch: &Batch, first: u64) -> Vec<Record> {
+    batch
+        .iter()
+        .enumerate()
+        .map(|(index, record)| Record {
+            offset: first + index as u64,
+            key: (!record.key.is_empty()).then(|| record.key.to_vec()),
+            value: record.value.to_vec(),
+        })
+        .collect()
 }
 
 fn check_name(name: &str) -> Result<(), StreamError> {

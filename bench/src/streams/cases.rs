@@ -17,8 +17,12 @@ use std::time::{Duration, Instant};
 pub(super) async fn open(dir: &std::path::Path) -> anyhow::Result<(Runtime, Streams)> {
     let runtime = Runtime::open(RuntimeConfig::new(dir))?;
     for name in ["cat", "word-count"] {
-        let wasm = faasrt_example_artifacts::get(name).context("examples are built")?.wasm;
-        runtime.deploy(name, wasm.into(), DeployOptions::default()).await?;
+        let wasm = faasrt_example_artifacts::get(name)
+            .context("examples are built")?
+            .wasm;
+        runtime
+            .deploy(name, wasm.into(), DeployOptions::default())
+            .await?;
     }
     let streams = Streams::open(runtime.clone())?;
     Ok((runtime, streams))
@@ -51,7 +55,11 @@ pub(super) async fn run_stream(
     let wall = started.elapsed();
     let status = streams.status(name)?;
     if status.checkpoint.source_offset != lines.len() as u64 || status.state != "stopped" {
-        bail!("stream {name} ended {} at offset {}", status.state, status.checkpoint.source_offset);
+        bail!(
+            "stream {name} ended {} at offset {}",
+            status.state,
+            status.checkpoint.source_offset
+        );
     }
     Ok(Run {
         wall,
@@ -92,7 +100,11 @@ pub(super) fn records(n: usize, keys: u64) -> Vec<Vec<u8>> {
 
 /// The time of one epoch commit with `dirty` changed keys (16-byte keys,
 /// 8-byte values) and no output, `samples` times, on a store in `dir`.
-pub(super) fn commit_times(dir: &std::path::Path, dirty: usize, samples: usize) -> anyhow::Result<Vec<Duration>> {
+pub(super) fn commit_times(
+    dir: &std::path::Path,
+    dirty: usize,
+    samples: usize,
+) -> anyhow::Result<Vec<Duration>> {
     let data = faasrt_runtime::DataDir::open(dir)?;
     let store = StreamStore::open(&data)?;
     let mut times = Vec::with_capacity(samples);
@@ -109,7 +121,12 @@ pub(super) fn commit_times(dir: &std::path::Path, dirty: usize, samples: usize) 
             ..Checkpoint::default()
         };
         let started = Instant::now();
-        store.commit_epoch("commit", checkpoint, &changes, &[])?;
+        store.commit_epoch(
+            "commit",
+            checkpoint,
+            &changes,
+            &faasrt_streams::batch::Batch::new(),
+        )?;
         times.push(started.elapsed());
     }
     Ok(times)
@@ -148,7 +165,11 @@ impl FaultInjector for OneFault {
 
 /// Recovery after one fault in a running keyed stream: (detection, back
 /// to committed output), measured by polling the status every 50 us.
-pub(super) async fn recovery(streams: &Streams, name: &str, fault: &OneFault) -> anyhow::Result<(Duration, Duration)> {
+pub(super) async fn recovery(
+    streams: &Streams,
+    name: &str,
+    fault: &OneFault,
+) -> anyhow::Result<(Duration, Duration)> {
     streams.set_restart_policy(RestartPolicy {
         max_failures: 1_000,
         ..RestartPolicy::default()
@@ -170,7 +191,10 @@ pub(super) async fn recovery(streams: &Streams, name: &str, fault: &OneFault) ->
         tokio::time::sleep(Duration::from_micros(50)).await;
     };
     let fired = fault.fired_at().context("the fault fired")?;
-    wait_until(streams, name, |s| s.checkpoint.output_end > before.checkpoint.output_end).await?;
+    wait_until(streams, name, |s| {
+        s.checkpoint.output_end > before.checkpoint.output_end
+    })
+    .await?;
     let back = Instant::now();
     streams.stop(name).await?;
     Ok((detected - fired, back - fired))
@@ -187,7 +211,10 @@ async fn wait_until(
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("stream {name} did not get there: {:?}", streams.status(name)?);
+            bail!(
+                "stream {name} did not get there: {:?}",
+                streams.status(name)?
+            );
         }
         tokio::time::sleep(Duration::from_micros(50)).await;
     }

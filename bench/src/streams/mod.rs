@@ -54,7 +54,14 @@ struct StreamsRow {
 
 impl Row for StreamsRow {
     fn header() -> &'static [&'static str] {
-        &["case", "unit", "median", "tail", "baseline", "ratio_to_baseline"]
+        &[
+            "case",
+            "unit",
+            "median",
+            "tail",
+            "baseline",
+            "ratio_to_baseline",
+        ]
     }
 
     fn cells(&self) -> Vec<String> {
@@ -64,7 +71,8 @@ impl Row for StreamsRow {
             format!("{:.1}", self.median),
             format!("{:.1}", self.tail),
             self.baseline.clone(),
-            self.ratio_to_baseline.map_or("-".into(), |r| format!("{r:.2}")),
+            self.ratio_to_baseline
+                .map_or("-".into(), |r| format!("{r:.2}")),
         ]
     }
 }
@@ -125,30 +133,79 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
     let broker_median = (!broker.is_empty()).then(|| throughput(&broker).0);
     if let Some(median) = broker_median {
         let (_, tail) = throughput(&broker);
-        rows.push(row("redis-streams-chain", "records/s", (median, tail), "-", None));
+        rows.push(row(
+            "redis-streams-chain",
+            "records/s",
+            (median, tail),
+            "-",
+            None,
+        ));
     }
     let stateless = |replicas: u32| {
-        format!(r#"{{"stages": [{{"function": "cat", "replicas": {replicas}}}], "checkpoint_interval_ms": 1000}}"#)
+        format!(
+            r#"{{"stages": [{{"function": "cat", "replicas": {replicas}}}], "checkpoint_interval_ms": 1000}}"#
+        )
     };
     let (one, one_cpu) = measure(&stateless(1))?;
     let one_median = throughput(&one).0;
-    rows.push(row("stateless-1-replica", "records/s", throughput(&one), "redis-streams-chain", broker_median.map(|b| one_median / b)));
-    rows.push(row("stateless-1-replica-per-cpu", "records/cpu-s", throughput(&one_cpu), "-", None));
+    rows.push(row(
+        "stateless-1-replica",
+        "records/s",
+        throughput(&one),
+        "redis-streams-chain",
+        broker_median.map(|b| one_median / b),
+    ));
+    rows.push(row(
+        "stateless-1-replica-per-cpu",
+        "records/cpu-s",
+        throughput(&one_cpu),
+        "-",
+        None,
+    ));
     let (two, _) = measure(&stateless(2))?;
-    rows.push(row("stateless-2-replicas", "records/s", throughput(&two), "stateless-1-replica", Some(throughput(&two).0 / one_median)));
+    rows.push(row(
+        "stateless-2-replicas",
+        "records/s",
+        throughput(&two),
+        "stateless-1-replica",
+        Some(throughput(&two).0 / one_median),
+    ));
 
     // Keyed, with checkpoints, against the same without them.
     let keyed = |interval: u64| {
-        format!(r#"{{"stages": [{{"function": "cat"}}, {{"function": "word-count", "key": {{"field": 0}}}}], "checkpoint_interval_ms": {interval}}}"#)
+        format!(
+            r#"{{"stages": [{{"function": "cat"}}, {{"function": "word-count", "key": {{"field": 0}}}}], "checkpoint_interval_ms": {interval}}}"#
+        )
     };
     let (none, _) = measure(&keyed(3_600_000))?;
     let none_median = throughput(&none).0;
-    rows.push(row("keyed-final-checkpoint-only", "updates/s", throughput(&none), "-", None));
-    for (case, interval) in [("keyed-checkpoint-1s", 1_000), ("keyed-checkpoint-100ms", 100)] {
+    rows.push(row(
+        "keyed-final-checkpoint-only",
+        "updates/s",
+        throughput(&none),
+        "-",
+        None,
+    ));
+    for (case, interval) in [
+        ("keyed-checkpoint-1s", 1_000),
+        ("keyed-checkpoint-100ms", 100),
+    ] {
         let (with, with_cpu) = measure(&keyed(interval))?;
-        rows.push(row(case, "updates/s", throughput(&with), "keyed-final-checkpoint-only", Some(throughput(&with).0 / none_median)));
+        rows.push(row(
+            case,
+            "updates/s",
+            throughput(&with),
+            "keyed-final-checkpoint-only",
+            Some(throughput(&with).0 / none_median),
+        ));
         if interval == 1_000 {
-            rows.push(row("keyed-checkpoint-1s-per-cpu", "updates/cpu-s", throughput(&with_cpu), "-", None));
+            rows.push(row(
+                "keyed-checkpoint-1s-per-cpu",
+                "updates/cpu-s",
+                throughput(&with_cpu),
+                "-",
+                None,
+            ));
         }
     }
 
@@ -158,7 +215,13 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
     let large = cases::commit_times(&dir.path().join("commit-10k"), 10_000, samples)?;
     let small_latency = latency(&small);
     rows.push(row("commit-1-dirty-key", "us", small_latency, "-", None));
-    rows.push(row("commit-10k-dirty-keys", "us", latency(&large), "commit-1-dirty-key", Some(latency(&large).0 / small_latency.0)));
+    rows.push(row(
+        "commit-10k-dirty-keys",
+        "us",
+        latency(&large),
+        "commit-1-dirty-key",
+        Some(latency(&large).0 / small_latency.0),
+    ));
 
     // Recovery after a trap.
     let mut detection = Vec::new();
@@ -173,8 +236,20 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
         back.push(recovered);
     }
     streams.set_faults(None);
-    rows.push(row("recovery-detection", "us", latency(&detection), "-", None));
-    rows.push(row("recovery-back-to-output", "us", latency(&back), "-", None));
+    rows.push(row(
+        "recovery-detection",
+        "us",
+        latency(&detection),
+        "-",
+        None,
+    ));
+    rows.push(row(
+        "recovery-back-to-output",
+        "us",
+        latency(&back),
+        "-",
+        None,
+    ));
 
     print!("{}", report::render(&rows, args.format)?);
     report::write_files(&rows, &args.out, "streams")?;
@@ -186,10 +261,21 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
             value: r.median,
         })
         .collect();
-    report::bar_chart(&args.out.join("streams.svg"), "streams throughput (median)", "records/s", &bars)
+    report::bar_chart(
+        &args.out.join("streams.svg"),
+        "streams throughput (median)",
+        "records/s",
+        &bars,
+    )
 }
 
-fn row(case: &str, unit: &'static str, (median, tail): (f64, f64), baseline: &str, ratio: Option<f64>) -> StreamsRow {
+fn row(
+    case: &str,
+    unit: &'static str,
+    (median, tail): (f64, f64),
+    baseline: &str,
+    ratio: Option<f64>,
+) -> StreamsRow {
     StreamsRow {
         case: case.into(),
         unit,

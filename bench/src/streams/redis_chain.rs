@@ -20,7 +20,16 @@ const BATCH: usize = 1_000;
 pub(super) fn redis_chain(records: &[Vec<u8>]) -> anyhow::Result<Duration> {
     let (mut server, port) = start_peer(
         "redis-server",
-        &["--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        &[
+            "--port",
+            "{port}",
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
     )?;
     let result = (|| {
         let mut producer = Redis::connect(port)?;
@@ -38,8 +47,11 @@ pub(super) fn redis_chain(records: &[Vec<u8>]) -> anyhow::Result<Duration> {
         let started = Instant::now();
         let stage = std::thread::spawn(move || stage(port, total));
         let sink = std::thread::spawn(move || sink(port, total));
-        stage.join().map_err(|_| anyhow::anyhow!("the stage thread panicked"))??;
-        sink.join().map_err(|_| anyhow::anyhow!("the sink thread panicked"))??;
+        stage
+            .join()
+            .map_err(|_| anyhow::anyhow!("the stage thread panicked"))??;
+        sink.join()
+            .map_err(|_| anyhow::anyhow!("the sink thread panicked"))??;
         Ok(started.elapsed())
     })();
     let _ = server.kill();
@@ -53,8 +65,17 @@ fn stage(port: u16, total: usize) -> anyhow::Result<()> {
     let mut moved = 0;
     while moved < total {
         redis.send(&[
-            b"XREADGROUP", b"GROUP", b"g", b"c", b"COUNT", count.as_bytes(), b"BLOCK", b"1000",
-            b"STREAMS", b"in", b">",
+            b"XREADGROUP",
+            b"GROUP",
+            b"g",
+            b"c",
+            b"COUNT",
+            count.as_bytes(),
+            b"BLOCK",
+            b"1000",
+            b"STREAMS",
+            b"in",
+            b">",
         ])?;
         let entries = entries_of(redis.read()?);
         for (_, value) in &entries {
@@ -77,7 +98,16 @@ fn sink(port: u16, total: usize) -> anyhow::Result<()> {
     let mut last = b"0".to_vec();
     let mut received = 0;
     while received < total {
-        redis.send(&[b"XREAD", b"COUNT", count.as_bytes(), b"BLOCK", b"1000", b"STREAMS", b"out", &last])?;
+        redis.send(&[
+            b"XREAD",
+            b"COUNT",
+            count.as_bytes(),
+            b"BLOCK",
+            b"1000",
+            b"STREAMS",
+            b"out",
+            &last,
+        ])?;
         let entries = entries_of(redis.read()?);
         if let Some((id, _)) = entries.last() {
             last = id.clone();
@@ -102,13 +132,20 @@ fn entries_of(answer: Value) -> Vec<(Vec<u8>, Vec<u8>)> {
     };
     let mut entries = Vec::new();
     for stream in streams {
-        let Value::Array(Some(mut parts)) = stream else { continue };
-        let Some(Value::Array(Some(items))) = parts.pop() else { continue };
+        let Value::Array(Some(mut parts)) = stream else {
+            continue;
+        };
+        let Some(Value::Array(Some(items))) = parts.pop() else {
+            continue;
+        };
         for item in items {
-            let Value::Array(Some(mut item)) = item else { continue };
+            let Value::Array(Some(mut item)) = item else {
+                continue;
+            };
             let fields = item.pop();
             let id = item.pop();
-            if let (Some(Value::Bulk(Some(id))), Some(Value::Array(Some(mut fields)))) = (id, fields)
+            if let (Some(Value::Bulk(Some(id))), Some(Value::Array(Some(mut fields)))) =
+                (id, fields)
                 && let Some(Value::Bulk(Some(value))) = fields.pop()
             {
                 entries.push((id, value));
@@ -135,9 +172,11 @@ impl Redis {
 
     /// Buffers one command; [`Redis::read`] sends what is buffered.
     fn send(&mut self, parts: &[&[u8]]) -> anyhow::Result<()> {
-        self.out.extend_from_slice(format!("*{}\r\n", parts.len()).as_bytes());
+        self.out
+            .extend_from_slice(format!("*{}\r\n", parts.len()).as_bytes());
         for part in parts {
-            self.out.extend_from_slice(format!("${}\r\n", part.len()).as_bytes());
+            self.out
+                .extend_from_slice(format!("${}\r\n", part.len()).as_bytes());
             self.out.extend_from_slice(part);
             self.out.extend_from_slice(b"\r\n");
         }
@@ -170,7 +209,11 @@ impl Redis {
             },
             b'*' => match number()? {
                 -1 => Value::Array(None),
-                n => Value::Array(Some((0..n).map(|_| self.value()).collect::<anyhow::Result<_>>()?)),
+                n => Value::Array(Some(
+                    (0..n)
+                        .map(|_| self.value())
+                        .collect::<anyhow::Result<_>>()?,
+                )),
             },
             other => bail!("redis answered {:?}", *other as char),
         })

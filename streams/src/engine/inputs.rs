@@ -6,7 +6,7 @@
 //! backpressure holds it).
 
 use super::messages::Message;
-use crate::framing::Record;
+use crate::batch::Batch;
 use std::task::Poll;
 use tokio::sync::mpsc;
 
@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 #[derive(Debug)]
 pub(crate) enum Event {
     /// Records from one upstream.
-    Records(Vec<Record>),
+    Records(Batch),
     /// Barrier `.0` arrived on every input.
     Aligned(u64),
     /// Every input ended.
@@ -118,19 +118,17 @@ impl AlignedInputs {
 mod tests {
     use super::*;
 
-    fn record(text: &str) -> Record {
-        Record {
-            offset: 0,
-            key: None,
-            value: text.as_bytes().to_vec(),
-        }
+    fn record(text: &str) -> Batch {
+        let mut batch = Batch::new();
+        batch.push(b"", text.as_bytes());
+        batch
     }
 
     fn texts(event: Event) -> Vec<String> {
         match event {
             Event::Records(records) => records
                 .iter()
-                .map(|r| String::from_utf8_lossy(&r.value).into_owned())
+                .map(|r| String::from_utf8_lossy(r.value).into_owned())
                 .collect(),
             other => panic!("expected records, got {other:?}"),
         }
@@ -143,11 +141,11 @@ mod tests {
         let mut inputs = AlignedInputs::new(vec![a, b]);
         a_send.send(Message::Barrier(1)).await.expect("send");
         a_send
-            .send(Message::Records(vec![record("a-after")]))
+            .send(Message::Records(record("a-after")))
             .await
             .expect("send");
         b_send
-            .send(Message::Records(vec![record("b-before")]))
+            .send(Message::Records(record("b-before")))
             .await
             .expect("send");
         assert_eq!(texts(inputs.next().await.expect("event")), ["b-before"]);
@@ -170,7 +168,7 @@ mod tests {
         assert!(matches!(inputs.next().await, Ok(Event::Aligned(3))));
         a_send.send(Message::End).await.expect("send");
         b_send
-            .send(Message::Records(vec![record("late")]))
+            .send(Message::Records(record("late")))
             .await
             .expect("send");
         assert_eq!(texts(inputs.next().await.expect("event")), ["late"]);

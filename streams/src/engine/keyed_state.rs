@@ -5,7 +5,7 @@
 
 use crate::error::StreamError;
 use crate::store::{StateChange, StreamStore};
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 /// One keyed replica's view of its stage's state.
 pub(crate) struct KeyedState {
@@ -21,8 +21,8 @@ impl KeyedState {
     pub(crate) fn new(stage: u32) -> Self {
         KeyedState {
             stage,
-            values: HashMap::new(),
-            dirty: HashSet::new(),
+            values: HashMap::default(),
+            dirty: HashSet::default(),
         }
     }
 
@@ -93,7 +93,7 @@ mod tests {
                     key: b"a".to_vec(),
                     value: Some(b"1".to_vec()),
                 }],
-                &[],
+                &crate::batch::Batch::new(),
             )
             .expect("commit");
         let mut state = KeyedState::new(2);

@@ -1,7 +1,7 @@
 //! What travels on a running stream's edges ([`Message`]), and what its
 //! tasks tell the coordinator ([`Report`]).
 
-use crate::framing::Record;
+use crate::batch::Batch;
 use crate::store::StateChange;
 
 /// One message on an edge. Barriers and the end of the stream are the
@@ -9,7 +9,7 @@ use crate::store::StateChange;
 #[derive(Debug)]
 pub(crate) enum Message {
     /// Records, in order.
-    Records(Vec<Record>),
+    Records(Batch),
     /// Everything before this belongs to epoch `.0` or earlier.
     Barrier(u64),
     /// Nothing follows (after a final barrier).
@@ -52,7 +52,7 @@ pub(crate) enum Report {
         /// The epoch.
         epoch: u64,
         /// The records it wrote, in order.
-        records: Vec<Record>,
+        records: Batch,
     },
     /// A replica failed.
     Failed {

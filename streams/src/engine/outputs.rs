@@ -5,7 +5,8 @@
 
 use super::messages::{Failure, Message};
 use super::stats::ReplicaStats;
-use crate::framing::{Record, line_key};
+use crate::batch::Batch;
+use crate::framing::key_field;
 use crate::router::{RoundRobin, SlotTable};
 use crate::spec::KeySpec;
 use std::sync::Arc;
@@ -57,10 +58,7 @@ impl Outputs {
     /// `Err(Ok(Failure))` when a record has no key where its downstream
     /// needs one (the emitting function's fault); `Err(Err(Closed))` when
     /// the run is being torn down.
-    pub(crate) async fn send(
-        &mut self,
-        records: Vec<Record>,
-    ) -> Result<(), Result<Failure, Closed>> {
+    pub(crate) async fn send(&mut self, records: Batch) -> Result<(), Result<Failure, Closed>> {
         if records.is_empty() {
             return Ok(());
         }
@@ -70,24 +68,24 @@ impl Outputs {
                 self.deliver(to, records).await.map_err(Err)
             }
             Route::Keyed { table, key } => {
-                let mut parts: Vec<Vec<Record>> = vec![Vec::new(); self.senders.len()];
-                for record in records {
-                    let owner = match key {
-                        Some(key) => match line_key(&record, key) {
-                            Ok(found) => table.owner_of_key(found),
-                            Err(error) => {
-                                return Err(Ok(Failure {
-                                    message: format!(
-                                        "a record for the keyed stage after it: {error}"
-                                    ),
-                                    exit_code: None,
-                                    permanent: false,
-                                }));
-                            }
-                        },
-                        None => table.owner_of_key(record.key.as_deref().unwrap_or_default()),
+                if self.senders.len() == 1 {
+                    if let Some(key) = key {
+                        check_keys(&records, key)?;
+                    }
+                    return self.deliver(0, records).await.map_err(Err);
+                }
+                let share = records.bytes() / self.senders.len() + 64;
+                let mut parts: Vec<Batch> = (0..self.senders.len())
+                    .map(|_| Batch::with_capacity(records.len() / self.senders.len() + 1, share))
+                    .collect();
+                for record in records.iter() {
+                    let found = match key {
+                        Some(key) => {
+                            key_field(record.value, key).ok_or_else(|| Ok(missing_key(key)))?
+                        }
+                        None => record.key,
                     };
-                    parts[owner].push(record);
+                    parts[table.owner_of_key(found)].push(record.key, record.value);
                 }
                 for (to, part) in parts.into_iter().enumerate() {
                     if !part.is_empty() {
@@ -113,15 +111,36 @@ impl Outputs {
         Ok(())
     }
 
-    async fn deliver(&self, to: usize, records: Vec<Record>) -> Result<(), Closed> {
+    async fn deliver(&self, to: usize, records: Batch) -> Result<(), Closed> {
         let records_count = records.len();
-        let bytes: usize = records.iter().map(|r| r.value.len()).sum();
+        let bytes = records.bytes();
         self.stats
             .backpressure_of(self.senders[to].send(Message::Records(records)))
             .await
             .map_err(|_| Closed)?;
         self.stats.emitted(records_count, bytes);
         Ok(())
+    }
+}
+
+/// Checks that every line has the key field its downstream needs.
+fn check_keys(records: &Batch, key: &KeySpec) -> Result<(), Result<Failure, Closed>> {
+    if records.iter().all(|r| key_field(r.value, key).is_some()) {
+        Ok(())
+    } else {
+        Err(Ok(missing_key(key)))
+    }
+}
+
+fn missing_key(key: &KeySpec) -> Failure {
+    Failure {
+        message: format!(
+            "emitted a record without field {} (split at {:?}), the key of the keyed stage after it",
+            key.field.unwrap_or(0),
+            key.delimiter
+        ),
+        exit_code: None,
+        permanent: false,
     }
 }
 

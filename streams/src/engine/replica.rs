@@ -16,12 +16,12 @@ use super::keyed_state::KeyedState;
 use super::messages::{Failure, Message, Report};
 use super::outputs::{Closed, Outputs};
 use super::stats::ReplicaStats;
-use crate::framing::{LineDecoder, Record, line_key};
-use crate::protocol::{Effect, decode_effects, encode_batch};
+use crate::batch::Batch;
+use crate::framing::key_field;
+use crate::protocol::{EffectRef, ProtocolError, encode_batch, for_each_effect};
 use crate::spec::{Framing, StageSpec};
 use bytes::Bytes;
 use faasrt_runtime::{Invocation, InvokeRequest, RuntimeError};
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -112,9 +112,8 @@ impl Replica {
     }
 
     /// Runs one batch and sends what it emitted.
-    async fn process(&mut self, records: Vec<Record>) -> Result<(), Stop> {
-        let bytes: usize = records.iter().map(|r| r.value.len()).sum();
-        self.stats.received(records.len(), bytes);
+    async fn process(&mut self, records: Batch) -> Result<(), Stop> {
+        self.stats.received(records.len(), records.bytes());
         let processed = self.ctx.processed[self.stage].fetch_add(records.len() as u64, Relaxed);
         if let Some(fault) = self
             .ctx
@@ -128,78 +127,93 @@ impl Replica {
         }
         let filter = self.ctx.spec.framing == Framing::Lines && self.state.is_none();
         let emitted = if filter {
-            let mut input = Vec::with_capacity(bytes);
-            for record in &records {
-                input.extend_from_slice(&record.value);
+            match records.into_values() {
+                Ok(input) => {
+                    let invocation = self.invoke(input).await?;
+                    Batch::from_lines(Vec::from(invocation.output), self.ctx.max_record_bytes)
+                        .map_err(|_| Ok(self.too_large()))?
+                }
+                Err(records) => self.run_records(&records).await?,
             }
-            let invocation = self.invoke(input).await?;
-            self.lines_of(&invocation.output)?
         } else {
-            self.run_records(records).await?
+            self.run_records(&records).await?
         };
         self.outputs.send(emitted).await
     }
 
     /// Runs a batch in the record protocol and applies its effects.
-    async fn run_records(&mut self, records: Vec<Record>) -> Result<Vec<Record>, Stop> {
-        let keys = self.keys_of(&records)?;
-        let mut states: Vec<(&[u8], &[u8])> = Vec::new();
-        let mut distinct: HashSet<&[u8]> = HashSet::new();
+    async fn run_records(&mut self, records: &Batch) -> Result<Batch, Stop> {
+        let keys = self.keys_of(records)?;
+        let mut input = Vec::with_capacity(records.bytes() + 16 * records.len() + 16);
+        let mut batch_keys: Vec<&[u8]> = keys.clone();
+        batch_keys.sort_unstable();
+        batch_keys.dedup();
         if let Some(state) = &mut self.state {
-            let unique: Vec<&[u8]> = keys
-                .iter()
-                .map(Vec::as_slice)
-                .filter(|k| distinct.insert(k))
-                .collect();
-            if let Err(error) = state.load(&self.ctx.store, &self.ctx.name, &unique) {
+            if let Err(error) = state.load(&self.ctx.store, &self.ctx.name, &batch_keys) {
                 let message = format!("cannot read its state: {error}");
                 return Err(Ok(self.failure(message, None)));
             }
             let state = &*state;
-            states.extend(
-                unique
-                    .iter()
-                    .filter_map(|key| state.get(key).map(|value| (*key, value))),
-            );
+            let states: Vec<(&[u8], &[u8])> = batch_keys
+                .iter()
+                .filter_map(|key| state.get(key).map(|value| (*key, value)))
+                .collect();
+            encode_batch(&states, batch_pairs(&keys, records), &mut input);
+        } else {
+            encode_batch(&[], batch_pairs(&keys, records), &mut input);
         }
-        let mut input = Vec::new();
-        encode_batch(
-            &states,
-            keys.iter()
-                .zip(&records)
-                .map(|(key, record)| (key.as_slice(), record.value.as_slice())),
-            &mut input,
-        );
-        drop(states);
-        let distinct: HashSet<Vec<u8>> = distinct.into_iter().map(<[u8]>::to_vec).collect();
         let invocation = self.invoke(input).await?;
-        let effects = decode_effects(&invocation.output).map_err(|e| {
-            Ok(Failure {
-                permanent: true,
-                ..self.failure(e.to_string(), None)
-            })
-        })?;
         let lines = self.ctx.spec.framing == Framing::Lines;
-        let mut emitted = Vec::new();
-        for effect in effects {
-            match effect {
-                Effect::Emit { key, mut value } => {
-                    if lines {
-                        if !value.ends_with(b"\n") {
-                            value.push(b'\n');
-                        }
-                        if value.len() > self.ctx.max_record_bytes {
-                            return Err(Ok(self.too_large()));
-                        }
+        let max = self.ctx.max_record_bytes;
+        let mut emitted = Batch::with_capacity(records.len(), records.bytes());
+        let mut writes: Vec<(&[u8], Option<&[u8]>)> = Vec::new();
+        let applied = for_each_effect(&invocation.output, |effect| match effect {
+            EffectRef::Emit { key, value } => {
+                if lines {
+                    let newline: &[u8] = if value.ends_with(b"\n") { b"" } else { b"\n" };
+                    if value.len() + newline.len() > max {
+                        return Err(Applied::TooLarge);
                     }
-                    emitted.push(Record {
-                        offset: 0,
-                        key: (!lines).then_some(key),
-                        value,
-                    });
+                    emitted.push_parts(b"", &[value, newline]);
+                } else {
+                    emitted.push(key, value);
                 }
-                Effect::Put { key, value } => self.write_state(&distinct, key, Some(value))?,
-                Effect::Delete { key } => self.write_state(&distinct, key, None)?,
+                Ok(())
+            }
+            EffectRef::Put { key, value } => {
+                writes.push((key, Some(value)));
+                Ok(())
+            }
+            EffectRef::Delete { key } => {
+                writes.push((key, None));
+                Ok(())
+            }
+        });
+        match applied {
+            Ok(()) => {}
+            Err(Applied::TooLarge) => return Err(Ok(self.too_large())),
+            Err(Applied::Protocol(error)) => return Err(Ok(self.refused(error.to_string()))),
+        }
+        if writes.is_empty() {
+            return Ok(emitted);
+        }
+        if self.state.is_none() {
+            return Err(Ok(self.refused(
+                "wrote state, but the stage is not keyed: give it a \"key\" in the spec".into(),
+            )));
+        }
+        if let Some((key, _)) = writes
+            .iter()
+            .find(|(key, _)| batch_keys.binary_search(key).is_err())
+        {
+            return Err(Ok(self.refused(format!(
+                "wrote the state of key {:?}, which is not a key of its batch: state is scoped to the record's key",
+                String::from_utf8_lossy(key)
+            ))));
+        }
+        if let Some(state) = &mut self.state {
+            for (key, value) in writes {
+                state.set(key.to_vec(), value.map(<[u8]>::to_vec));
             }
         }
         Ok(emitted)
@@ -207,62 +221,24 @@ impl Replica {
 
     /// Each record's key: its field for a keyed `lines` stage, the frame's
     /// key otherwise (empty for an unkeyed line).
-    fn keys_of(&self, records: &[Record]) -> Result<Vec<Vec<u8>>, Stop> {
+    fn keys_of<'a>(&self, records: &'a Batch) -> Result<Vec<&'a [u8]>, Stop> {
         let key = self.spec().key.as_ref().filter(|k| k.field.is_some());
         records
             .iter()
             .map(|record| match key {
-                Some(key) => line_key(record, key)
-                    .map(<[u8]>::to_vec)
-                    .map_err(|e| Ok(self.failure(e.to_string(), None))),
-                None => Ok(record.key.clone().unwrap_or_default()),
+                Some(key) => key_field(record.value, key).ok_or_else(|| {
+                    Ok(self.failure(
+                        format!(
+                            "a record without field {} (split at {:?}), its key",
+                            key.field.unwrap_or(0),
+                            key.delimiter
+                        ),
+                        None,
+                    ))
+                }),
+                None => Ok(record.key),
             })
             .collect()
-    }
-
-    fn write_state(
-        &mut self,
-        batch_keys: &HashSet<Vec<u8>>,
-        key: Vec<u8>,
-        value: Option<Vec<u8>>,
-    ) -> Result<(), Stop> {
-        if self.state.is_none() {
-            return Err(Ok(Failure {
-                permanent: true,
-                ..self.failure(
-                    "wrote state, but the stage is not keyed: give it a \"key\" in the spec".into(),
-                    None,
-                )
-            }));
-        }
-        if !batch_keys.contains(&key) {
-            return Err(Ok(Failure {
-                permanent: true,
-                ..self.failure(
-                    format!(
-                        "wrote the state of key {:?}, which is not a key of its batch: state is scoped to the record's key",
-                        String::from_utf8_lossy(&key)
-                    ),
-                    None,
-                )
-            }));
-        }
-        if let Some(state) = &mut self.state {
-            state.set(key, value);
-        }
-        Ok(())
-    }
-
-    /// A filter's output cut into lines (a last line without a newline
-    /// gets one).
-    fn lines_of(&self, output: &[u8]) -> Result<Vec<Record>, Stop> {
-        let mut lines = LineDecoder::new(self.ctx.max_record_bytes);
-        let mut records = lines.push(output).map_err(|_| Ok(self.too_large()))?;
-        if let Some(mut last) = lines.finish() {
-            last.value.push(b'\n');
-            records.push(last);
-        }
-        Ok(records)
     }
 
     /// Invokes the stage's function on `input`, waiting while the server
@@ -318,6 +294,15 @@ impl Replica {
         }
     }
 
+    /// A failure that restarting cannot mend: the function broke the
+    /// protocol or wrote state it may not write.
+    fn refused(&self, message: String) -> Failure {
+        Failure {
+            permanent: true,
+            ..self.failure(message, None)
+        }
+    }
+
     fn too_large(&self) -> Failure {
         self.failure(
             format!(
@@ -340,4 +325,28 @@ impl Replica {
             permanent: false,
         }
     }
+}
+
+/// Why the effects of an answer were not all applied.
+enum Applied {
+    /// An emitted line is past the record limit.
+    TooLarge,
+    /// The answer is not in the record protocol.
+    Protocol(ProtocolError),
+}
+
+impl From<ProtocolError> for Applied {
+    fn from(error: ProtocolError) -> Self {
+        Applied::Protocol(error)
+    }
+}
+
+/// Each record as (key, value) for the record protocol.
+fn batch_pairs<'a>(
+    keys: &'a [&'a [u8]],
+    records: &'a Batch,
+) -> impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])> + 'a {
+    keys.iter()
+        .zip(records.iter())
+        .map(|(key, record)| (*key, record.value))
 }

@@ -297,7 +297,7 @@ impl Run {
         epoch: u64,
         source_offset: u64,
         changes: Vec<StateChange>,
-        output: Vec<crate::framing::Record>,
+        output: crate::batch::Batch,
     ) -> Result<(), StreamError> {
         if self
             .ctx

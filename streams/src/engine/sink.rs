@@ -6,17 +6,24 @@
 use super::context::RunContext;
 use super::inputs::{AlignedInputs, Event};
 use super::messages::Report;
+use crate::batch::Batch;
 use std::sync::Arc;
 
 /// Runs the sink until the stream ends or the run is torn down.
 pub(crate) async fn run_sink(ctx: Arc<RunContext>, mut inputs: AlignedInputs) {
-    let mut staged = Vec::new();
+    let mut staged = Batch::new();
     loop {
         let Ok(event) = inputs.next().await else {
             return;
         };
         match event {
-            Event::Records(records) => staged.extend(records),
+            Event::Records(records) => {
+                if staged.is_empty() {
+                    staged = records;
+                } else {
+                    staged.extend(&records);
+                }
+            }
             Event::Aligned(epoch) => {
                 let records = std::mem::take(&mut staged);
                 let _ = ctx.reports.send(Report::EpochOutput { epoch, records });

@@ -62,7 +62,7 @@ impl Source {
             let got = records.len();
             if got > 0 {
                 let count = got;
-                let bytes = records.iter().map(|r| r.value.len()).sum();
+                let bytes = records.bytes();
                 self.ctx.source_stats.received(count, bytes);
                 match self.outputs.send(records).await {
                     Ok(()) => {}

@@ -58,7 +58,9 @@ async fn a_drain_takes_everything_the_log_held_when_it_was_asked() {
     // Many source batches' worth, appended before the start, drained at once.
     let lines = zipf_lines(1, 20_000, 100);
     for chunk in lines.chunks(5_000) {
-        streams.append("all", chunk.concat().as_bytes()).expect("append");
+        streams
+            .append("all", chunk.concat().as_bytes())
+            .expect("append");
     }
     streams.start("all").expect("start");
     let drained = streams.drain("all").await.expect("drain");
