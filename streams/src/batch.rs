@@ -161,15 +161,30 @@ impl Batch {
     /// Writes the batch as a log chunk: `u32` count, then each record's
     /// `u32` key and value lengths, then the bytes.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        out.reserve(4 + 8 * self.spans.len() + self.data.len());
-        let count = u32::try_from(self.spans.len()).expect("a batch is under 4G records");
+        self.encode_range(0..self.len(), out);
+    }
+
+    /// Writes records `range` as a log chunk (see [`Batch::encode`]).
+    ///
+    /// # Panics
+    /// When `range` is out of bounds.
+    pub fn encode_range(&self, range: std::ops::Range<usize>, out: &mut Vec<u8>) {
+        let spans = &self.spans[range];
+        let bytes = match (spans.first(), spans.last()) {
+            (Some(first), Some(last)) => {
+                &self.data[first.start as usize..(last.start + last.key_len + last.value_len) as usize]
+            }
+            _ => &[][..],
+        };
+        out.reserve(4 + 8 * spans.len() + bytes.len());
+        let count = u32::try_from(spans.len()).expect("a batch is under 4G records");
         out.extend_from_slice(&count.to_le_bytes());
-        for span in &self.spans {
+        for span in spans {
             out.extend_from_slice(&span.key_len.to_le_bytes());
             out.extend_from_slice(&span.value_len.to_le_bytes());
         }
-        // Spans are contiguous and in order, so the bytes are `data` itself.
-        out.extend_from_slice(&self.data);
+        // Spans are contiguous and in order, so their bytes are one slice.
+        out.extend_from_slice(bytes);
     }
 
     /// Appends records `skip..skip + take` of a chunk written by

@@ -26,6 +26,10 @@ use serde::{Deserialize, Serialize};
 /// File name of the streams' database inside the data directory.
 pub const STREAMS_FILE: &str = "streams.redb";
 
+/// Most records in one log chunk: a read of the source's batch (4096
+/// records) touches one or two chunks, never a whole large append.
+pub const CHUNK_RECORDS: usize = 4096;
+
 const STREAMS: TableDefinition<&str, &[u8]> = TableDefinition::new("streams");
 const CHECKPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("checkpoints");
 const INPUT_ENDS: TableDefinition<&str, u64> = TableDefinition::new("input_ends");
@@ -222,10 +226,8 @@ impl StreamStore {
             first
         };
         if !records.is_empty() {
-            let mut chunk = Vec::new();
-            records.encode(&mut chunk);
-            txn.open_table(log_table(INPUT, name).definition())?
-                .insert(first, chunk.as_slice())?;
+            let mut log = txn.open_table(log_table(INPUT, name).definition())?;
+            write_chunks(&mut log, first, records)?;
         }
         txn.commit()?;
         Ok((first, first + records.len() as u64))
@@ -347,10 +349,8 @@ impl StreamStore {
                 None => Checkpoint::default(),
             };
             if !output.is_empty() {
-                let mut chunk = Vec::new();
-                output.encode(&mut chunk);
-                txn.open_table(log_table(OUTPUT, name).definition())?
-                    .insert(previous.output_end, chunk.as_slice())?;
+                let mut log = txn.open_table(log_table(OUTPUT, name).definition())?;
+                write_chunks(&mut log, previous.output_end, output)?;
             }
             checkpoint.output_end = previous.output_end + output.len() as u64;
             if !changes.is_empty() {
@@ -402,6 +402,25 @@ impl StateTable {
 
 fn state_table(name: &str) -> StateTable {
     StateTable(format!("state/{name}"))
+}
+
+/// Writes `records` into `log` as chunks of at most [`CHUNK_RECORDS`], the
+/// first at offset `first`.
+fn write_chunks(
+    log: &mut redb::Table<'_, u64, &'static [u8]>,
+    first: u64,
+    records: &Batch,
+) -> Result<(), StreamError> {
+    let mut chunk = Vec::new();
+    let mut start = 0;
+    while start < records.len() {
+        let end = (start + CHUNK_RECORDS).min(records.len());
+        chunk.clear();
+        records.encode_range(start..end, &mut chunk);
+        log.insert(first + start as u64, chunk.as_slice())?;
+        start = end;
+    }
+    Ok(())
 }
 
 /// Deletes a stream's checkpoint, logs and state (not its record).
@@ -518,6 +537,19 @@ mod tests {
             values(&store.read_output("s", 0, 10).expect("output")),
             ["x\n", "y\n", "z\n"]
         );
+    }
+
+    #[test]
+    fn a_large_append_is_cut_into_chunks_that_read_back_as_one() {
+        let store = StreamStore::in_memory().expect("store");
+        let texts: Vec<String> = (0..CHUNK_RECORDS * 2 + 5).map(|i| format!("{i}\n")).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        store.append_input("s", &lines(&refs)).expect("append");
+        let from = CHUNK_RECORDS - 3;
+        let read = values(&store.read_input("s", from as u64, CHUNK_RECORDS + 6).expect("read"));
+        assert_eq!(read, texts[from..from + CHUNK_RECORDS + 6]);
+        let tail = values(&store.read_input("s", (texts.len() - 2) as u64, 100).expect("read"));
+        assert_eq!(tail, texts[texts.len() - 2..]);
     }
 
     #[test]
