@@ -172,7 +172,8 @@ impl Batch {
         let spans = &self.spans[range];
         let bytes = match (spans.first(), spans.last()) {
             (Some(first), Some(last)) => {
-                &self.data[first.start as usize..(last.start + last.key_len + last.value_len) as usize]
+                &self.data
+                    [first.start as usize..(last.start + last.key_len + last.value_len) as usize]
             }
             _ => &[][..],
         };

@@ -542,13 +542,23 @@ mod tests {
     #[test]
     fn a_large_append_is_cut_into_chunks_that_read_back_as_one() {
         let store = StreamStore::in_memory().expect("store");
-        let texts: Vec<String> = (0..CHUNK_RECORDS * 2 + 5).map(|i| format!("{i}\n")).collect();
+        let texts: Vec<String> = (0..CHUNK_RECORDS * 2 + 5)
+            .map(|i| format!("{i}\n"))
+            .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         store.append_input("s", &lines(&refs)).expect("append");
         let from = CHUNK_RECORDS - 3;
-        let read = values(&store.read_input("s", from as u64, CHUNK_RECORDS + 6).expect("read"));
+        let read = values(
+            &store
+                .read_input("s", from as u64, CHUNK_RECORDS + 6)
+                .expect("read"),
+        );
         assert_eq!(read, texts[from..from + CHUNK_RECORDS + 6]);
-        let tail = values(&store.read_input("s", (texts.len() - 2) as u64, 100).expect("read"));
+        let tail = values(
+            &store
+                .read_input("s", (texts.len() - 2) as u64, 100)
+                .expect("read"),
+        );
         assert_eq!(tail, texts[texts.len() - 2..]);
     }
 

@@ -16,11 +16,24 @@ pub fn handle(record: &Record<'_>, state: &mut State) -> Result<(), faasrt_guest
         .and_then(|s| s.parse::<u64>().ok())
         .unwrap_or(0)
         + 1;
-    state.put(count.to_string());
-    let mut line = record.key.to_vec();
-    line.extend_from_slice(format!(" {count}\n").as_bytes());
-    state.emit(record.key, &line);
+    let mut digits = [0u8; 20];
+    let digits = decimal(count, &mut digits);
+    state.put_slice(digits);
+    state.emit_parts(record.key, &[record.key, b" ", digits, b"\n"]);
     Ok(())
+}
+
+/// `n` in decimal, written at the end of `buffer`.
+fn decimal(mut n: u64, buffer: &mut [u8; 20]) -> &[u8] {
+    let mut at = buffer.len();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buffer[at..];
+        }
+    }
 }
 
 #[cfg(test)]
@@ -43,6 +56,14 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn decimals_are_written_right() {
+        let mut buffer = [0u8; 20];
+        for n in [0, 7, 10, 4096, u64::MAX] {
+            assert_eq!(decimal(n, &mut buffer), n.to_string().as_bytes());
+        }
     }
 
     #[test]

@@ -47,29 +47,52 @@ pub struct Record<'a> {
 /// The state of the current record's key, and where emitted records go.
 #[derive(Debug, Default)]
 pub struct State {
-    values: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    written: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Per key seen in this batch: its value, and whether it was written.
+    entries: BTreeMap<Vec<u8>, Entry>,
     key: Vec<u8>,
     out: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    value: Option<Vec<u8>>,
+    written: bool,
 }
 
 impl State {
     /// The current key's value.
     pub fn get(&self) -> Option<&[u8]> {
-        self.values.get(&self.key).and_then(|v| v.as_deref())
+        self.entries
+            .get(self.key.as_slice())
+            .and_then(|e| e.value.as_deref())
     }
 
     /// Sets the current key's value.
     pub fn put(&mut self, value: impl Into<Vec<u8>>) {
-        let value = Some(value.into());
-        self.values.insert(self.key.clone(), value.clone());
-        self.written.insert(self.key.clone(), value);
+        let entry = self.entry();
+        entry.value = Some(value.into());
+        entry.written = true;
+    }
+
+    /// Sets the current key's value from a slice, reusing the memory of the
+    /// value it replaces.
+    pub fn put_slice(&mut self, value: &[u8]) {
+        let entry = self.entry();
+        match &mut entry.value {
+            Some(old) => {
+                old.clear();
+                old.extend_from_slice(value);
+            }
+            None => entry.value = Some(value.to_vec()),
+        }
+        entry.written = true;
     }
 
     /// Deletes the current key's value.
     pub fn delete(&mut self) {
-        self.values.insert(self.key.clone(), None);
-        self.written.insert(self.key.clone(), None);
+        let entry = self.entry();
+        entry.value = None;
+        entry.written = true;
     }
 
     /// The current record's key.
@@ -82,9 +105,29 @@ impl State {
     /// if it has none) and `key` is ignored: the next stage finds its key
     /// in the line.
     pub fn emit(&mut self, key: &[u8], value: &[u8]) {
+        self.emit_parts(key, &[value]);
+    }
+
+    /// Sends a record whose value is `parts` joined, without joining them
+    /// first.
+    pub fn emit_parts(&mut self, key: &[u8], parts: &[&[u8]]) {
         self.out.push(b'E');
         put_bytes(key, &mut self.out);
-        put_bytes(value, &mut self.out);
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let len = u32::try_from(len).expect("a record part is under 4 GiB");
+        self.out.extend_from_slice(&len.to_le_bytes());
+        for part in parts {
+            self.out.extend_from_slice(part);
+        }
+    }
+
+    fn entry(&mut self) -> &mut Entry {
+        if !self.entries.contains_key(self.key.as_slice()) {
+            self.entries.insert(self.key.clone(), Entry::default());
+        }
+        self.entries
+            .get_mut(self.key.as_slice())
+            .expect("inserted above")
     }
 }
 
@@ -126,7 +169,13 @@ where
     for _ in 0..reader.u32().ok_or_else(invalid)? {
         let key = reader.bytes().ok_or_else(invalid)?;
         let value = reader.bytes().ok_or_else(invalid)?;
-        state.values.insert(key.to_vec(), Some(value.to_vec()));
+        state.entries.insert(
+            key.to_vec(),
+            Entry {
+                value: Some(value.to_vec()),
+                written: false,
+            },
+        );
     }
     for _ in 0..reader.u32().ok_or_else(invalid)? {
         let key = reader.bytes().ok_or_else(invalid)?;
@@ -136,8 +185,11 @@ where
         handler(&Record { key, value }, &mut state)?;
     }
     let mut out = std::mem::take(&mut state.out);
-    for (key, value) in state.written {
-        match value {
+    for (key, entry) in state.entries {
+        if !entry.written {
+            continue;
+        }
+        match entry.value {
             Some(value) => {
                 out.push(b'P');
                 put_bytes(&key, &mut out);

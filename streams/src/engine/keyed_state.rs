@@ -56,10 +56,22 @@ impl KeyedState {
         self.values.get(key).and_then(|value| value.as_deref())
     }
 
-    /// Sets (or with `None` deletes) the value of `key`.
-    pub(crate) fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
-        self.dirty.insert(key.clone());
-        self.values.insert(key, value);
+    /// Sets (or with `None` deletes) the value of `key`, reusing the memory
+    /// of the value it replaces.
+    pub(crate) fn set(&mut self, key: &[u8], value: Option<&[u8]>) {
+        if !self.dirty.contains(key) {
+            self.dirty.insert(key.to_vec());
+        }
+        match (self.values.get_mut(key), value) {
+            (Some(Some(old)), Some(value)) => {
+                old.clear();
+                old.extend_from_slice(value);
+            }
+            (Some(slot), value) => *slot = value.map(<[u8]>::to_vec),
+            (None, value) => {
+                self.values.insert(key.to_vec(), value.map(<[u8]>::to_vec));
+            }
+        }
     }
 
     /// The changes since the last call, each key once, in key order.
@@ -100,9 +112,9 @@ mod tests {
         state.load(&store, "s", &[b"a", b"b"]).expect("load");
         assert_eq!(state.get(b"a"), Some(&b"1"[..]));
         assert_eq!(state.get(b"b"), None);
-        state.set(b"b".to_vec(), Some(b"2".to_vec()));
-        state.set(b"a".to_vec(), None);
-        state.set(b"b".to_vec(), Some(b"3".to_vec()));
+        state.set(b"b", Some(b"2"));
+        state.set(b"a", None);
+        state.set(b"b", Some(b"3"));
         assert_eq!(state.get(b"b"), Some(&b"3"[..]));
         let changes = state.take_changes();
         assert_eq!(

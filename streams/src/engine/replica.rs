@@ -213,7 +213,7 @@ impl Replica {
         }
         if let Some(state) = &mut self.state {
             for (key, value) in writes {
-                state.set(key.to_vec(), value.map(<[u8]>::to_vec));
+                state.set(key, value);
             }
         }
         Ok(emitted)
