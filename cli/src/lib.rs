@@ -68,7 +68,7 @@ pub enum Command {
     /// to stdout, and faasrt exits with the last stage's status.
     Pipe(PipeArgs),
     /// Manage long-running streams: create, start, drain, stop, status,
-    /// scale, ls, rm; send records and read their output.
+    /// scale, upgrade, ls, rm; send records and read their output.
     #[command(subcommand)]
     Stream(StreamCommand),
 }
@@ -102,6 +102,20 @@ pub enum StreamCommand {
         index: usize,
         /// Its new replica count.
         replicas: u32,
+        /// Server and token.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Upgrade stage INDEX (counted from 0) to FUNCTION at a barrier,
+    /// keeping its state; rolled back if it fails before its first
+    /// checkpoint.
+    Upgrade {
+        /// Stream name.
+        name: String,
+        /// The stage, counted from 0.
+        index: usize,
+        /// The deployed function it runs from now on.
+        function: String,
         /// Server and token.
         #[command(flatten)]
         client: ClientArgs,

@@ -55,6 +55,28 @@ pub(crate) fn run(command: StreamCommand, json: bool) -> CommandFuture {
                     );
                 }
             }
+            S::Upgrade {
+                name,
+                index,
+                function,
+                client: args,
+            } => {
+                let path = format!("/v1/streams/{}/stages/{index}", checked(&name)?);
+                let body = Bytes::from(serde_json::to_vec(
+                    &serde_json::json!({ "function": function }),
+                )?);
+                let done = client(&args)?.call_json(Method::PATCH, &path, body).await?;
+                if json {
+                    println!("{done}");
+                } else {
+                    println!(
+                        "stage {index}: {} -> {} at epoch {} (kept once an epoch commits with it)",
+                        text(&done["from"]),
+                        text(&done["function"]),
+                        done["epoch"]
+                    );
+                }
+            }
             S::Ls(args) => {
                 let listed = client(&args)?
                     .call_json(Method::GET, "/v1/streams", Bytes::new())

@@ -135,7 +135,7 @@ async fn route(
         }
         ["v1", "streams", name, "stages", index] => {
             only(&method, Method::PATCH, "PATCH")?;
-            streams::scale(app, name, index, request, body).await
+            streams::change_stage(app, name, index, request, body).await
         }
         _ => Err(ApiError::route_not_found(&path)),
     }

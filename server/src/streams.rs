@@ -67,8 +67,9 @@ pub(crate) async fn control(app: &App, name: &str, action: &str) -> Result<HttpR
     Ok(json(StatusCode::OK, &status))
 }
 
-/// `PATCH /v1/streams/{name}/stages/{index}` with `{"replicas": N}`.
-pub(crate) async fn scale(
+/// `PATCH /v1/streams/{name}/stages/{index}` with `{"replicas": N}`
+/// (rescale) or `{"function": "f"}` (upgrade), at the next barrier.
+pub(crate) async fn change_stage(
     app: &App,
     name: &str,
     index: &str,
@@ -85,18 +86,29 @@ pub(crate) async fn scale(
     let bytes = body.read(request, MAX_SPEC_BYTES).await?;
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct Scale {
-        replicas: u32,
+    struct StageChange {
+        replicas: Option<u32>,
+        function: Option<String>,
     }
-    let scale: Scale = serde_json::from_slice(&bytes).map_err(|e| {
+    let invalid = |why: String| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_body",
-            format!("the body must be {{\"replicas\": N}}: {e}"),
+            format!("the body must be {{\"replicas\": N}} or {{\"function\": \"NAME\"}}: {why}"),
         )
-    })?;
-    let rescaled = app.streams.scale(name, index, scale.replicas).await?;
-    Ok(json(StatusCode::OK, &rescaled))
+    };
+    let change: StageChange = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+    match (change.replicas, change.function) {
+        (Some(replicas), None) => {
+            let rescaled = app.streams.scale(name, index, replicas).await?;
+            Ok(json(StatusCode::OK, &rescaled))
+        }
+        (None, Some(function)) => {
+            let upgraded = app.streams.upgrade(name, index, &function).await?;
+            Ok(json(StatusCode::OK, &upgraded))
+        }
+        _ => Err(invalid("give exactly one of them".into())),
+    }
 }
 
 /// `POST /v1/streams/{name}/records`: the body's records in the stream's

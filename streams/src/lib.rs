@@ -25,7 +25,7 @@ mod status;
 pub mod store;
 mod streams;
 
-pub use engine::run::Rescaled;
+pub use engine::change::{Rescaled, Upgraded};
 pub use engine::stats::ReplicaReport;
 pub use engine::status::{FailureReport, Phase};
 pub use engine::supervisor::{FAILURE_WINDOW, MAX_FAILURES, RestartPolicy};

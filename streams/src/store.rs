@@ -50,6 +50,22 @@ pub struct StoredStream {
     pub failure: Option<String>,
     /// When it was created, RFC 3339.
     pub created_at: String,
+    /// A stage upgraded at the last barrier, until an epoch commits with
+    /// its new function: a failure of that stage first puts the previous
+    /// function back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<PendingUpgrade>,
+}
+
+/// What a provisional upgrade replaced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingUpgrade {
+    /// The stage, counted from 0.
+    pub stage: usize,
+    /// The function it ran before.
+    pub previous_function: String,
+    /// That function's pinned digest.
+    pub previous_digest: String,
 }
 
 /// The last committed epoch of a stream: where its source resumes, how far
@@ -580,6 +596,7 @@ mod tests {
             running: false,
             failure: None,
             created_at: "now".into(),
+            upgrade: None,
         };
         store.put_stream("s", &stream, true).expect("put");
         store.append_input("s", &lines(&["a\n"])).expect("append");

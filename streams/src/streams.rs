@@ -4,13 +4,14 @@
 //! committed output.
 
 use crate::batch::Batch;
-use crate::engine::run::{Command, Rescaled};
+use crate::engine::change::{self, Change, Rescaled, Upgraded};
+use crate::engine::run::Command;
 use crate::engine::status::{Phase, Shared};
 use crate::engine::supervisor::{RestartPolicy, StreamEnv, slot_tables, supervise};
 use crate::error::StreamError;
 use crate::faults::FaultInjector;
 use crate::framing::{DEFAULT_MAX_RECORD_BYTES, FrameDecoder, Record, key_field, line_key};
-use crate::spec::{Framing, MAX_REPLICAS, StreamSpec};
+use crate::spec::{Framing, StreamSpec};
 use crate::status::{AppendAck, OutputChunk, StreamStatus};
 use crate::store::{StoredStream, StreamStore};
 use faasrt_runtime::{FunctionName, Runtime};
@@ -181,6 +182,7 @@ impl Streams {
             running: false,
             failure: None,
             created_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            upgrade: None,
         };
         self.inner.store.put_stream(name, &stored, true)?;
         live.insert(
@@ -299,69 +301,99 @@ impl Streams {
         stage: usize,
         replicas: u32,
     ) -> Result<Rescaled, StreamError> {
-        let mut stored = self.stored(name)?;
-        let stages = stored.spec.stages.len();
-        if stage >= stages {
-            return Err(StreamError::NoSuchStage {
-                name: name.to_owned(),
-                index: stage,
-                stages,
-            });
-        }
-        if replicas == 0 || replicas > MAX_REPLICAS {
-            return Err(StreamError::Replicas {
-                replicas,
-                max: MAX_REPLICAS,
-            });
-        }
+        let stored = self.stored(name)?;
+        change::check_stage(name, stage, stored.spec.stages.len())?;
+        change::check_replicas(replicas)?;
         if self.is_running(name) {
             let (done, answer) = oneshot::channel();
-            self.send(
-                name,
-                Command::Scale {
-                    stage,
-                    replicas,
-                    done,
-                },
-                "rescale",
-            )?;
-            return match tokio::time::timeout(SETTLE_TIMEOUT, answer).await {
-                Ok(Ok(result)) => result,
-                _ => Err(StreamError::WrongState {
-                    name: name.to_owned(),
-                    state: self.shared(name)?.phase().label(),
-                    action: "rescale (it did not reach a barrier in time)",
-                }),
+            let pending = Change::Rescale {
+                stage,
+                replicas,
+                done,
             };
+            self.send(name, Command::Change(pending), "rescale")?;
+            return self.answer(name, answer, "rescale").await;
         }
         let checkpoint = self.inner.store.checkpoint(name)?;
-        let before = slot_tables(&stored.spec, &checkpoint)?;
-        let from = stored.spec.stages[stage].replicas;
-        stored.spec.stages[stage].replicas = replicas;
-        let mut after = before.clone();
-        let mut slots_moved = 0;
-        if let Some(Some(table)) = before.get(stage) {
-            let (table, moves) = table
-                .rescale(replicas as usize)
-                .map_err(|e| StreamError::Corrupt(e.to_string()))?;
-            slots_moved = moves.len();
-            after[stage] = Some(table);
-        }
-        self.inner.store.set_slot_tables(
+        let mut tables = slot_tables(&stored.spec, &checkpoint)?;
+        change::rescale(
+            &self.inner.store,
             name,
-            after
-                .iter()
-                .map(|t| t.as_ref().map(|t| t.owners().to_vec()))
-                .collect(),
-        )?;
-        self.inner.store.put_stream(name, &stored, false)?;
-        Ok(Rescaled {
+            &mut tables,
             stage,
-            from,
             replicas,
-            slots_moved,
-            epoch: checkpoint.epoch,
-        })
+            checkpoint.epoch,
+        )
+    }
+
+    /// Upgrades stage `stage` (counted from 0) to `function` as deployed now
+    /// (another name, or a new version under the same name), keeping its
+    /// state: for a running stream at its next barrier, for a stopped one
+    /// at once. The upgrade is provisional until an epoch commits with it:
+    /// if the stage fails first, the previous function is put back (which
+    /// needs it still deployed: upgrade to a new name to keep that
+    /// possible).
+    ///
+    /// # Errors
+    /// [`StreamError::NotFound`], [`StreamError::NoSuchStage`],
+    /// [`StreamError::UnknownFunction`], [`StreamError::WrongState`] when
+    /// it is restarting or not settled within [`SETTLE_TIMEOUT`].
+    pub async fn upgrade(
+        &self,
+        name: &str,
+        stage: usize,
+        function: &str,
+    ) -> Result<Upgraded, StreamError> {
+        let stored = self.stored(name)?;
+        change::check_stage(name, stage, stored.spec.stages.len())?;
+        let digest = self
+            .inner
+            .runtime
+            .get(function)
+            .map_err(|_| StreamError::UnknownFunction {
+                stage: stage + 1,
+                function: function.to_owned(),
+            })?
+            .digest;
+        if self.is_running(name) {
+            let (done, answer) = oneshot::channel();
+            let pending = Change::Upgrade {
+                stage,
+                function: function.to_owned(),
+                digest,
+                done,
+            };
+            self.send(name, Command::Change(pending), "upgrade")?;
+            return self.answer(name, answer, "upgrade").await;
+        }
+        let epoch = self.inner.store.checkpoint(name)?.epoch;
+        change::upgrade(
+            &self.inner.store,
+            name,
+            stage,
+            function.to_owned(),
+            digest,
+            epoch,
+        )
+    }
+
+    async fn answer<T>(
+        &self,
+        name: &str,
+        answer: oneshot::Receiver<Result<T, StreamError>>,
+        action: &'static str,
+    ) -> Result<T, StreamError> {
+        match tokio::time::timeout(SETTLE_TIMEOUT, answer).await {
+            Ok(Ok(result)) => result,
+            _ => Err(StreamError::WrongState {
+                name: name.to_owned(),
+                state: self.shared(name)?.phase().label(),
+                action: match action {
+                    "upgrade" => "upgrade it (it did not reach a barrier in time)",
+                    _ => "rescale it (it did not reach a barrier in time)",
+                },
+            }),
+        }
     }
 
     /// Appends the records of `body` (in the stream's framing) to its

@@ -4,6 +4,7 @@
 //! source, the replicas and the sink, with aligned inputs and routed
 //! outputs.
 
+pub(crate) mod change;
 mod context;
 mod inputs;
 mod keyed_state;

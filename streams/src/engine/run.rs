@@ -2,6 +2,7 @@
 //! stopped, rescaled or fails: the tasks and their edges, and the
 //! coordinator loop that commits each epoch once the sink has it.
 
+use super::change::{Change, check_replicas, check_stage};
 use super::context::RunContext;
 use super::inputs::AlignedInputs;
 use super::messages::{Failure, Message, Report};
@@ -11,13 +12,13 @@ use super::sink::run_sink;
 use super::source::{Source, SourceCommand};
 use super::status::{Phase, Shared};
 use crate::error::StreamError;
-use crate::router::{RoundRobin, SlotMove, SlotTable};
-use crate::spec::{Framing, MAX_REPLICAS};
+use crate::router::{RoundRobin, SlotTable};
+use crate::spec::Framing;
 use crate::store::{Checkpoint, StateChange};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Messages an edge holds before its sender waits (backpressure).
@@ -30,27 +31,8 @@ pub(crate) enum Command {
     Drain,
     /// Stop now; the epoch in progress is replayed at the next start.
     Stop,
-    /// Rescale stage `stage` to `replicas` at the next barrier.
-    Scale {
-        stage: usize,
-        replicas: u32,
-        done: oneshot::Sender<Result<Rescaled, StreamError>>,
-    },
-}
-
-/// A rescale, as done.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Rescaled {
-    /// The stage, counted from 0.
-    pub stage: usize,
-    /// Its replicas before.
-    pub from: u32,
-    /// Its replicas now.
-    pub replicas: u32,
-    /// Slots that changed owner (0 for a stateless stage).
-    pub slots_moved: usize,
-    /// The epoch at whose barrier it happened.
-    pub epoch: u64,
+    /// Rescale or upgrade a stage at the next barrier.
+    Change(Change),
 }
 
 /// How a run ended.
@@ -60,8 +42,8 @@ pub(crate) enum RunEnd {
     Drained,
     /// Stopped (or the API went away).
     Stopped,
-    /// Rescaled at a barrier: start again with the new replica counts.
-    Rescaled,
+    /// Rescaled or upgraded at a barrier: start again with the new shape.
+    Changed,
     /// A replica, the source or a commit failed.
     Failed {
         /// Where, when a replica.
@@ -89,6 +71,9 @@ pub(crate) struct Run {
     tables: Vec<Option<SlotTable>>,
     reports: mpsc::UnboundedReceiver<Report>,
     source: mpsc::UnboundedSender<SourceCommand>,
+    /// Whether the stream runs a provisional upgrade, to confirm at the
+    /// first commit.
+    upgrade_pending: bool,
     _tasks: Tasks,
 }
 
@@ -117,6 +102,7 @@ impl Run {
         checkpoint: &Checkpoint,
         tables: Vec<Option<SlotTable>>,
         reports: mpsc::UnboundedReceiver<Report>,
+        upgrade_pending: bool,
     ) -> Self {
         let stages = &ctx.spec.stages;
         let replicas: Vec<usize> = stages.iter().map(|s| s.replicas as usize).collect();
@@ -188,6 +174,7 @@ impl Run {
             tables,
             reports,
             source: source_commands,
+            upgrade_pending,
             _tasks: Tasks(tasks),
         }
     }
@@ -205,9 +192,8 @@ impl Run {
     ) -> RunEnd {
         let mut offsets: HashMap<u64, u64> = HashMap::new();
         let mut changes: HashMap<u64, Vec<StateChange>> = HashMap::new();
-        let mut rescale: Option<(usize, u32, oneshot::Sender<Result<Rescaled, StreamError>>)> =
-            None;
-        let mut rescale_at: Option<u64> = None;
+        let mut change: Option<Change> = None;
+        let mut change_at: Option<u64> = None;
         loop {
             tokio::select! {
                 report = self.reports.recv() => {
@@ -215,8 +201,8 @@ impl Run {
                     match report {
                         Report::SourceBarrier { epoch, offset } => {
                             offsets.insert(epoch, offset);
-                            if rescale.is_some() && rescale_at.is_none() {
-                                rescale_at = Some(epoch);
+                            if change.is_some() && change_at.is_none() {
+                                change_at = Some(epoch);
                             }
                         }
                         Report::Snapshot { epoch, changes: more } => {
@@ -230,16 +216,14 @@ impl Run {
                             if let Err(error) = self.commit(epoch, offset, epoch_changes, records).await {
                                 return failed(None, format!("cannot commit epoch {epoch}: {error}"));
                             }
-                            if rescale_at == Some(epoch)
-                                && let Some((stage, replicas, done)) = rescale.take()
+                            if change_at == Some(epoch)
+                                && let Some(pending) = change.take()
                             {
-                                let result = self.rescale(stage, replicas, epoch);
-                                let ok = result.is_ok();
-                                let _ = done.send(result);
-                                if ok {
-                                    return RunEnd::Rescaled;
+                                change_at = None;
+                                let (store, name) = (&self.ctx.store, &self.ctx.name);
+                                if pending.apply(store, name, &mut self.tables, epoch) {
+                                    return RunEnd::Changed;
                                 }
-                                rescale_at = None;
                             }
                         }
                         Report::Failed { stage, replica, failure } => {
@@ -254,17 +238,17 @@ impl Run {
                         self.shared.set_phase(Phase::Draining);
                         let _ = self.source.send(SourceCommand::Drain);
                     }
-                    Some(Command::Scale { stage, replicas, done }) => {
-                        if let Err(error) = self.check_scale(stage, replicas) {
-                            let _ = done.send(Err(error));
-                        } else if rescale.is_some() {
-                            let _ = done.send(Err(StreamError::WrongState {
+                    Some(Command::Change(pending)) => {
+                        if let Err(error) = self.check_change(&pending) {
+                            pending.refuse(error);
+                        } else if change.is_some() {
+                            pending.refuse(StreamError::WrongState {
                                 name: self.ctx.name.clone(),
-                                state: "rescaling",
-                                action: "rescale again before the current rescale is done",
-                            }));
+                                state: "changing",
+                                action: "change it again before the current change is done",
+                            });
                         } else {
-                            rescale = Some((stage, replicas, done));
+                            change = Some(pending);
                             let _ = self.source.send(SourceCommand::Checkpoint);
                         }
                     }
@@ -273,27 +257,22 @@ impl Run {
         }
     }
 
-    fn check_scale(&self, stage: usize, replicas: u32) -> Result<(), StreamError> {
+    fn check_change(&self, change: &Change) -> Result<(), StreamError> {
         let stages = self.ctx.spec.stages.len();
-        if stage >= stages {
-            return Err(StreamError::NoSuchStage {
-                name: self.ctx.name.clone(),
-                index: stage,
-                stages,
-            });
+        match change {
+            Change::Rescale {
+                stage, replicas, ..
+            } => {
+                check_stage(&self.ctx.name, *stage, stages)?;
+                check_replicas(*replicas)
+            }
+            Change::Upgrade { stage, .. } => check_stage(&self.ctx.name, *stage, stages),
         }
-        if replicas == 0 || replicas > MAX_REPLICAS {
-            return Err(StreamError::Replicas {
-                replicas,
-                max: MAX_REPLICAS,
-            });
-        }
-        Ok(())
     }
 
     /// Commits `epoch` and publishes its checkpoint.
     async fn commit(
-        &self,
+        &mut self,
         epoch: u64,
         source_offset: u64,
         changes: Vec<StateChange>,
@@ -328,47 +307,12 @@ impl Run {
         .await
         .map_err(|e| StreamError::Corrupt(format!("the commit task failed: {e}")))??;
         self.shared.committed(committed, started.elapsed());
-        Ok(())
-    }
-
-    /// Stores stage `stage` at `replicas`, with its slot table rescaled so
-    /// that the fewest slots move.
-    fn rescale(
-        &mut self,
-        stage: usize,
-        replicas: u32,
-        epoch: u64,
-    ) -> Result<Rescaled, StreamError> {
-        let store = &self.ctx.store;
-        let name = &self.ctx.name;
-        let mut stored = store
-            .stream(name)?
-            .ok_or_else(|| StreamError::NotFound { name: name.clone() })?;
-        let from = stored.spec.stages[stage].replicas;
-        let mut moves: Vec<SlotMove> = Vec::new();
-        if let Some(Some(table)) = self.tables.get(stage) {
-            let (table, moved) = table
-                .rescale(replicas as usize)
-                .map_err(|e| StreamError::Corrupt(e.to_string()))?;
-            moves = moved;
-            self.tables[stage] = Some(table);
+        if self.upgrade_pending {
+            // An epoch committed with the upgraded function: it stays.
+            super::change::confirm_upgrade(&self.ctx.store, &self.ctx.name)?;
+            self.upgrade_pending = false;
         }
-        stored.spec.stages[stage].replicas = replicas;
-        store.set_slot_tables(
-            name,
-            self.tables
-                .iter()
-                .map(|t| t.as_ref().map(|t| t.owners().to_vec()))
-                .collect(),
-        )?;
-        store.put_stream(name, &stored, false)?;
-        Ok(Rescaled {
-            stage,
-            from,
-            replicas,
-            slots_moved: moves.len(),
-            epoch,
-        })
+        Ok(())
     }
 }
 

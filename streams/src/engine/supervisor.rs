@@ -91,9 +91,37 @@ pub(crate) async fn supervise(env: StreamEnv, mut commands: mpsc::UnboundedRecei
                 env.shared.set_phase(Phase::Stopped);
                 return;
             }
-            RunEnd::Rescaled => continue,
+            RunEnd::Changed => continue,
             RunEnd::Failed { at, failure } => {
                 tracing::warn!(stream = %env.name, failure = %failure.message, "stream failed; rolling back to its last checkpoint");
+                if let Some((stage, _)) = at {
+                    match super::change::roll_back_upgrade(&env.store, &env.name, stage) {
+                        Ok(Some((upgrade, failed))) => {
+                            tracing::warn!(stream = %env.name, stage, %failed, previous = %upgrade.previous_function, "the upgraded stage failed in its first epoch; rolled back");
+                            env.shared.set_failure(Some(FailureReport {
+                                message: format!(
+                                    "the upgrade of stage {stage} to {failed} was rolled back to {}: {}",
+                                    upgrade.previous_function, failure.message
+                                ),
+                                stage: Some(stage),
+                                replica: at.map(|(_, replica)| replica),
+                                exit_code: failure.exit_code,
+                            }));
+                            env.shared.restarted();
+                            continue;
+                        }
+                        Ok(None) => {}
+                        Err(error) => {
+                            finish_failed(
+                                &env,
+                                at,
+                                format!("cannot roll back an upgrade: {error}"),
+                                None,
+                            );
+                            return;
+                        }
+                    }
+                }
                 let report = FailureReport {
                     message: failure.message.clone(),
                     stage: at.map(|(stage, _)| stage),
@@ -143,12 +171,12 @@ pub(crate) async fn supervise(env: StreamEnv, mut commands: mpsc::UnboundedRecei
                                 return;
                             }
                             Some(Command::Drain) => drain_requested = true,
-                            Some(Command::Scale { done, .. }) => {
-                                let _ = done.send(Err(StreamError::WrongState {
+                            Some(Command::Change(change)) => {
+                                change.refuse(StreamError::WrongState {
                                     name: env.name.clone(),
                                     state: "restarting",
-                                    action: "rescale",
-                                }));
+                                    action: "rescale or upgrade it",
+                                });
                             }
                         },
                     }
@@ -168,6 +196,7 @@ fn start(env: &StreamEnv) -> Result<Run, StreamError> {
         })?;
     let checkpoint = env.store.checkpoint(&env.name)?;
     let tables = slot_tables(&stored.spec, &checkpoint)?;
+    let upgrade_pending = stored.upgrade.is_some();
     let (reports, receive) = mpsc::unbounded_channel();
     let ctx = Arc::new(RunContext {
         name: env.name.clone(),
@@ -189,6 +218,7 @@ fn start(env: &StreamEnv) -> Result<Run, StreamError> {
         &checkpoint,
         tables,
         receive,
+        upgrade_pending,
     ))
 }
 

@@ -8,3 +8,4 @@ mod chaos;
 mod languages;
 mod lifecycle;
 mod support;
+mod upgrade;
