@@ -167,11 +167,11 @@ pub(crate) fn state(app: &App, name: &str) -> Result<HttpResponse, ApiError> {
         .streams
         .state(name)?
         .into_iter()
-        .map(|(stage, key, value)| {
+        .map(|entry| {
             serde_json::json!({
-                "stage": stage,
-                "key": String::from_utf8_lossy(&key),
-                "value": String::from_utf8_lossy(&value),
+                "stage": entry.stage,
+                "key": String::from_utf8_lossy(&entry.key),
+                "value": String::from_utf8_lossy(&entry.value),
             })
         })
         .collect();

@@ -4,22 +4,23 @@
 //! committed output.
 
 use crate::batch::Batch;
-use crate::engine::change::{self, Change, Rescaled, Upgraded};
 use crate::engine::run::Command;
 use crate::engine::status::{Phase, Shared};
-use crate::engine::supervisor::{RestartPolicy, StreamEnv, slot_tables, supervise};
+use crate::engine::supervisor::{RestartPolicy, StreamEnv, supervise};
 use crate::error::StreamError;
 use crate::faults::FaultInjector;
 use crate::framing::{DEFAULT_MAX_RECORD_BYTES, FrameDecoder, Record, key_field, line_key};
 use crate::spec::{Framing, StreamSpec};
 use crate::status::{AppendAck, OutputChunk, StreamStatus};
-use crate::store::{StoredStream, StreamStore};
+use crate::store::{StateEntry, StoredStream, StreamStore};
 use faasrt_runtime::{FunctionName, Runtime};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+mod stage_changes;
 
 /// Most records one output read returns.
 pub const MAX_OUTPUT_RECORDS: usize = 10_000;
@@ -287,115 +288,6 @@ impl Streams {
         Ok(status)
     }
 
-    /// Rescales stage `stage` (counted from 0) to `replicas`: for a running
-    /// stream at its next barrier, moving the fewest slots; for a stopped
-    /// one in its stored spec.
-    ///
-    /// # Errors
-    /// [`StreamError::NotFound`], [`StreamError::NoSuchStage`],
-    /// [`StreamError::Replicas`], [`StreamError::WrongState`] when it is
-    /// restarting or not settled within [`SETTLE_TIMEOUT`].
-    pub async fn scale(
-        &self,
-        name: &str,
-        stage: usize,
-        replicas: u32,
-    ) -> Result<Rescaled, StreamError> {
-        let stored = self.stored(name)?;
-        change::check_stage(name, stage, stored.spec.stages.len())?;
-        change::check_replicas(replicas)?;
-        if self.is_running(name) {
-            let (done, answer) = oneshot::channel();
-            let pending = Change::Rescale {
-                stage,
-                replicas,
-                done,
-            };
-            self.send(name, Command::Change(pending), "rescale")?;
-            return self.answer(name, answer, "rescale").await;
-        }
-        let checkpoint = self.inner.store.checkpoint(name)?;
-        let mut tables = slot_tables(&stored.spec, &checkpoint)?;
-        change::rescale(
-            &self.inner.store,
-            name,
-            &mut tables,
-            stage,
-            replicas,
-            checkpoint.epoch,
-        )
-    }
-
-    /// Upgrades stage `stage` (counted from 0) to `function` as deployed now
-    /// (another name, or a new version under the same name), keeping its
-    /// state: for a running stream at its next barrier, for a stopped one
-    /// at once. The upgrade is provisional until an epoch commits with it:
-    /// if the stage fails first, the previous function is put back (which
-    /// needs it still deployed: upgrade to a new name to keep that
-    /// possible).
-    ///
-    /// # Errors
-    /// [`StreamError::NotFound`], [`StreamError::NoSuchStage`],
-    /// [`StreamError::UnknownFunction`], [`StreamError::WrongState`] when
-    /// it is restarting or not settled within [`SETTLE_TIMEOUT`].
-    pub async fn upgrade(
-        &self,
-        name: &str,
-        stage: usize,
-        function: &str,
-    ) -> Result<Upgraded, StreamError> {
-        let stored = self.stored(name)?;
-        change::check_stage(name, stage, stored.spec.stages.len())?;
-        let digest = self
-            .inner
-            .runtime
-            .get(function)
-            .map_err(|_| StreamError::UnknownFunction {
-                stage: stage + 1,
-                function: function.to_owned(),
-            })?
-            .digest;
-        if self.is_running(name) {
-            let (done, answer) = oneshot::channel();
-            let pending = Change::Upgrade {
-                stage,
-                function: function.to_owned(),
-                digest,
-                done,
-            };
-            self.send(name, Command::Change(pending), "upgrade")?;
-            return self.answer(name, answer, "upgrade").await;
-        }
-        let epoch = self.inner.store.checkpoint(name)?.epoch;
-        change::upgrade(
-            &self.inner.store,
-            name,
-            stage,
-            function.to_owned(),
-            digest,
-            epoch,
-        )
-    }
-
-    async fn answer<T>(
-        &self,
-        name: &str,
-        answer: oneshot::Receiver<Result<T, StreamError>>,
-        action: &'static str,
-    ) -> Result<T, StreamError> {
-        match tokio::time::timeout(SETTLE_TIMEOUT, answer).await {
-            Ok(Ok(result)) => result,
-            _ => Err(StreamError::WrongState {
-                name: name.to_owned(),
-                state: self.shared(name)?.phase().label(),
-                action: match action {
-                    "upgrade" => "upgrade it (it did not reach a barrier in time)",
-                    _ => "rescale it (it did not reach a barrier in time)",
-                },
-            }),
-        }
-    }
-
     /// Appends the records of `body` (in the stream's framing) to its
     /// input log, durably: when this returns, they are on disk. A last
     /// line without a newline is a record (it gets one). Nothing is stored
@@ -508,7 +400,7 @@ impl Streams {
     ///
     /// # Errors
     /// [`StreamError::NotFound`], [`StreamError::Store`].
-    pub fn state(&self, name: &str) -> Result<Vec<(u32, Vec<u8>, Vec<u8>)>, StreamError> {
+    pub fn state(&self, name: &str) -> Result<Vec<StateEntry>, StreamError> {
         self.stored(name)?;
         self.inner.store.dump_state(name)
     }
@@ -559,14 +451,19 @@ impl Streams {
         Ok(())
     }
 
-    fn is_running(&self, name: &str) -> bool {
+    pub(super) fn is_running(&self, name: &str) -> bool {
         let live = self.inner.live.lock().expect("live lock");
         live.get(name)
             .and_then(|l| l.running.as_ref())
             .is_some_and(|r| !r.task.is_finished())
     }
 
-    fn send(&self, name: &str, command: Command, action: &'static str) -> Result<(), StreamError> {
+    pub(super) fn send(
+        &self,
+        name: &str,
+        command: Command,
+        action: &'static str,
+    ) -> Result<(), StreamError> {
         let live = self.inner.live.lock().expect("live lock");
         let entry = live.get(name).ok_or_else(|| StreamError::NotFound {
             name: name.to_owned(),
@@ -590,7 +487,7 @@ impl Streams {
         }
     }
 
-    fn stored(&self, name: &str) -> Result<StoredStream, StreamError> {
+    pub(super) fn stored(&self, name: &str) -> Result<StoredStream, StreamError> {
         check_name(name)?;
         self.inner
             .store
@@ -600,7 +497,7 @@ impl Streams {
             })
     }
 
-    fn shared(&self, name: &str) -> Result<Arc<Shared>, StreamError> {
+    pub(super) fn shared(&self, name: &str) -> Result<Arc<Shared>, StreamError> {
         let live = self.inner.live.lock().expect("live lock");
         live.get(name)
             .map(|l| l.shared.clone())

@@ -4,19 +4,17 @@
 //! ```no_run
 //! // A keyed count: for each record, the key's count goes up by one and
 //! // "key count" goes downstream.
-//! fn main() {
-//!     faasrt_guest::run(|| {
-//!         faasrt_guest::records::run(|record, state| {
-//!             let count = state.get().map_or(0, |v| {
-//!                 std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()).unwrap_or(0)
-//!             }) + 1u64;
-//!             state.put(count.to_string());
-//!             let line = format!("{} {count}\n", String::from_utf8_lossy(record.key));
-//!             state.emit(record.key, line.as_bytes());
-//!             Ok(())
-//!         })
+//! faasrt_guest::run(|| {
+//!     faasrt_guest::records::run(|record, state| {
+//!         let count = state.get().map_or(0, |v| {
+//!             std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()).unwrap_or(0)
+//!         }) + 1u64;
+//!         state.put(count.to_string());
+//!         let line = format!("{} {count}\n", String::from_utf8_lossy(record.key));
+//!         state.emit(record.key, line.as_bytes());
+//!         Ok(())
 //!     })
-//! }
+//! })
 //! ```
 //!
 //! The host runs the function once per batch of records and hands it the

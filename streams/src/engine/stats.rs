@@ -120,7 +120,7 @@ impl ReplicaStats {
             backpressured_ms: ms(&self.backpressured_ns),
             idle_ms: ms(&self.idle_ns),
             restarts: self.restarts.load(Relaxed),
-            last_exit_code: (exit != i64::MIN).then(|| exit as i32),
+            last_exit_code: (exit != i64::MIN).then_some(exit as i32),
             thread: self.thread.lock().expect("stats lock").clone(),
         }
     }

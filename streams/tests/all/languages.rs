@@ -40,7 +40,7 @@ async fn a_go_keyed_stage_splits_sessions() {
         .state("sessions")
         .expect("state")
         .into_iter()
-        .map(|(_, k, v)| (k, v))
+        .map(|entry| (entry.key, entry.value))
         .collect();
     assert_eq!(state[&b"ann"[..]], b"2 9000");
 }

@@ -100,11 +100,11 @@ pub fn state_of(streams: &Streams, name: &str, stage: u32) -> BTreeMap<String, u
         .state(name)
         .expect("state")
         .into_iter()
-        .filter(|(s, _, _)| *s == stage)
-        .map(|(_, key, value)| {
+        .filter(|entry| entry.stage == stage)
+        .map(|entry| {
             (
-                String::from_utf8(key).expect("utf-8 key"),
-                String::from_utf8(value)
+                String::from_utf8(entry.key).expect("utf-8 key"),
+                String::from_utf8(entry.value)
                     .expect("utf-8")
                     .parse()
                     .expect("a count"),
