@@ -1,14 +1,15 @@
 //! What each subcommand does. Every command returns the process exit code;
 //! errors are printed here, once, as text or as JSON with `--json`.
 
-use crate::client::{Client, ClientError, InvokeOutcome};
+use crate::client::{ClientError, InvokeOutcome};
+use crate::session::{CommandFuture, client};
 use crate::{
     Cli, ClientArgs, Command, DeployArgs, InvokeArgs, PipeArgs, RmArgs, RunArgs, ServeArgs,
 };
 use anyhow::Context;
 use bytes::Bytes;
 use faasrt_runtime::{
-    DataDir, DeployOptions, FunctionInfo, FunctionLimits, RequestedLimits, Runtime, RuntimeConfig,
+    DeployOptions, FunctionInfo, FunctionLimits, RequestedLimits, Runtime, RuntimeConfig,
 };
 use faasrt_server::{Server, ServerConfig, Token};
 use serde_json::json;
@@ -59,23 +60,6 @@ fn client_command(command: impl FnOnce() -> CommandFuture) -> anyhow::Result<i32
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(command())
-}
-
-pub(crate) fn client(args: &ClientArgs) -> anyhow::Result<Client> {
-    Ok(Client::new(&args.server, token(args)?)?)
-}
-
-/// The token from `FAASRT_TOKEN`, else from the data directory, if any.
-fn token(args: &ClientArgs) -> anyhow::Result<Option<String>> {
-    if let Ok(token) = std::env::var("FAASRT_TOKEN")
-        && !token.trim().is_empty()
-    {
-        return Ok(Some(token.trim().to_owned()));
-    }
-    if !args.data_dir.is_dir() {
-        return Ok(None);
-    }
-    Ok(DataDir::open(&args.data_dir)?.read_token()?)
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -211,9 +195,6 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .try_init();
 }
-
-pub(crate) type CommandFuture =
-    std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<i32>>>>;
 
 fn deploy(args: DeployArgs, json: bool) -> CommandFuture {
     Box::pin(async move {

@@ -11,6 +11,7 @@
 mod client;
 mod commands;
 mod examples;
+mod session;
 mod stream_commands;
 mod units;
 

@@ -2,7 +2,7 @@
 
 use crate::StreamCommand;
 use crate::client::{Client, checked};
-use crate::commands::{CommandFuture, client};
+use crate::session::{CommandFuture, client};
 use anyhow::Context;
 use bytes::Bytes;
 use faasrt_server::NEXT_OFFSET_HEADER;
