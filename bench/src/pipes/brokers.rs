@@ -28,7 +28,7 @@ pub(super) fn unless_unavailable(name: &str, measured: anyhow::Result<Samples>) 
 
 /// One hop through Redis: LPUSH a 1 KiB message to a list, BRPOP it back
 /// (the way a broker-based chain hands data to the next function).
-pub(super) fn redis_hop(messages: u64) -> anyhow::Result<Samples> {
+pub(crate) fn redis_hop(messages: u64) -> anyhow::Result<Samples> {
     let (mut server, port) = start_peer(
         "redis-server",
         &[

@@ -219,3 +219,35 @@ async fn wait_until(
         tokio::time::sleep(Duration::from_micros(50)).await;
     }
 }
+
+/// The hop latency into the second of two `cat` stages while records
+/// arrive at `rate` per second for `seconds`, appended every 5 ms: (median,
+/// p99) in microseconds, from the replica's own histogram.
+pub(super) async fn hop_latency(
+    streams: &Streams,
+    name: &str,
+    rate: f64,
+    seconds: f64,
+) -> anyhow::Result<(f64, f64)> {
+    let spec =
+        r#"{"stages": [{"function": "cat"}, {"function": "cat"}], "checkpoint_interval_ms": 100}"#;
+    streams.create(name, spec.as_bytes())?;
+    streams.start(name)?;
+    let tick = Duration::from_millis(5);
+    let per_tick = ((rate * tick.as_secs_f64()) as usize).max(1);
+    let lines = records(per_tick, 10_000).concat();
+    let started = Instant::now();
+    let mut next = started;
+    while started.elapsed().as_secs_f64() < seconds {
+        streams.append(name, &lines)?;
+        next += tick;
+        tokio::time::sleep_until(next.into()).await;
+    }
+    streams.drain(name).await?;
+    let status = streams.status(name)?;
+    let hop = &status.stages[1].replicas[0];
+    match (hop.hop_p50_us, hop.hop_p99_us) {
+        (Some(p50), Some(p99)) => Ok((p50, p99)),
+        _ => bail!("stream {name} measured no hop: {status:?}"),
+    }
+}

@@ -9,7 +9,10 @@
 //!   one (the overhead);
 //! - `commit`: one epoch commit with 10k dirty keys, against one with 1;
 //! - `recovery`: detection of a trap and the time back to committed
-//!   output.
+//!   output;
+//! - `hop-at-50pct-load`: the latency of the hop between two `cat` stages
+//!   while records arrive at half the chain's measured capacity, against
+//!   one hop through Redis (LPUSH + BRPOP, 1 KiB).
 //!
 //! Each case runs `--runs` times; a row gives the median and the worst run
 //! (the tail), and its ratio to its baseline measured in the same run.
@@ -169,6 +172,47 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
         throughput(&two),
         "stateless-1-replica",
         Some(throughput(&two).0 / one_median),
+    ));
+
+    // The hop between two stages at half the chain's capacity, against one
+    // hop through Redis (LPUSH, BRPOP).
+    let two_stages =
+        r#"{"stages": [{"function": "cat"}, {"function": "cat"}], "checkpoint_interval_ms": 1000}"#;
+    let (chain, _) = measure(two_stages)?;
+    let capacity = throughput(&chain).0;
+    rows.push(row(
+        "stateless-2-stages",
+        "records/s",
+        throughput(&chain),
+        "-",
+        None,
+    ));
+    let seconds = if args.quick { 2.0 } else { 5.0 };
+    let (p50, p99) = io.block_on(cases::hop_latency(
+        &streams,
+        "hops",
+        capacity / 2.0,
+        seconds,
+    ))?;
+    streams.remove("hops")?;
+    let redis = crate::pipes::brokers::redis_hop(if args.quick { 2_000 } else { 20_000 });
+    let redis_p50 = match &redis {
+        Ok(samples) => {
+            let (r50, r99) = (samples.quantile_us(0.5), samples.quantile_us(0.99));
+            rows.push(row("redis-hop-1kib", "us", (r50, r99), "-", None));
+            Some(r50)
+        }
+        Err(error) => {
+            eprintln!("note: the redis hop baseline is left out: {error:#}");
+            None
+        }
+    };
+    rows.push(row(
+        "hop-at-50pct-load",
+        "us",
+        (p50, p99),
+        "redis-hop-1kib",
+        redis_p50.map(|r| r / p50),
     ));
 
     // Keyed, with checkpoints, against the same without them.

@@ -6,7 +6,9 @@
 //! backpressure holds it).
 
 use super::messages::Message;
+use super::stats::ReplicaStats;
 use crate::batch::Batch;
+use std::sync::Arc;
 use std::task::Poll;
 use tokio::sync::mpsc;
 
@@ -34,17 +36,24 @@ pub(crate) struct AlignedInputs {
     ended: Vec<bool>,
     /// The input polled first next time, so no input starves the others.
     next: usize,
+    /// Where each batch's hop latency is recorded.
+    stats: Option<Arc<ReplicaStats>>,
 }
 
 impl AlignedInputs {
-    /// Inputs over `receivers`, one per upstream.
-    pub(crate) fn new(receivers: Vec<mpsc::Receiver<Message>>) -> Self {
+    /// Inputs over `receivers`, one per upstream, recording each batch's
+    /// hop latency in `stats`.
+    pub(crate) fn new(
+        receivers: Vec<mpsc::Receiver<Message>>,
+        stats: Option<Arc<ReplicaStats>>,
+    ) -> Self {
         let count = receivers.len();
         AlignedInputs {
             receivers,
             blocked: vec![None; count],
             ended: vec![false; count],
             next: 0,
+            stats,
         }
     }
 
@@ -66,7 +75,10 @@ impl AlignedInputs {
             match self.receivers[index].poll_recv(cx) {
                 Poll::Pending => {}
                 Poll::Ready(None) => return Poll::Ready(Err(Disconnected)),
-                Poll::Ready(Some(Message::Records(records))) => {
+                Poll::Ready(Some(Message::Records(records, sent))) => {
+                    if let Some(stats) = &self.stats {
+                        stats.hop(sent.elapsed());
+                    }
                     self.next = (index + 1) % count;
                     return Poll::Ready(Ok(Event::Records(records)));
                 }
@@ -138,14 +150,20 @@ mod tests {
     async fn an_input_past_a_barrier_waits_for_the_others() {
         let (a_send, a) = mpsc::channel(8);
         let (b_send, b) = mpsc::channel(8);
-        let mut inputs = AlignedInputs::new(vec![a, b]);
+        let mut inputs = AlignedInputs::new(vec![a, b], None);
         a_send.send(Message::Barrier(1)).await.expect("send");
         a_send
-            .send(Message::Records(record("a-after")))
+            .send(Message::Records(
+                record("a-after"),
+                std::time::Instant::now(),
+            ))
             .await
             .expect("send");
         b_send
-            .send(Message::Records(record("b-before")))
+            .send(Message::Records(
+                record("b-before"),
+                std::time::Instant::now(),
+            ))
             .await
             .expect("send");
         assert_eq!(texts(inputs.next().await.expect("event")), ["b-before"]);
@@ -161,14 +179,14 @@ mod tests {
     async fn the_end_comes_once_every_input_ended() {
         let (a_send, a) = mpsc::channel(8);
         let (b_send, b) = mpsc::channel(8);
-        let mut inputs = AlignedInputs::new(vec![a, b]);
+        let mut inputs = AlignedInputs::new(vec![a, b], None);
         for send in [&a_send, &b_send] {
             send.send(Message::Barrier(3)).await.expect("send");
         }
         assert!(matches!(inputs.next().await, Ok(Event::Aligned(3))));
         a_send.send(Message::End).await.expect("send");
         b_send
-            .send(Message::Records(record("late")))
+            .send(Message::Records(record("late"), std::time::Instant::now()))
             .await
             .expect("send");
         assert_eq!(texts(inputs.next().await.expect("event")), ["late"]);
@@ -182,7 +200,7 @@ mod tests {
     #[tokio::test]
     async fn an_upstream_that_vanishes_is_a_disconnect() {
         let (a_send, a) = mpsc::channel(8);
-        let mut inputs = AlignedInputs::new(vec![a]);
+        let mut inputs = AlignedInputs::new(vec![a], None);
         drop(a_send);
         assert!(inputs.next().await.is_err());
     }

@@ -8,8 +8,9 @@ use crate::store::StateChange;
 /// host's: they travel beside the records and never reach a guest.
 #[derive(Debug)]
 pub(crate) enum Message {
-    /// Records, in order.
-    Records(Batch),
+    /// Records, in order, and when they were handed to the edge (each
+    /// receiver records the hop's latency).
+    Records(Batch, std::time::Instant),
     /// Everything before this belongs to epoch `.0` or earlier.
     Barrier(u64),
     /// Nothing follows (after a final barrier).

@@ -115,7 +115,7 @@ impl Outputs {
         let records_count = records.len();
         let bytes = records.bytes();
         self.stats
-            .backpressure_of(self.senders[to].send(Message::Records(records)))
+            .backpressure_of(self.senders[to].send(Message::Records(records, Instant::now())))
             .await
             .map_err(|_| Closed)?;
         self.stats.emitted(records_count, bytes);

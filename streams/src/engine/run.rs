@@ -154,7 +154,8 @@ impl Run {
                     route_into(s + 1),
                     ctx.stats[s][r].clone(),
                 );
-                let replica = Replica::new(ctx.clone(), s, r, AlignedInputs::new(inputs), outputs);
+                let inputs = AlignedInputs::new(inputs, Some(ctx.stats[s][r].clone()));
+                let replica = Replica::new(ctx.clone(), s, r, inputs, outputs);
                 tasks.push(tokio::spawn(replica.run()));
             }
         }
@@ -164,7 +165,7 @@ impl Run {
             .collect();
         tasks.push(tokio::spawn(run_sink(
             ctx.clone(),
-            AlignedInputs::new(sink_inputs),
+            AlignedInputs::new(sink_inputs, None),
         )));
         // The run's tasks hold every sender they need; these copies go.
         drop(all);

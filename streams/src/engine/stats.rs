@@ -4,6 +4,7 @@
 //! reads them without stopping anything; they survive the replica's
 //! restarts.
 
+use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
@@ -24,10 +25,13 @@ pub struct ReplicaStats {
     /// The last invocation's exit code; `i64::MIN` before any.
     last_exit_code: AtomicI64,
     thread: Mutex<Option<String>>,
+    /// How long batches took from being handed to this replica's input
+    /// edges to being taken off them, in nanoseconds.
+    hops: Mutex<Option<Histogram<u64>>>,
 }
 
 /// A replica's counters as the status shows them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReplicaReport {
     /// The replica's index in its stage.
     pub replica: usize,
@@ -57,6 +61,13 @@ pub struct ReplicaReport {
     /// The thread its last batch ran on (its placement).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thread: Option<String>,
+    /// The latency of the hop into this replica (from the upstream's send
+    /// to this replica's receive, queueing included), median, in us.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hop_p50_us: Option<f64>,
+    /// The same, 99th percentile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hop_p99_us: Option<f64>,
 }
 
 impl ReplicaStats {
@@ -100,6 +111,14 @@ impl ReplicaStats {
         self.idle_ns.fetch_add(nanos(took), Relaxed);
     }
 
+    pub(crate) fn hop(&self, took: Duration) {
+        let mut hops = self.hops.lock().expect("stats lock");
+        let histogram = hops.get_or_insert_with(|| {
+            Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid bounds")
+        });
+        histogram.saturating_record(nanos(took).max(1));
+    }
+
     pub(crate) fn restarted(&self) {
         self.restarts.fetch_add(1, Relaxed);
     }
@@ -122,7 +141,16 @@ impl ReplicaStats {
             restarts: self.restarts.load(Relaxed),
             last_exit_code: (exit != i64::MIN).then_some(exit as i32),
             thread: self.thread.lock().expect("stats lock").clone(),
+            hop_p50_us: self.hop_quantile_us(0.5),
+            hop_p99_us: self.hop_quantile_us(0.99),
         }
+    }
+
+    fn hop_quantile_us(&self, quantile: f64) -> Option<f64> {
+        let hops = self.hops.lock().expect("stats lock");
+        hops.as_ref()
+            .filter(|h| !h.is_empty())
+            .map(|h| h.value_at_quantile(quantile) as f64 / 1000.0)
     }
 }
 

@@ -27,6 +27,8 @@ async fn an_unmodified_filter_runs_as_a_stateless_stage() {
     assert_eq!(drained.input.lag, 0);
     let grep = &drained.stages[0].replicas[0];
     assert_eq!((grep.records_in, grep.records_out), (3, 2));
+    let hop = grep.hop_p50_us.expect("the hop into grep is measured");
+    assert!(hop > 0.0 && grep.hop_p99_us.expect("p99") >= hop);
     let upper: u64 = drained.stages[1]
         .replicas
         .iter()
