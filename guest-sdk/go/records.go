@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"sort"
 )
 
 // The record API, for stages of a faasrt stream: a function that is
@@ -29,32 +28,44 @@ type Record struct {
 // State is the state of the current record's key, and where emitted
 // records go.
 type State struct {
-	values  map[string][]byte
-	written map[string]bool
-	key     string
+	// entries holds each key of the batch in the host's order: records
+	// name theirs by index, so finding a key's state is an array access.
+	entries []entry
+	current int
 	out     []byte
+}
+
+type entry struct {
+	key     []byte
+	value   []byte
+	present bool
+	written bool
 }
 
 // Get returns the current key's value and whether it has one.
 func (s *State) Get() ([]byte, bool) {
-	v, ok := s.values[s.key]
-	return v, ok && v != nil
+	e := &s.entries[s.current]
+	return e.value, e.present
 }
 
 // Put sets the current key's value.
 func (s *State) Put(value []byte) {
-	s.values[s.key] = append([]byte{}, value...)
-	s.written[s.key] = true
+	e := &s.entries[s.current]
+	e.value = append(e.value[:0], value...)
+	e.present = true
+	e.written = true
 }
 
 // Delete deletes the current key's value.
 func (s *State) Delete() {
-	s.values[s.key] = nil
-	s.written[s.key] = true
+	e := &s.entries[s.current]
+	e.value = nil
+	e.present = false
+	e.written = true
 }
 
 // Key returns the current record's key.
-func (s *State) Key() []byte { return []byte(s.key) }
+func (s *State) Key() []byte { return s.entries[s.current].key }
 
 // Emit sends a record downstream (to the next stage, or the stream's
 // output). In a "lines" stream value is the line (a newline is added if it
@@ -91,51 +102,60 @@ func HandleRecords(h func(r Record, s *State) error) {
 // to one batch.
 func HandleBatch(batch []byte, h func(r Record, s *State) error) ([]byte, error) {
 	r := reader{batch}
-	if magic, ok := r.take(4); !ok || string(magic) != "fsb1" {
+	if magic, ok := r.take(4); !ok || string(magic) != "fsb2" {
 		return nil, ErrNotABatch
 	}
-	s := &State{values: map[string][]byte{}, written: map[string]bool{}}
-	states, ok := r.u32()
+	s := &State{}
+	keys, ok := r.u32()
 	if !ok {
 		return nil, ErrNotABatch
 	}
-	for range states {
-		key, ok1 := r.bytes()
-		value, ok2 := r.bytes()
-		if !ok1 || !ok2 {
+	for range keys {
+		key, ok := r.bytes()
+		if !ok {
 			return nil, ErrNotABatch
 		}
-		s.values[string(key)] = value
+		has, ok := r.take(1)
+		if !ok || has[0] > 1 {
+			return nil, ErrNotABatch
+		}
+		e := entry{key: key}
+		if has[0] == 1 {
+			value, ok := r.bytes()
+			if !ok {
+				return nil, ErrNotABatch
+			}
+			e.value, e.present = append([]byte{}, value...), true
+		}
+		s.entries = append(s.entries, e)
 	}
 	records, ok := r.u32()
 	if !ok {
 		return nil, ErrNotABatch
 	}
 	for range records {
-		key, ok1 := r.bytes()
+		index, ok1 := r.u32()
 		value, ok2 := r.bytes()
-		if !ok1 || !ok2 {
+		if !ok1 || !ok2 || int(index) >= len(s.entries) {
 			return nil, ErrNotABatch
 		}
-		s.key = string(key)
-		if err := h(Record{Key: key, Value: value}, s); err != nil {
+		s.current = int(index)
+		if err := h(Record{Key: s.entries[index].key, Value: value}, s); err != nil {
 			return nil, err
 		}
 	}
-	keys := make([]string, 0, len(s.written))
-	for key := range s.written {
-		keys = append(keys, key)
-	}
-	sort.Strings(keys)
 	out := s.out
-	for _, key := range keys {
-		if value := s.values[key]; value != nil {
+	for _, e := range s.entries {
+		if !e.written {
+			continue
+		}
+		if e.present {
 			out = append(out, 'P')
-			out = putBytes(out, []byte(key))
-			out = putBytes(out, value)
+			out = putBytes(out, e.key)
+			out = putBytes(out, e.value)
 		} else {
 			out = append(out, 'D')
-			out = putBytes(out, []byte(key))
+			out = putBytes(out, e.key)
 		}
 	}
 	return out, nil

@@ -7,15 +7,38 @@ import (
 	"testing"
 )
 
+// batch lays out a batch as the host does: the records' keys once each,
+// in the order met, with their value from states, then the records by key
+// index.
 func batch(states [][2]string, records [][2]string) []byte {
-	out := []byte("fsb1")
-	out = putU32(out, len(states))
-	for _, kv := range states {
-		out = putBytes(putBytes(out, []byte(kv[0])), []byte(kv[1]))
+	var keys []string
+	index := map[string]int{}
+	for _, kv := range records {
+		if _, ok := index[kv[0]]; !ok {
+			index[kv[0]] = len(keys)
+			keys = append(keys, kv[0])
+		}
+	}
+	out := []byte("fsb2")
+	out = putU32(out, len(keys))
+	for _, key := range keys {
+		out = putBytes(out, []byte(key))
+		value, found := "", false
+		for _, kv := range states {
+			if kv[0] == key {
+				value, found = kv[1], true
+			}
+		}
+		if found {
+			out = putBytes(append(out, 1), []byte(value))
+		} else {
+			out = append(out, 0)
+		}
 	}
 	out = putU32(out, len(records))
 	for _, kv := range records {
-		out = putBytes(putBytes(out, []byte(kv[0])), []byte(kv[1]))
+		out = putU32(out, index[kv[0]])
+		out = putBytes(out, []byte(kv[1]))
 	}
 	return out
 }

@@ -6,9 +6,10 @@
 //! One invocation per batch, on `faasin`:
 //!
 //! ```text
-//! batch  = "fsb1", u32 state_count, state*, u32 record_count, record*
-//! state  = bytes key, bytes value      (the stored value of a key the batch holds)
-//! record = bytes key, bytes value
+//! batch  = "fsb2", u32 key_count, key*, u32 record_count, record*
+//! key    = bytes key, u8 has_value, [bytes value]   each key of the batch once,
+//!                                                   with its stored value if any
+//! record = u32 key_index, bytes value               its key by index into the keys
 //! bytes  = u32 length (little-endian), the bytes
 //! ```
 //!
@@ -20,7 +21,9 @@
 //! 'D' bytes key                 the key's state is deleted
 //! ```
 //!
-//! The SDKs (`faasrt_guest::records`, Go `faasrt.Records`) hide all of it
+//! Records name their key by index, so a function finds a key's state by
+//! indexing an array, never by hashing or comparing keys. The SDKs
+//! (`faasrt_guest::records`, Go `faasrt.HandleRecords`) hide all of it
 //! behind `get`, `put`, `delete` and `emit`. This is the StateFun "remote
 //! function" model: the state travels with the batch, so the host stays
 //! its only owner, a native function can be stateful too, and a barrier
@@ -28,7 +31,7 @@
 //! invocations.
 
 /// The first four bytes of a batch.
-pub const BATCH_MAGIC: &[u8; 4] = b"fsb1";
+pub const BATCH_MAGIC: &[u8; 4] = b"fsb2";
 
 /// What a record-API stage asked for, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,21 +103,28 @@ pub enum ProtocolError {
     },
 }
 
-/// Writes one batch: the states, then the records.
+/// Writes one batch: each key once (in `keys`' order) with its stored
+/// value if any, then each record with the index of its key.
 pub fn encode_batch<'a>(
-    states: &[(&[u8], &[u8])],
-    records: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>,
+    keys: &[(&[u8], Option<&[u8]>)],
+    records: impl ExactSizeIterator<Item = (u32, &'a [u8])>,
     out: &mut Vec<u8>,
 ) {
     out.extend_from_slice(BATCH_MAGIC);
-    put_len(states.len(), out);
-    for (key, value) in states {
+    put_len(keys.len(), out);
+    for (key, value) in keys {
         put_bytes(key, out);
-        put_bytes(value, out);
+        match value {
+            Some(value) => {
+                out.push(1);
+                put_bytes(value, out);
+            }
+            None => out.push(0),
+        }
     }
     put_len(records.len(), out);
-    for (key, value) in records {
-        put_bytes(key, out);
+    for (index, value) in records {
+        out.extend_from_slice(&index.to_le_bytes());
         put_bytes(value, out);
     }
 }
@@ -294,15 +304,20 @@ mod tests {
     #[test]
     fn a_batch_is_laid_out_as_documented() {
         let mut out = Vec::new();
+        let keys: [(&[u8], Option<&[u8]>); 2] = [(b"k", Some(b"7")), (b"n", None)];
         encode_batch(
-            &[(b"k", b"7")],
-            [(&b"k"[..], &b"v"[..])].into_iter(),
+            &keys,
+            [(0, &b"v"[..]), (1, &b"w"[..])].into_iter(),
             &mut out,
         );
-        assert_eq!(
-            out,
-            b"fsb1\x01\0\0\0\x01\0\0\0k\x01\0\0\x007\x01\0\0\0\x01\0\0\0k\x01\0\0\0v"
-        );
+        let mut expected = b"fsb2".to_vec();
+        expected.extend_from_slice(b"\x02\0\0\0");
+        expected.extend_from_slice(b"\x01\0\0\0k\x01\x01\0\0\x007");
+        expected.extend_from_slice(b"\x01\0\0\0n\0");
+        expected.extend_from_slice(b"\x02\0\0\0");
+        expected.extend_from_slice(b"\0\0\0\0\x01\0\0\0v");
+        expected.extend_from_slice(b"\x01\0\0\0\x01\0\0\0w");
+        assert_eq!(out, expected);
     }
 
     #[test]

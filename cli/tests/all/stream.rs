@@ -43,11 +43,14 @@ fn output_lines(server: &Serve, count: usize) -> Vec<String> {
         if lines.len() >= count {
             return lines;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "{} of {count} lines",
-            lines.len()
-        );
+        if started.elapsed() > Duration::from_secs(120) {
+            let status = server.faasrt(&["stream", "status", "wc"], b"");
+            panic!(
+                "{} of {count} lines; status: {}",
+                lines.len(),
+                String::from_utf8_lossy(&status.stdout)
+            );
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -41,19 +41,35 @@ mod tests {
     use super::*;
     use faasrt_guest::records::handle_batch;
 
+    /// A batch of `records` (each its own key and value) in the host's
+    /// layout, with key `a` stored at 41.
     fn batch(records: &[&[u8]]) -> Vec<u8> {
-        let mut out = b"fsb1".to_vec();
-        out.extend_from_slice(&1u32.to_le_bytes());
-        for part in [&b"a"[..], b"41"] {
-            out.extend_from_slice(&(part.len() as u32).to_le_bytes());
-            out.extend_from_slice(part);
+        let part = |out: &mut Vec<u8>, bytes: &[u8]| {
+            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            out.extend_from_slice(bytes);
+        };
+        let mut keys: Vec<&[u8]> = Vec::new();
+        for key in records {
+            if !keys.contains(key) {
+                keys.push(key);
+            }
+        }
+        let mut out = b"fsb2".to_vec();
+        out.extend_from_slice(&(keys.len() as u32).to_le_bytes());
+        for key in &keys {
+            part(&mut out, key);
+            if *key == b"a" {
+                out.push(1);
+                part(&mut out, b"41");
+            } else {
+                out.push(0);
+            }
         }
         out.extend_from_slice(&(records.len() as u32).to_le_bytes());
         for key in records {
-            for part in [*key, *key] {
-                out.extend_from_slice(&(part.len() as u32).to_le_bytes());
-                out.extend_from_slice(part);
-            }
+            let index = keys.iter().position(|k| k == key).expect("listed") as u32;
+            out.extend_from_slice(&index.to_le_bytes());
+            part(&mut out, key);
         }
         out
     }

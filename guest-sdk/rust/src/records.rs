@@ -28,10 +28,9 @@
 //! The wire format (the host's `faasrt_streams::protocol`) is documented
 //! there; nothing here needs it.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-const BATCH_MAGIC: &[u8; 4] = b"fsb1";
+const BATCH_MAGIC: &[u8; 4] = b"fsb2";
 
 /// One record of a batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,14 +44,17 @@ pub struct Record<'a> {
 /// The state of the current record's key, and where emitted records go.
 #[derive(Debug, Default)]
 pub struct State {
-    /// Per key seen in this batch: its value, and whether it was written.
-    entries: BTreeMap<Vec<u8>, Entry>,
-    key: Vec<u8>,
+    /// Each key of the batch, in the host's order: records name theirs by
+    /// index, so finding a key's state is an array access.
+    entries: Vec<Entry>,
+    /// The current record's key, as an index into `entries`.
+    current: usize,
     out: Vec<u8>,
 }
 
 #[derive(Debug, Default)]
 struct Entry {
+    key: Vec<u8>,
     value: Option<Vec<u8>>,
     written: bool,
 }
@@ -61,7 +63,7 @@ impl State {
     /// The current key's value.
     pub fn get(&self) -> Option<&[u8]> {
         self.entries
-            .get(self.key.as_slice())
+            .get(self.current)
             .and_then(|e| e.value.as_deref())
     }
 
@@ -95,7 +97,9 @@ impl State {
 
     /// The current record's key.
     pub fn key(&self) -> &[u8] {
-        &self.key
+        self.entries
+            .get(self.current)
+            .map_or(&[], |e| e.key.as_slice())
     }
 
     /// Sends a record downstream (to the next stage, or the stream's
@@ -120,12 +124,7 @@ impl State {
     }
 
     fn entry(&mut self) -> &mut Entry {
-        if !self.entries.contains_key(self.key.as_slice()) {
-            self.entries.insert(self.key.clone(), Entry::default());
-        }
-        self.entries
-            .get_mut(self.key.as_slice())
-            .expect("inserted above")
+        &mut self.entries[self.current]
     }
 }
 
@@ -164,38 +163,47 @@ where
     let rest = batch.strip_prefix(BATCH_MAGIC).ok_or_else(invalid)?;
     let mut reader = Reader { bytes: rest };
     let mut state = State::default();
+    let mut key = Vec::new();
     for _ in 0..reader.u32().ok_or_else(invalid)? {
-        let key = reader.bytes().ok_or_else(invalid)?;
-        let value = reader.bytes().ok_or_else(invalid)?;
-        state.entries.insert(
-            key.to_vec(),
-            Entry {
-                value: Some(value.to_vec()),
-                written: false,
-            },
-        );
+        let key = reader.bytes().ok_or_else(invalid)?.to_vec();
+        let value = match reader.u8().ok_or_else(invalid)? {
+            0 => None,
+            1 => Some(reader.bytes().ok_or_else(invalid)?.to_vec()),
+            _ => return Err(invalid()),
+        };
+        state.entries.push(Entry {
+            key,
+            value,
+            written: false,
+        });
     }
     for _ in 0..reader.u32().ok_or_else(invalid)? {
-        let key = reader.bytes().ok_or_else(invalid)?;
+        let index = reader.u32().ok_or_else(invalid)? as usize;
         let value = reader.bytes().ok_or_else(invalid)?;
-        state.key.clear();
-        state.key.extend_from_slice(key);
-        handler(&Record { key, value }, &mut state)?;
+        if index >= state.entries.len() {
+            return Err(invalid());
+        }
+        state.current = index;
+        // The record's key, copied out so the handler can hold it while it
+        // changes the state (a copy into one reused buffer).
+        key.clear();
+        key.extend_from_slice(&state.entries[index].key);
+        handler(&Record { key: &key, value }, &mut state)?;
     }
     let mut out = std::mem::take(&mut state.out);
-    for (key, entry) in state.entries {
+    for entry in state.entries {
         if !entry.written {
             continue;
         }
         match entry.value {
             Some(value) => {
                 out.push(b'P');
-                put_bytes(&key, &mut out);
+                put_bytes(&entry.key, &mut out);
                 put_bytes(&value, &mut out);
             }
             None => {
                 out.push(b'D');
-                put_bytes(&key, &mut out);
+                put_bytes(&entry.key, &mut out);
             }
         }
     }
@@ -213,6 +221,12 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    fn u8(&mut self) -> Option<u8> {
+        let (byte, rest) = self.bytes.split_first()?;
+        self.bytes = rest;
+        Some(*byte)
+    }
+
     fn u32(&mut self) -> Option<u32> {
         let (raw, rest) = self.bytes.split_first_chunk::<4>()?;
         self.bytes = rest;
@@ -234,17 +248,33 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    fn batch(states: &[(&[u8], &[u8])], records: &[(&[u8], &[u8])]) -> Vec<u8> {
+    /// A batch in the host's layout: the records' keys once each, in the
+    /// order met, with their value from `states`, then the records by
+    /// key index.
+    pub(super) fn batch(states: &[(&[u8], &[u8])], records: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut keys: Vec<&[u8]> = Vec::new();
+        for (key, _) in records {
+            if !keys.contains(key) {
+                keys.push(key);
+            }
+        }
         let mut out = BATCH_MAGIC.to_vec();
-        out.extend_from_slice(&(states.len() as u32).to_le_bytes());
-        for (k, v) in states {
-            put_bytes(k, &mut out);
-            put_bytes(v, &mut out);
+        out.extend_from_slice(&(keys.len() as u32).to_le_bytes());
+        for key in &keys {
+            put_bytes(key, &mut out);
+            match states.iter().find(|(k, _)| k == key) {
+                Some((_, value)) => {
+                    out.push(1);
+                    put_bytes(value, &mut out);
+                }
+                None => out.push(0),
+            }
         }
         out.extend_from_slice(&(records.len() as u32).to_le_bytes());
-        for (k, v) in records {
-            put_bytes(k, &mut out);
-            put_bytes(v, &mut out);
+        for (key, value) in records {
+            let index = keys.iter().position(|k| k == key).expect("listed") as u32;
+            out.extend_from_slice(&index.to_le_bytes());
+            put_bytes(value, &mut out);
         }
         out
     }

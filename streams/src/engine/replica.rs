@@ -144,24 +144,35 @@ impl Replica {
     /// Runs a batch in the record protocol and applies its effects.
     async fn run_records(&mut self, records: &Batch) -> Result<Batch, Stop> {
         let keys = self.keys_of(records)?;
-        let mut input = Vec::with_capacity(records.bytes() + 16 * records.len() + 16);
-        let mut batch_keys: Vec<&[u8]> = keys.clone();
-        batch_keys.sort_unstable();
-        batch_keys.dedup();
-        if let Some(state) = &mut self.state {
-            if let Err(error) = state.load(&self.ctx.store, &self.ctx.name, &batch_keys) {
-                let message = format!("cannot read its state: {error}");
-                return Err(Ok(self.failure(message, None)));
-            }
-            let state = &*state;
-            let states: Vec<(&[u8], &[u8])> = batch_keys
-                .iter()
-                .filter_map(|key| state.get(key).map(|value| (*key, value)))
-                .collect();
-            encode_batch(&states, batch_pairs(&keys, records), &mut input);
-        } else {
-            encode_batch(&[], batch_pairs(&keys, records), &mut input);
+        // Each key once, in the order first met, and each record's index.
+        let mut index_of: foldhash::HashMap<&[u8], u32> = foldhash::HashMap::default();
+        let mut batch_keys: Vec<&[u8]> = Vec::new();
+        let indices: Vec<u32> = keys
+            .iter()
+            .map(|key| {
+                *index_of.entry(key).or_insert_with(|| {
+                    batch_keys.push(key);
+                    (batch_keys.len() - 1) as u32
+                })
+            })
+            .collect();
+        if let Some(state) = &mut self.state
+            && let Err(error) = state.load(&self.ctx.store, &self.ctx.name, &batch_keys)
+        {
+            let message = format!("cannot read its state: {error}");
+            return Err(Ok(self.failure(message, None)));
         }
+        let with_values: Vec<(&[u8], Option<&[u8]>)> = batch_keys
+            .iter()
+            .map(|key| (*key, self.state.as_ref().and_then(|state| state.get(key))))
+            .collect();
+        let mut input = Vec::with_capacity(records.bytes() + 16 * records.len() + 16);
+        let pairs = indices
+            .iter()
+            .zip(records.iter())
+            .map(|(index, record)| (*index, record.value));
+        encode_batch(&with_values, pairs, &mut input);
+        drop(with_values);
         let invocation = self.invoke(input).await?;
         let lines = self.ctx.spec.framing == Framing::Lines;
         let max = self.ctx.max_record_bytes;
@@ -202,10 +213,7 @@ impl Replica {
                 "wrote state, but the stage is not keyed: give it a \"key\" in the spec".into(),
             )));
         }
-        if let Some((key, _)) = writes
-            .iter()
-            .find(|(key, _)| batch_keys.binary_search(key).is_err())
-        {
+        if let Some((key, _)) = writes.iter().find(|(key, _)| !index_of.contains_key(key)) {
             return Err(Ok(self.refused(format!(
                 "wrote the state of key {:?}, which is not a key of its batch: state is scoped to the record's key",
                 String::from_utf8_lossy(key)
@@ -339,14 +347,4 @@ impl From<ProtocolError> for Applied {
     fn from(error: ProtocolError) -> Self {
         Applied::Protocol(error)
     }
-}
-
-/// Each record as (key, value) for the record protocol.
-fn batch_pairs<'a>(
-    keys: &'a [&'a [u8]],
-    records: &'a Batch,
-) -> impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])> + 'a {
-    keys.iter()
-        .zip(records.iter())
-        .map(|(key, record)| (*key, record.value))
 }

@@ -8,15 +8,18 @@ import (
 )
 
 func TestAGapStartsANewSession(t *testing.T) {
-	in := []byte("fsb1\x00\x00\x00\x00")
+	// Keys ann (0) and bob (1), neither stored yet; then the events.
+	in := []byte("fsb2\x02\x00\x00\x00\x03\x00\x00\x00ann\x00\x03\x00\x00\x00bob\x00")
 	events := []string{"ann 1000 home", "ann 2000 cart", "ann 9000 home", "bob 1500 home"}
 	in = append(in, byte(len(events)), 0, 0, 0)
 	for _, e := range events {
-		key := strings.Fields(e)[0]
-		for _, part := range []string{key, e + "\n"} {
-			in = append(in, byte(len(part)), 0, 0, 0)
-			in = append(in, part...)
+		index := byte(0)
+		if strings.HasPrefix(e, "bob") {
+			index = 1
 		}
+		line := e + "\n"
+		in = append(in, index, 0, 0, 0, byte(len(line)), 0, 0, 0)
+		in = append(in, line...)
 	}
 	var lines []string
 	_, err := faasrt.HandleBatch(in, func(r faasrt.Record, s *faasrt.State) error {
@@ -34,7 +37,7 @@ func TestAGapStartsANewSession(t *testing.T) {
 }
 
 func TestAMalformedEventIsAnError(t *testing.T) {
-	_, err := faasrt.HandleBatch([]byte("fsb1\x00\x00\x00\x00\x01\x00\x00\x00\x03\x00\x00\x00ann\x04\x00\x00\x00ann\n"), func(r faasrt.Record, s *faasrt.State) error {
+	_, err := faasrt.HandleBatch([]byte("fsb2\x01\x00\x00\x00\x03\x00\x00\x00ann\x00\x01\x00\x00\x00\x00\x00\x00\x00\x04\x00\x00\x00ann\n"), func(r faasrt.Record, s *faasrt.State) error {
 		_, err := sessionize(r.Value, s, 5000)
 		return err
 	})
