@@ -1,6 +1,7 @@
 //! Functions for tests: the built example functions, and small modules
 //! written in WebAssembly text that each do one thing (count, exit, trap,
-//! loop, flood, sleep, probe their environment, pre-initialize).
+//! loop, flood, sleep, probe their environment, pre-initialize, answer
+//! fixed bytes).
 
 /// The wasm bytes of an example function.
 pub fn example(name: &str) -> &'static [u8] {
@@ -133,6 +134,23 @@ pub fn byte_printer(init: &str, entry: &str) -> Vec<u8> {
             (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
         {entry}
         {init})"#
+    ))
+}
+
+/// A command that writes `answer` to `faasout` whatever its input: a
+/// stream stage that answers the same bytes to every batch.
+pub fn answer_module(answer: &[u8]) -> Vec<u8> {
+    let escaped: String = answer.iter().map(|b| format!("\\{b:02x}")).collect();
+    wat(&format!(
+        r#"(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 64) "{escaped}")
+        (func (export "_start")
+            (i32.store (i32.const 0) (i32.const 64))
+            (i32.store (i32.const 4) (i32.const {len}))
+            (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
+        len = answer.len()
     ))
 }
 

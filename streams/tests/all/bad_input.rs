@@ -76,3 +76,55 @@ async fn bad_records_are_refused_whole() {
         Err(StreamError::NotFound { .. })
     ));
 }
+
+/// A stream with one stage, `stage`, that answers `answer` to every batch.
+async fn misbehaving(keyed: bool, framing: &str, answer: &[u8]) -> faasrt_streams::StreamStatus {
+    let (runtime, streams) = streams_with(RuntimeConfig::in_memory(), &[]).await;
+    runtime
+        .deploy(
+            "stage",
+            faasrt_testkit::fixtures::answer_module(answer).into(),
+            Default::default(),
+        )
+        .await
+        .expect("deploy");
+    let key = match (keyed, framing) {
+        (false, _) => "",
+        (true, "lines") => r#", "key": {"field": 0}"#,
+        (true, _) => r#", "key": {}"#,
+    };
+    let spec = format!(r#"{{"stages": [{{"function": "stage"{key}}}], "framing": "{framing}"}}"#);
+    streams.create("s", spec.as_bytes()).expect("create");
+    streams.start("s").expect("start");
+    let record: &[u8] = if framing == "lines" {
+        b"a\n"
+    } else {
+        b"\x01\0\0\0a\x01\0\0\0v"
+    };
+    streams.append("s", record).expect("append");
+    wait_phase(&streams, "s", faasrt_streams::Phase::Failed).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stage_that_breaks_the_record_api_fails_at_once_with_the_reason() {
+    let cases: [(bool, &str, &[u8], &str); 3] = [
+        // State of a key that is not in the batch.
+        (
+            true,
+            "lines",
+            b"P\x01\0\0\0z\x01\0\0\0v",
+            "not a key of its batch",
+        ),
+        // State written by a stage without a key.
+        (false, "frames", b"P\x01\0\0\0a\x01\0\0\0v", "not keyed"),
+        // An answer that is not the record protocol.
+        (true, "lines", b"hello\n", "record protocol"),
+    ];
+    for (keyed, framing, answer, reason) in cases {
+        let status = misbehaving(keyed, framing, answer).await;
+        let failure = status.failure.expect("a cause");
+        assert!(failure.message.contains(reason), "{reason}: {failure:?}");
+        assert_eq!(status.restarts, 0, "{reason}: restarting cannot mend it");
+        assert_eq!(status.checkpoint.epoch, 0, "{reason}: nothing committed");
+    }
+}
