@@ -31,8 +31,8 @@ pub use engine::status::{FailureReport, Phase};
 pub use engine::supervisor::{FAILURE_WINDOW, MAX_FAILURES, RestartPolicy};
 pub use error::StreamError;
 pub use spec::{
-    DEFAULT_CHECKPOINT_INTERVAL_MS, Framing, KeySpec, MAX_REPLICAS, MAX_STAGES,
-    MIN_CHECKPOINT_INTERVAL_MS, SpecError, StageSpec, StreamSpec,
+    DEFAULT_BATCH_RECORDS, DEFAULT_CHECKPOINT_INTERVAL_MS, Framing, KeySpec, MAX_BATCH_RECORDS,
+    MAX_REPLICAS, MAX_STAGES, MIN_CHECKPOINT_INTERVAL_MS, SpecError, StageSpec, StreamSpec,
 };
 pub use status::{
     AppendAck, CheckpointReport, InputReport, OutputChunk, StageReport, StreamStatus,

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_CHECKPOINT_INTERVAL_MS: u64 = 1_000;
 /// Shortest checkpoint interval accepted, in milliseconds.
 pub const MIN_CHECKPOINT_INTERVAL_MS: u64 = 100;
+/// Records per batch when a spec gives no `batch_records`.
+pub const DEFAULT_BATCH_RECORDS: u32 = 4096;
+/// Most records per batch.
+pub const MAX_BATCH_RECORDS: u32 = 4096;
 /// Most replicas of one stage.
 pub const MAX_REPLICAS: u32 = 64;
 /// Most stages of one stream.
@@ -82,6 +86,15 @@ pub struct StreamSpec {
     /// How often a checkpoint is taken, in milliseconds.
     #[serde(default = "default_interval")]
     pub checkpoint_interval_ms: u64,
+    /// Most records the source puts in one batch (one invocation of the
+    /// first stage): fewer means lower latency per hop under load, more
+    /// means higher throughput.
+    #[serde(default = "default_batch_records")]
+    pub batch_records: u32,
+}
+
+fn default_batch_records() -> u32 {
+    DEFAULT_BATCH_RECORDS
 }
 
 fn default_interval() -> u64 {
@@ -143,6 +156,14 @@ pub enum SpecError {
     KeyFieldMissing {
         /// The stage, counted from 1.
         stage: usize,
+    },
+    /// `batch_records` is 0 or over [`MAX_BATCH_RECORDS`].
+    #[error("batch_records must be between 1 and {max}, got {value}")]
+    BatchRecords {
+        /// What the spec asked for.
+        value: u32,
+        /// The most accepted.
+        max: u32,
     },
     /// The checkpoint interval is below [`MIN_CHECKPOINT_INTERVAL_MS`].
     #[error("checkpoint_interval_ms must be at least {min}, got {value}")]
@@ -208,6 +229,12 @@ impl StreamSpec {
                 }
             }
         }
+        if self.batch_records == 0 || self.batch_records > MAX_BATCH_RECORDS {
+            return Err(SpecError::BatchRecords {
+                value: self.batch_records,
+                max: MAX_BATCH_RECORDS,
+            });
+        }
         if self.checkpoint_interval_ms < MIN_CHECKPOINT_INTERVAL_MS {
             return Err(SpecError::CheckpointInterval {
                 value: self.checkpoint_interval_ms,
@@ -238,6 +265,7 @@ mod tests {
         let spec = StreamSpec::from_json(br#"{"stages": [{"function": "upper"}]}"#).expect("valid");
         assert_eq!(spec.framing, Framing::Lines);
         assert_eq!(spec.checkpoint_interval_ms, DEFAULT_CHECKPOINT_INTERVAL_MS);
+        assert_eq!(spec.batch_records, DEFAULT_BATCH_RECORDS);
         assert_eq!(spec.stages[0].replicas, 1);
         assert_eq!(spec.stages[0].key, None);
         assert!(spec.stages[0].args.is_empty());
@@ -282,7 +310,21 @@ mod tests {
 
     #[test]
     fn every_bad_spec_is_refused_naming_its_problem() {
-        let cases: [(&[u8], SpecError); 9] = [
+        let cases: [(&[u8], SpecError); 11] = [
+            (
+                br#"{"stages": [{"function": "a"}], "batch_records": 0}"#,
+                SpecError::BatchRecords {
+                    value: 0,
+                    max: 4096,
+                },
+            ),
+            (
+                br#"{"stages": [{"function": "a"}], "batch_records": 4097}"#,
+                SpecError::BatchRecords {
+                    value: 4097,
+                    max: 4096,
+                },
+            ),
             (br#"{"stages": []}"#, SpecError::NoStages),
             (
                 br#"{"stages": [{"function": "Bad Name"}]}"#,

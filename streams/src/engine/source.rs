@@ -11,9 +11,6 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-/// Most records the source sends in one batch.
-pub(crate) const SOURCE_BATCH_RECORDS: usize = 4096;
-
 /// What the coordinator asks of the source.
 #[derive(Debug)]
 pub(crate) enum SourceCommand {
@@ -47,18 +44,17 @@ impl Source {
             let notified = appended.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let records =
-                match self
-                    .ctx
-                    .store
-                    .read_input(&self.ctx.name, self.offset, SOURCE_BATCH_RECORDS)
-                {
-                    Ok(records) => records,
-                    Err(error) => {
-                        self.fail(format!("cannot read the input log: {error}"));
-                        return;
-                    }
-                };
+            let records = match self.ctx.store.read_input(
+                &self.ctx.name,
+                self.offset,
+                self.ctx.spec.batch_records as usize,
+            ) {
+                Ok(records) => records,
+                Err(error) => {
+                    self.fail(format!("cannot read the input log: {error}"));
+                    return;
+                }
+            };
             let got = records.len();
             if got > 0 {
                 let count = got;

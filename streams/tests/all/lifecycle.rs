@@ -238,3 +238,25 @@ async fn a_stage_waits_for_a_free_instance_instead_of_failing() {
     assert_eq!(status.restarts, 0);
     assert_eq!(status.state, Phase::Stopped.label());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_records_caps_the_records_of_one_invocation() {
+    let (_runtime, streams) = streams_with(RuntimeConfig::in_memory(), &["cat"]).await;
+    streams
+        .create(
+            "small",
+            br#"{"stages": [{"function": "cat"}], "batch_records": 7}"#,
+        )
+        .expect("create");
+    let lines = zipf_lines(4, 100, 10);
+    streams
+        .append("small", lines.concat().as_bytes())
+        .expect("append");
+    streams.start("small").expect("start");
+    let drained = streams.drain("small").await.expect("drain");
+    let cat = &drained.stages[0].replicas[0];
+    assert_eq!(cat.records_in, 100);
+    // 100 records in batches of at most 7: at least 15 invocations.
+    assert!(cat.invocations >= 15, "{cat:?}");
+    assert_eq!(read_output(&streams, "small", 100).await, lines);
+}
