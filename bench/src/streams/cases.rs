@@ -220,17 +220,20 @@ async fn wait_until(
     }
 }
 
-/// The hop latency into the second of two `cat` stages while records
-/// arrive at `rate` per second for `seconds`, appended every 5 ms: (median,
-/// p99) in microseconds, from the replica's own histogram.
+/// The hop latency into the second of two `cat` stages (batches of at most
+/// `batch_records`) while records arrive at `rate` per second for
+/// `seconds`, appended every 5 ms: (median, p99) in microseconds, from the
+/// replica's own histogram.
 pub(super) async fn hop_latency(
     streams: &Streams,
     name: &str,
     rate: f64,
     seconds: f64,
+    batch_records: u32,
 ) -> anyhow::Result<(f64, f64)> {
-    let spec =
-        r#"{"stages": [{"function": "cat"}, {"function": "cat"}], "checkpoint_interval_ms": 100}"#;
+    let spec = format!(
+        r#"{{"stages": [{{"function": "cat"}}, {{"function": "cat"}}], "checkpoint_interval_ms": 100, "batch_records": {batch_records}}}"#
+    );
     streams.create(name, spec.as_bytes())?;
     streams.start(name)?;
     let tick = Duration::from_millis(5);

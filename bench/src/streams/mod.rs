@@ -12,7 +12,8 @@
 //!   output;
 //! - `hop-at-50pct-load`: the latency of the hop between two `cat` stages
 //!   while records arrive at half the chain's measured capacity, against
-//!   one hop through Redis (LPUSH + BRPOP, 1 KiB).
+//!   one hop through Redis (LPUSH + BRPOP, 1 KiB); and the same with
+//!   batches of at most 64 records (`batch_records`).
 //!
 //! Each case runs `--runs` times; a row gives the median and the worst run
 //! (the tail), and its ratio to its baseline measured in the same run.
@@ -193,6 +194,7 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
         "hops",
         capacity / 2.0,
         seconds,
+        4096,
     ))?;
     streams.remove("hops")?;
     let redis = crate::pipes::brokers::redis_hop(if args.quick { 2_000 } else { 20_000 });
@@ -209,6 +211,32 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
     };
     rows.push(row(
         "hop-at-50pct-load",
+        "us",
+        (p50, p99),
+        "redis-hop-1kib",
+        redis_p50.map(|r| r / p50),
+    ));
+    // The same with batches of at most 64 records: latency against throughput.
+    let small_batches = r#"{"stages": [{"function": "cat"}, {"function": "cat"}], "checkpoint_interval_ms": 1000, "batch_records": 64}"#;
+    let (small, _) = measure(small_batches)?;
+    let small_capacity = throughput(&small).0;
+    rows.push(row(
+        "stateless-2-stages-batch-64",
+        "records/s",
+        throughput(&small),
+        "stateless-2-stages",
+        Some(small_capacity / capacity),
+    ));
+    let (p50, p99) = io.block_on(cases::hop_latency(
+        &streams,
+        "hops-64",
+        small_capacity / 2.0,
+        seconds,
+        64,
+    ))?;
+    streams.remove("hops-64")?;
+    rows.push(row(
+        "hop-at-50pct-load-batch-64",
         "us",
         (p50, p99),
         "redis-hop-1kib",
