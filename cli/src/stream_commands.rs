@@ -41,11 +41,8 @@ pub(crate) fn run(command: StreamCommand, json: bool) -> CommandFuture {
                 replicas,
                 client: args,
             } => {
-                let path = format!("/v1/streams/{}/stages/{index}", checked(&name)?);
-                let body = Bytes::from(serde_json::to_vec(
-                    &serde_json::json!({ "replicas": replicas }),
-                )?);
-                let done = client(&args)?.call_json(Method::PATCH, &path, body).await?;
+                let change = serde_json::json!({ "replicas": replicas });
+                let done = change_stage(&args, &name, index, &change).await?;
                 if json {
                     println!("{done}");
                 } else {
@@ -61,11 +58,8 @@ pub(crate) fn run(command: StreamCommand, json: bool) -> CommandFuture {
                 function,
                 client: args,
             } => {
-                let path = format!("/v1/streams/{}/stages/{index}", checked(&name)?);
-                let body = Bytes::from(serde_json::to_vec(
-                    &serde_json::json!({ "function": function }),
-                )?);
-                let done = client(&args)?.call_json(Method::PATCH, &path, body).await?;
+                let change = serde_json::json!({ "function": function });
+                let done = change_stage(&args, &name, index, &change).await?;
                 if json {
                     println!("{done}");
                 } else {
@@ -150,6 +144,18 @@ async fn control(args: crate::StreamNameArgs, action: &str, json: bool) -> anyho
         .await?;
     print_status(&status, json);
     Ok(())
+}
+
+/// `PATCH /v1/streams/{name}/stages/{index}` with `change`; the answer.
+async fn change_stage(
+    args: &crate::ClientArgs,
+    name: &str,
+    index: usize,
+    change: &Value,
+) -> anyhow::Result<Value> {
+    let path = format!("/v1/streams/{}/stages/{index}", checked(name)?);
+    let body = Bytes::from(serde_json::to_vec(change)?);
+    Ok(client(args)?.call_json(Method::PATCH, &path, body).await?)
 }
 
 /// Prints the committed output from `from`; with `follow`, long-polls on.

@@ -134,7 +134,7 @@ pub(crate) async fn output(
     request: &Parts,
 ) -> Result<HttpResponse, ApiError> {
     let query = LogQuery::parse(request, true)?;
-    let framing = app.streams.status(name)?.spec.framing;
+    let framing = app.streams.framing(name)?;
     let chunk = app
         .streams
         .output(
@@ -155,7 +155,7 @@ pub(crate) async fn output(
 /// `GET /v1/streams/{name}/records?from=OFFSET&max=N`: the input log.
 pub(crate) fn input(app: &App, name: &str, request: &Parts) -> Result<HttpResponse, ApiError> {
     let query = LogQuery::parse(request, false)?;
-    let framing = app.streams.status(name)?.spec.framing;
+    let framing = app.streams.framing(name)?;
     let records = app.streams.input(name, query.from, query.max)?;
     let next = records.last().map_or(query.from, |r| r.offset + 1);
     Ok(records_response(framing, &records, next, None))

@@ -69,14 +69,15 @@ impl Streams {
         };
         let mut live = HashMap::new();
         for (name, stored) in store.streams()? {
+            let checkpoint = store.checkpoint(&name)?;
             let phase = if stored.failure.is_some() {
                 Phase::Failed
-            } else if store.checkpoint(&name)?.epoch == 0 && !stored.running {
+            } else if checkpoint.epoch == 0 && !stored.running {
                 Phase::Created
             } else {
                 Phase::Stopped
             };
-            let shared = Arc::new(Shared::new(phase, store.checkpoint(&name)?));
+            let shared = Arc::new(Shared::new(phase, checkpoint));
             if let Some(message) = stored.failure.clone() {
                 shared.set_failure(Some(crate::FailureReport {
                     message,
@@ -206,6 +207,14 @@ impl Streams {
         let shared = self.shared(name)?;
         let input_end = self.inner.store.input_end(name)?;
         Ok(StreamStatus::new(name, &stored, &shared, input_end))
+    }
+
+    /// The framing of stream `name`'s records.
+    ///
+    /// # Errors
+    /// [`StreamError::NotFound`], [`StreamError::Store`].
+    pub fn framing(&self, name: &str) -> Result<Framing, StreamError> {
+        Ok(self.stored(name)?.spec.framing)
     }
 
     /// Every stream's status, in name order.

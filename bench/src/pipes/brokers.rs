@@ -29,19 +29,7 @@ pub(super) fn unless_unavailable(name: &str, measured: anyhow::Result<Samples>) 
 /// One hop through Redis: LPUSH a 1 KiB message to a list, BRPOP it back
 /// (the way a broker-based chain hands data to the next function).
 pub(crate) fn redis_hop(messages: u64) -> anyhow::Result<Samples> {
-    let (mut server, port) = start_peer(
-        "redis-server",
-        &[
-            "--port",
-            "{port}",
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-    )?;
+    let (mut server, port) = start_redis()?;
     let result = (|| {
         let mut stream = std::io::BufReader::new(TcpStream::connect(("127.0.0.1", port))?);
         stream.get_ref().set_nodelay(true)?;
@@ -117,6 +105,24 @@ pub(super) fn nats_hop(messages: u64) -> anyhow::Result<Samples> {
     let _ = server.kill();
     let _ = server.wait();
     result
+}
+
+/// Starts a redis-server of its own on a free loopback port, without
+/// persistence.
+pub(crate) fn start_redis() -> anyhow::Result<(Child, u16)> {
+    start_peer(
+        "redis-server",
+        &[
+            "--port",
+            "{port}",
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+    )
 }
 
 /// Starts `program args...` with `{port}` in `args` replaced by a free port,

@@ -7,7 +7,7 @@
 //! until it has them all. The stage does no work at all, which favours the
 //! broker: faasrt's stage runs a wasm function per batch.
 
-use crate::pipes::brokers::{read_line, start_peer};
+use crate::pipes::brokers::{read_line, start_redis};
 use anyhow::{Context, bail};
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
@@ -18,19 +18,7 @@ const BATCH: usize = 1_000;
 
 /// The time to move `records` through the chain.
 pub(super) fn redis_chain(records: &[Vec<u8>]) -> anyhow::Result<Duration> {
-    let (mut server, port) = start_peer(
-        "redis-server",
-        &[
-            "--port",
-            "{port}",
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-    )?;
+    let (mut server, port) = start_redis()?;
     let result = (|| {
         let mut producer = Redis::connect(port)?;
         for chunk in records.chunks(BATCH) {
