@@ -171,6 +171,12 @@ impl Client {
         if let Some(ms) = options.limits.timeout_ms {
             query.append_pair("timeout_ms", &ms.to_string());
         }
+        if let Some(limit) = options.limits.kv_max_keys {
+            query.append_pair("kv_max_keys", &limit.to_string());
+        }
+        if let Some(limit) = options.limits.kv_max_bytes {
+            query.append_pair("kv_max_bytes", &limit.to_string());
+        }
         if let Some(limit) = options.limits.max_concurrency {
             query.append_pair("max_concurrency", &limit.to_string());
         }

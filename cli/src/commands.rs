@@ -33,6 +33,7 @@ pub(super) fn run(cli: Cli) -> i32 {
         Command::Run(args) => client_command(|| run_local(args, json)),
         Command::Pipe(args) => client_command(|| pipe(args, json)),
         Command::Stream(command) => client_command(|| crate::stream_commands::run(command, json)),
+        Command::Kv(command) => client_command(|| crate::kv_commands::run(command, json)),
         Command::Doctor(engine) => doctor(&engine, json),
     };
     result.unwrap_or_else(|error| {
@@ -75,7 +76,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .default_limits(FunctionLimits {
             memory_mb: args.default_memory,
             timeout_ms: args.default_timeout,
-            max_concurrency: None,
+            ..FunctionLimits::default()
         });
     let runtime = Runtime::open(config)?;
     let token = runtime
@@ -92,6 +93,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             listen: args.listen,
             auth_all: args.auth_all,
             max_body_bytes: args.max_body,
+            source_dir: args.source_dir.clone(),
         };
         let server = Server::bind(runtime.clone(), Token::new(token), server_config)
             .await
@@ -207,6 +209,8 @@ fn deploy(args: DeployArgs, json: bool) -> CommandFuture {
                 memory_mb: args.memory,
                 timeout_ms: args.timeout,
                 max_concurrency: args.max_concurrency,
+                kv_max_keys: args.kv_max_keys,
+                kv_max_bytes: args.kv_max_bytes,
             },
             code: faasrt_runtime::Code::from_settings(
                 args.native,
@@ -357,7 +361,7 @@ fn run_local(args: RunArgs, json: bool) -> CommandFuture {
         let limits = FunctionLimits {
             memory_mb: args.memory.unwrap_or(defaults.memory_mb),
             timeout_ms: args.timeout.unwrap_or(defaults.timeout_ms),
-            max_concurrency: None,
+            ..defaults
         };
         let runtime = Runtime::open(RuntimeConfig::in_memory().max_instances(4))?;
         let input = read_stdin()?;

@@ -11,6 +11,7 @@
 mod client;
 mod commands;
 mod examples;
+mod kv_commands;
 mod session;
 mod stream_commands;
 mod units;
@@ -72,6 +73,57 @@ pub enum Command {
     /// scale, upgrade, ls, rm; send records and read their output.
     #[command(subcommand)]
     Stream(StreamCommand),
+    /// Read and write a function's key-value state: ls, get, put, rm.
+    #[command(subcommand)]
+    Kv(KvCommand),
+}
+
+/// The `faasrt kv` subcommands. Keys are given as text.
+#[derive(Debug, Subcommand)]
+pub enum KvCommand {
+    /// List a function's keys with the size of each value, and what its
+    /// state holds of its quota.
+    Ls {
+        /// Function name.
+        function: String,
+        /// Only keys that start with this.
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// List at most this many keys (default: all).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Server and token.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Print the value of KEY, as its bytes.
+    Get(KvKeyArgs),
+    /// Set the value of KEY to VALUE, or to stdin without VALUE.
+    Put {
+        /// Function name.
+        function: String,
+        /// The key.
+        key: String,
+        /// The value; read from stdin when left out.
+        value: Option<String>,
+        /// Server and token.
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Delete KEY (not an error if it has no value).
+    Rm(KvKeyArgs),
+}
+
+/// A function and one of its keys.
+#[derive(Debug, Args)]
+pub struct KvKeyArgs {
+    /// Function name.
+    pub function: String,
+    /// The key.
+    pub key: String,
+    /// Server and token.
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// The `faasrt stream` subcommands.
@@ -186,6 +238,11 @@ pub struct ServeArgs {
     /// Largest request body (module or input), e.g. 64MiB.
     #[arg(long, default_value = "64MiB", value_parser = units::parse_bytes)]
     pub max_body: usize,
+    /// Directory that streams' file sources (`"source": {"file": ...}`)
+    /// are read from; default: `sources` in the data directory. Created
+    /// (mode 0700) if missing.
+    #[arg(long)]
+    pub source_dir: Option<PathBuf>,
     /// The engine: slots, bounds checks, protection keys, memory cap.
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -333,6 +390,13 @@ pub struct DeployArgs {
     /// Most invocations of this function at once; more get 429.
     #[arg(long)]
     pub max_concurrency: Option<u32>,
+    /// Most keys the function's key-value state may hold (default 100000).
+    #[arg(long)]
+    pub kv_max_keys: Option<u64>,
+    /// Most bytes its key-value state may hold, keys and values, e.g.
+    /// 64MiB (the default).
+    #[arg(long, value_parser = units::parse_byte_count)]
+    pub kv_max_bytes: Option<u64>,
     /// Do not pre-initialize, even if the module exports `wizer-initialize`.
     #[arg(long)]
     pub no_preinit: bool,

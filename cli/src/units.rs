@@ -23,6 +23,11 @@ pub(crate) fn parse_bytes(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
+/// [`parse_bytes`] as a `u64`, for quotas.
+pub(crate) fn parse_byte_count(text: &str) -> Result<u64, String> {
+    parse_bytes(text).map(|bytes| bytes as u64)
+}
+
 /// Parses a memory limit into whole MiB: `64MiB`, `1GiB`.
 pub fn parse_memory_mb(text: &str) -> Result<u32, String> {
     let bytes = parse_bytes(text)?;

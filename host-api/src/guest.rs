@@ -1,5 +1,6 @@
 //! Per-invocation guest state: the WASI context, resource limits and log.
 
+use crate::kv::KvAccess;
 use crate::pipe::GuestPipe;
 use crate::stdio::{Faasin, Faasout, LogTail, UnavailableInput};
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
@@ -20,6 +21,8 @@ pub struct GuestSetup {
     pub log: LogTail,
     /// The most linear memory (in bytes) the instance may grow to.
     pub memory_limit: usize,
+    /// Its function's key-value state, if it has any.
+    pub kv: KvAccess,
 }
 
 /// The data a wasmtime `Store` carries for one invocation.
@@ -27,6 +30,7 @@ pub struct GuestState {
     wasi: WasiP1Ctx,
     limits: StoreLimits,
     log: LogTail,
+    kv: KvAccess,
 }
 
 impl GuestState {
@@ -58,6 +62,7 @@ impl GuestState {
             wasi,
             limits,
             log: setup.log,
+            kv: setup.kv,
         }
     }
 
@@ -74,5 +79,10 @@ impl GuestState {
     /// The function's log.
     pub fn log(&self) -> &LogTail {
         &self.log
+    }
+
+    /// The invocation's key-value state.
+    pub fn kv(&self) -> &KvAccess {
+        &self.kv
     }
 }

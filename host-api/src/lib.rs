@@ -3,7 +3,8 @@
 //! A function is a WASI preview-1 module. Per invocation it gets `faasin`
 //! on fd 0 (its input), `faasout` on fd 1 (its output, capped), its log on
 //! fd 2 (of which the tail is kept), its arguments, no environment, no
-//! preopened directories, and the optional `faasrt` imports.
+//! preopened directories, and the optional `faasrt` imports: the log and
+//! its function's key-value state (`kv`).
 //!
 //! Each import family is one module that follows the same three steps:
 //! link into the [`wasmtime::Linker`] once ([`HostLinker::new`]), be
@@ -13,12 +14,19 @@
 
 mod guest;
 mod imports;
+mod kv;
 mod linker;
 mod pipe;
 mod stdio;
 
 pub use guest::{GuestSetup, GuestState};
 pub use imports::{FAASRT_MODULE, WASI_P1_MODULE};
+pub use kv::{
+    KV_ERR_KEY_SIZE, KV_ERR_QUOTA, KV_ERR_STORE, KV_ERR_UNAVAILABLE, KV_ERR_VALUE_TOO_LARGE,
+    KV_NOT_FOUND, KvAccess, KvQuota, KvReadError, KvReader, KvTransaction, KvTransactionError,
+    KvUsage, KvWriteError, KvWrites, MAX_KV_KEY_BYTES, MAX_KV_VALUE_BYTES, check_key, check_value,
+    entry_bytes,
+};
 pub use linker::{HostLinker, ImportError};
 pub use pipe::{
     BrokenPipe, DEFAULT_PIPE_CAPACITY, GuestPipe, PipeCounter, PipeReader, PipeWriter, ReadOutcome,

@@ -282,6 +282,8 @@ impl Inner {
                 .timeout_ms
                 .unwrap_or(defaults.timeout_ms.min(self.config.get_max_timeout_ms())),
             max_concurrency: requested.max_concurrency.or(defaults.max_concurrency),
+            kv_max_keys: requested.kv_max_keys.unwrap_or(defaults.kv_max_keys),
+            kv_max_bytes: requested.kv_max_bytes.unwrap_or(defaults.kv_max_bytes),
         };
         if limits.memory_mb == 0 || limits.memory_mb > max_memory {
             return Err(RuntimeError::InvalidLimit(format!(

@@ -161,6 +161,29 @@ pub enum RuntimeError {
         /// The digest deployed now.
         deployed: String,
     },
+    /// The writes of a successful invocation (or of a `PUT` on the API)
+    /// would take its function's key-value state past its quota; nothing
+    /// of them was written. Within one invocation the quota is checked at
+    /// each write; this is what happens when concurrent invocations each
+    /// fit alone and not together.
+    #[error(
+        "the key-value writes of function {function:?} would exceed its quota of {max_keys} keys and {max_bytes} bytes (to {keys} keys, {bytes} bytes); nothing was written"
+    )]
+    KvQuotaExceeded {
+        /// The function.
+        function: String,
+        /// Its key quota.
+        max_keys: u64,
+        /// Its byte quota.
+        max_bytes: u64,
+        /// The keys the writes would have left.
+        keys: u64,
+        /// The bytes the writes would have left.
+        bytes: u64,
+    },
+    /// A key or value given to the key-value API is out of bounds.
+    #[error("{0}")]
+    InvalidKv(#[from] faasrt_host_api::KvWriteError),
     /// The function is one the server is still preparing (deploying the
     /// examples at start-up): it will be there shortly.
     #[error("function {name} is still being prepared (the server is starting); retry shortly")]

@@ -16,6 +16,22 @@ pub struct InvokeRequest {
     /// its invocations is refused ([`crate::RuntimeError::DigestChanged`])
     /// instead of silently running other code.
     pub digest: Option<String>,
+    /// Whether the invocation may use its function's key-value state.
+    pub kv: KvUse,
+}
+
+/// Whether an invocation may use its function's key-value state
+/// (`faasrt::kv_*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KvUse {
+    /// It reads its function's state and, if it succeeds, its writes are
+    /// committed before its result is returned.
+    #[default]
+    Function,
+    /// It has none: every `kv_*` call fails with `KV_ERR_UNAVAILABLE` and
+    /// a line on the log. A stream stage runs so: its state is the
+    /// stream's, kept through the records API.
+    Refused,
 }
 
 /// What one invocation runs with.
@@ -31,6 +47,8 @@ pub(crate) struct RunRequest {
     pub memory_limit: usize,
     /// Its time limit.
     pub timeout: Duration,
+    /// Whether it may use its function's key-value state.
+    pub kv: KvUse,
 }
 
 /// How an invocation or pipeline stage ended, without the details;

@@ -17,6 +17,7 @@ mod error;
 mod function;
 mod host_threads;
 mod invocation;
+mod kv;
 mod limits;
 mod metrics;
 mod name;
@@ -36,9 +37,10 @@ pub use function::{Code, DeployOptions, EntryKind, FunctionInfo, FunctionKind, W
 pub use host_threads::HOST_THREAD_NAME;
 pub use invocation::{
     EXIT_CODE_OUTPUT_TOO_LARGE, EXIT_CODE_TIMEOUT, EXIT_CODE_TRAP, Invocation, InvocationStatus,
-    InvokeRequest, Outcome,
+    InvokeRequest, KvUse, Outcome,
 };
-pub use limits::{FunctionLimits, RequestedLimits};
+pub use kv::{KvEntry, KvPage};
+pub use limits::{DEFAULT_KV_MAX_BYTES, DEFAULT_KV_MAX_KEYS, FunctionLimits, RequestedLimits};
 pub use name::{FunctionName, MAX_NAME_LEN};
 pub use resource_use::ResourceUse;
 pub use runtime::Runtime;

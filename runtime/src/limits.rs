@@ -15,6 +15,26 @@ pub struct FunctionLimits {
     /// limit applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrency: Option<u32>,
+    /// The most keys the function's key-value state may hold.
+    #[serde(default = "default_kv_max_keys")]
+    pub kv_max_keys: u64,
+    /// The most bytes (keys and values) the function's key-value state may
+    /// hold.
+    #[serde(default = "default_kv_max_bytes")]
+    pub kv_max_bytes: u64,
+}
+
+/// The default of [`FunctionLimits::kv_max_keys`].
+pub const DEFAULT_KV_MAX_KEYS: u64 = 100_000;
+/// The default of [`FunctionLimits::kv_max_bytes`]: 64 MiB.
+pub const DEFAULT_KV_MAX_BYTES: u64 = 64 << 20;
+
+fn default_kv_max_keys() -> u64 {
+    DEFAULT_KV_MAX_KEYS
+}
+
+fn default_kv_max_bytes() -> u64 {
+    DEFAULT_KV_MAX_BYTES
 }
 
 impl FunctionLimits {
@@ -27,6 +47,14 @@ impl FunctionLimits {
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
     }
+
+    /// The key-value quota.
+    pub fn kv_quota(&self) -> faasrt_host_api::KvQuota {
+        faasrt_host_api::KvQuota {
+            max_keys: self.kv_max_keys,
+            max_bytes: self.kv_max_bytes,
+        }
+    }
 }
 
 impl Default for FunctionLimits {
@@ -35,6 +63,8 @@ impl Default for FunctionLimits {
             memory_mb: 256,
             timeout_ms: 30_000,
             max_concurrency: None,
+            kv_max_keys: DEFAULT_KV_MAX_KEYS,
+            kv_max_bytes: DEFAULT_KV_MAX_BYTES,
         }
     }
 }
@@ -48,4 +78,23 @@ pub struct RequestedLimits {
     pub timeout_ms: Option<u64>,
     /// See [`FunctionLimits::max_concurrency`].
     pub max_concurrency: Option<u32>,
+    /// See [`FunctionLimits::kv_max_keys`].
+    #[serde(default)]
+    pub kv_max_keys: Option<u64>,
+    /// See [`FunctionLimits::kv_max_bytes`].
+    #[serde(default)]
+    pub kv_max_bytes: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_stored_before_kv_quotas_reads_with_the_defaults() {
+        let old = r#"{"memory_mb":64,"timeout_ms":1000}"#;
+        let limits: FunctionLimits = serde_json::from_str(old).unwrap();
+        assert_eq!(limits.kv_max_keys, DEFAULT_KV_MAX_KEYS);
+        assert_eq!(limits.kv_max_bytes, DEFAULT_KV_MAX_BYTES);
+    }
 }

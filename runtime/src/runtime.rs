@@ -5,8 +5,8 @@ use crate::config::RuntimeConfig;
 use crate::error::RuntimeError;
 use crate::function::FunctionInfo;
 use crate::host_threads::HostThreads;
-use crate::invocation::RunRequest;
 use crate::invocation::{Invocation, InvokeRequest};
+use crate::invocation::{KvUse, RunRequest};
 use crate::limits::FunctionLimits;
 use crate::metrics::Metrics;
 use crate::name::FunctionName;
@@ -19,7 +19,7 @@ use crate::wasm::artifact_cache::ArtifactCache;
 use crate::wasm::artifacts::ArtifactFiles;
 use crate::wasm::engines::Engines;
 use bytes::Bytes;
-use faasrt_host_api::Faasin;
+use faasrt_host_api::{Faasin, KvAccess};
 use std::sync::Arc;
 use tokio::sync::{Mutex, Semaphore};
 
@@ -35,7 +35,7 @@ pub(crate) struct Inner {
     pub(crate) config: RuntimeConfig,
     pub(crate) data_dir: Option<DataDir>,
     pub(crate) engines: Engines,
-    pub(crate) store: FunctionStore,
+    pub(crate) store: Arc<FunctionStore>,
     pub(crate) artifacts: ArtifactCache,
     pub(crate) registry: Registry,
     pub(crate) metrics: Metrics,
@@ -67,10 +67,10 @@ impl Runtime {
         config.validate()?;
         let host = HostThreads::start(config.get_host_thread_keep_alive())?;
         let data_dir = config.get_data_dir().map(DataDir::open).transpose()?;
-        let store = match &data_dir {
+        let store = Arc::new(match &data_dir {
             Some(dir) => FunctionStore::open(dir)?,
             None => FunctionStore::in_memory()?,
-        };
+        });
         let engines = Engines::new(&config)?;
         let artifacts = ArtifactCache::new(data_dir.as_ref().map(ArtifactFiles::open).transpose()?);
         let native = NativeRunner::new(config.get_max_output_bytes(), config.get_log_tail_bytes())?;
@@ -171,6 +171,7 @@ impl Runtime {
             output: None,
             memory_limit: function.info.limits.memory_bytes(),
             timeout: function.info.limits.timeout(),
+            kv: request.kv,
         };
         // The guest runs right here, on the caller's executor thread, as an
         // async task on a fiber: it yields at every epoch tick and whenever
@@ -300,8 +301,15 @@ impl Runtime {
             output: None,
             memory_limit: limits.memory_bytes(),
             timeout: limits.timeout(),
+            // A module run once, unstored, has no function to keep state for.
+            kv: crate::invocation::KvUse::Refused,
         };
-        let invocation = self.inner.engines.of(&prepared).run(&prepared, run).await;
+        let invocation = self
+            .inner
+            .engines
+            .of(&prepared)
+            .run(&prepared, run, KvAccess::Unavailable)
+            .await;
         drop(slot);
         Ok(invocation)
     }
@@ -338,7 +346,16 @@ impl Inner {
         match &function.executable {
             Executable::Wasm(prepared) => {
                 debug_assert!(os.stdin.is_none() && os.stdout.is_none());
-                self.engines.of(prepared).run(prepared, run).await
+                let kv = match run.kv {
+                    KvUse::Function => Some(self.kv_transaction(&function.info)),
+                    KvUse::Refused => None,
+                };
+                let access = kv.clone().map_or(KvAccess::Unavailable, KvAccess::Function);
+                let invocation = self.engines.of(prepared).run(prepared, run, access).await;
+                match kv {
+                    Some(kv) => self.commit_kv(&function.info, kv, invocation).await,
+                    None => invocation,
+                }
             }
             Executable::Native(executable) => {
                 self.native.run_with(&self.host, executable, run, os).await

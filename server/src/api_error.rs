@@ -194,6 +194,24 @@ impl From<RuntimeError> for ApiError {
                     .with("name", name)
                     .with("digest", deployed)
             }
+            E::KvQuotaExceeded {
+                function,
+                max_keys,
+                max_bytes,
+                ..
+            } => ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "kv_quota_exceeded",
+                message,
+            )
+            .with("name", function)
+            .with("max_keys", max_keys)
+            .with("max_bytes", max_bytes),
+            E::InvalidKv(faasrt_host_api::KvWriteError::ValueTooLarge(_)) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "value_too_large", message)
+                    .with("limit", faasrt_host_api::MAX_KV_VALUE_BYTES)
+            }
+            E::InvalidKv(_) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_key", message),
             E::Preparing { name } => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", message)
                     .with("name", name)

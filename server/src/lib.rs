@@ -3,7 +3,8 @@
 //!
 //! It only parses requests and formats answers; the work is done by
 //! [`Runtime`] from `faasrt-runtime`, which knows nothing of HTTP. What
-//! lives here: routing and handlers (`routes`, `pipelines`), request
+//! lives here: routing and handlers (`routes`, `pipelines`, `streams`,
+//! `kv`), request
 //! plumbing (`body`, `query`, `app`), the error answers (`api_error`), the
 //! token (`auth`) and the names on the wire (`wire`). What must not: any
 //! behaviour of functions themselves, and anything of the command line.
@@ -12,6 +13,7 @@ mod api_error;
 mod app;
 mod auth;
 mod body;
+mod kv;
 mod pipelines;
 mod query;
 mod routes;
@@ -44,6 +46,9 @@ pub struct ServerConfig {
     pub auth_all: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Where streams' file sources are read from; `None`: `sources` in
+    /// the data directory.
+    pub source_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +57,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             auth_all: false,
             max_body_bytes: 64 << 20,
+            source_dir: None,
         }
     }
 }
@@ -78,6 +84,15 @@ impl Server {
         let listener = TcpListener::bind(config.listen).await?;
         let streams = faasrt_streams::Streams::open(runtime.clone())
             .map_err(|e| std::io::Error::other(format!("cannot open the streams: {e}")))?;
+        let source_dir = config.source_dir.or_else(|| {
+            runtime
+                .data_dir()
+                .map(|dir| dir.path().join(faasrt_streams::SOURCE_DIR))
+        });
+        if let Some(dir) = source_dir {
+            create_private_dir(&dir)?;
+            streams.set_source_dir(dir);
+        }
         let resumed = streams.resume();
         if !resumed.is_empty() {
             tracing::info!(streams = ?resumed, "resumed running streams from their checkpoints");
@@ -137,4 +152,22 @@ impl Server {
         }
         graceful.shutdown().await;
     }
+}
+
+/// Creates `dir` (and its parents) with mode 0700 if it is missing.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot create the source directory {}: {e}", dir.display()),
+            )
+        })
 }

@@ -3,6 +3,7 @@
 use crate::api_error::ApiError;
 use crate::app::{App, HttpResponse, json};
 use crate::body::PendingBody;
+use crate::kv;
 use crate::pipelines;
 use crate::query::{parse_bool, parse_number, query_pairs, unknown_parameter};
 use crate::streams;
@@ -49,13 +50,14 @@ async fn route(
             .map(|()| json(StatusCode::OK, &health(&app.runtime)));
     }
     // Reads and invocations are open unless --auth-all; writes always need
-    // the token.
+    // the token, and so does a function's key-value state, which is data,
+    // not metadata.
     let writes = method == Method::PUT
         || method == Method::DELETE
         || method == Method::PATCH
         || matches!(
             segments.as_slice(),
-            ["v1", "streams", _, "start" | "drain" | "stop"]
+            ["v1", "streams", _, "start" | "drain" | "stop"] | ["v1", "functions", _, "kv", ..]
         );
     if (writes || app.auth_all) && !app.token.admits(&request.headers) {
         return Err(ApiError::unauthorized());
@@ -82,6 +84,16 @@ async fn route(
             Method::GET => Ok(json(StatusCode::OK, &app.runtime.get(name)?)),
             Method::PUT => deploy(app, name, request, body).await,
             Method::DELETE => Ok(json(StatusCode::OK, &app.runtime.remove(name).await?)),
+            _ => Err(ApiError::method_not_allowed("GET, PUT, DELETE")),
+        },
+        ["v1", "functions", name, "kv"] => {
+            only(&method, Method::GET, "GET")?;
+            kv::list(app, name, request).await
+        }
+        ["v1", "functions", name, "kv", key] => match method {
+            Method::GET => kv::get(app, name, key).await,
+            Method::PUT => kv::put(app, name, key, request, body).await,
+            Method::DELETE => kv::delete(app, name, key).await,
             _ => Err(ApiError::method_not_allowed("GET, PUT, DELETE")),
         },
         ["v1", "functions", name, "invoke"] => {
@@ -165,6 +177,8 @@ async fn deploy(
             "memory_mb" => options.limits.memory_mb = Some(parse_number(&key, &value)?),
             "timeout_ms" => options.limits.timeout_ms = Some(parse_number(&key, &value)?),
             "max_concurrency" => options.limits.max_concurrency = Some(parse_number(&key, &value)?),
+            "kv_max_keys" => options.limits.kv_max_keys = Some(parse_number(&key, &value)?),
+            "kv_max_bytes" => options.limits.kv_max_bytes = Some(parse_number(&key, &value)?),
             "preinit" => skip_preinit = !parse_bool(&key, &value)?,
             "kind" => {
                 native = match value.as_str() {
@@ -188,7 +202,7 @@ async fn deploy(
             _ => {
                 return Err(unknown_parameter(
                     &key,
-                    "arg, memory_mb, timeout_ms, max_concurrency, preinit, kind, bounds_checks",
+                    "arg, memory_mb, timeout_ms, max_concurrency, kv_max_keys, kv_max_bytes, preinit, kind, bounds_checks",
                 ));
             }
         }
@@ -243,7 +257,7 @@ async fn invoke(
             InvokeRequest {
                 args,
                 input,
-                digest: None,
+                ..Default::default()
             },
         )
         .await?;

@@ -275,6 +275,12 @@ impl From<StreamError> for ApiError {
             E::Replicas { max, .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_replicas", message).with("max", max)
             }
+            E::FileSource { file, .. } => {
+                ApiError::new(StatusCode::CONFLICT, "source_is_file", message).with("file", file)
+            }
+            E::SourceFile { file, .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_source", message).with("file", file)
+            }
             E::Runtime(error) => ApiError::from(error),
             E::Store(_) | E::Corrupt(_) => {
                 tracing::error!(%message, "stream store error");

@@ -67,6 +67,24 @@ pub enum StreamError {
         /// The limit.
         max: u32,
     },
+    /// Records were posted to a stream that reads a file.
+    #[error(
+        "stream {name:?} reads its records from the file {file:?}: records cannot be posted to it"
+    )]
+    FileSource {
+        /// The stream.
+        name: String,
+        /// Its source file.
+        file: String,
+    },
+    /// A spec's source file cannot be read.
+    #[error("source file {file:?}: {reason}")]
+    SourceFile {
+        /// The file, as the spec names it.
+        file: String,
+        /// Why it cannot be read.
+        reason: String,
+    },
     /// The stream's state database failed.
     #[error("stream store: {0}")]
     Store(#[from] redb::Error),

@@ -32,9 +32,10 @@ pub use engine::supervisor::{FAILURE_WINDOW, MAX_FAILURES, RestartPolicy};
 pub use error::StreamError;
 pub use spec::{
     DEFAULT_BATCH_RECORDS, DEFAULT_CHECKPOINT_INTERVAL_MS, Framing, KeySpec, MAX_BATCH_RECORDS,
-    MAX_REPLICAS, MAX_STAGES, MIN_CHECKPOINT_INTERVAL_MS, SpecError, StageSpec, StreamSpec,
+    MAX_REPLICAS, MAX_STAGES, MIN_CHECKPOINT_INTERVAL_MS, SourceSpec, SpecError, StageSpec,
+    StreamSpec,
 };
 pub use status::{
     AppendAck, CheckpointReport, InputReport, OutputChunk, StageReport, StreamStatus,
 };
-pub use streams::{MAX_OUTPUT_RECORDS, SETTLE_TIMEOUT, Streams};
+pub use streams::{MAX_OUTPUT_RECORDS, SETTLE_TIMEOUT, SOURCE_DIR, Streams};

@@ -91,6 +91,27 @@ pub struct StreamSpec {
     /// means higher throughput.
     #[serde(default = "default_batch_records")]
     pub batch_records: u32,
+    /// Where the input log's records come from: `POST .../records` when
+    /// absent, else a file the server reads into the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceSpec>,
+}
+
+/// A file source: a file in the server's source directory, read in the
+/// stream's framing into its input log (durably, its read position
+/// committed with each append, so a restart neither skips nor repeats a
+/// record).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// The file's path relative to the source directory (`faasrt serve
+    /// --source-dir`); it cannot leave that directory.
+    pub file: String,
+    /// Keep reading as the file grows, like `tail -f`. Without it, the
+    /// stream drains (a final checkpoint, then stopped) once the file is
+    /// read to its end.
+    #[serde(default)]
+    pub follow: bool,
 }
 
 fn default_batch_records() -> u32 {
@@ -165,6 +186,12 @@ pub enum SpecError {
         /// The most accepted.
         max: u32,
     },
+    /// A file source's path is not a relative path inside the source
+    /// directory.
+    #[error(
+        "source.file must be a relative path without \"..\" (inside the server's source directory), got {0:?}"
+    )]
+    SourcePath(String),
     /// The checkpoint interval is below [`MIN_CHECKPOINT_INTERVAL_MS`].
     #[error("checkpoint_interval_ms must be at least {min}, got {value}")]
     CheckpointInterval {
@@ -229,6 +256,9 @@ impl StreamSpec {
                 }
             }
         }
+        if let Some(source) = &self.source {
+            source.validate()?;
+        }
         if self.batch_records == 0 || self.batch_records > MAX_BATCH_RECORDS {
             return Err(SpecError::BatchRecords {
                 value: self.batch_records,
@@ -253,6 +283,28 @@ impl StreamSpec {
             }
         }
         names
+    }
+}
+
+impl SourceSpec {
+    /// Checks that the path stays inside the source directory: relative,
+    /// and made of plain names only. (The directory is opened with
+    /// cap-std, which refuses any escape, a symbolic link's included; this
+    /// refuses the obvious ones early, with a clear message.)
+    ///
+    /// # Errors
+    /// [`SpecError::SourcePath`].
+    pub fn validate(&self) -> Result<(), SpecError> {
+        let path = std::path::Path::new(&self.file);
+        let plain = !self.file.is_empty()
+            && path
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if plain {
+            Ok(())
+        } else {
+            Err(SpecError::SourcePath(self.file.clone()))
+        }
     }
 }
 

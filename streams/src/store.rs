@@ -7,6 +7,8 @@
 //!   whether it should be running);
 //! - `checkpoints`: name → JSON [`Checkpoint`] (the last committed epoch);
 //! - `input_ends`: name → the next offset of its input log;
+//! - `file_positions`: name → how far its file source has been read into
+//!   the input log (bytes), committed with each append of the file's records;
 //! - per stream `input/{name}` and `output/{name}`: first offset of a chunk
 //!   → the chunk's records ([`Batch::encode`]);
 //! - per stream `state/{name}`: (stage, key) → value.
@@ -33,6 +35,7 @@ pub const CHUNK_RECORDS: usize = 4096;
 const STREAMS: TableDefinition<&str, &[u8]> = TableDefinition::new("streams");
 const CHECKPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("checkpoints");
 const INPUT_ENDS: TableDefinition<&str, u64> = TableDefinition::new("input_ends");
+const FILE_POSITIONS: TableDefinition<&str, u64> = TableDefinition::new("file_positions");
 
 /// A stream as stored: what it runs and whether it should be running.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -135,6 +138,7 @@ impl StreamStore {
         txn.open_table(STREAMS)?;
         txn.open_table(CHECKPOINTS)?;
         txn.open_table(INPUT_ENDS)?;
+        txn.open_table(FILE_POSITIONS)?;
         txn.commit()?;
         Ok(StreamStore { db })
     }
@@ -244,7 +248,44 @@ impl StreamStore {
     /// # Errors
     /// [`StreamError::Store`].
     pub fn append_input(&self, name: &str, records: &Batch) -> Result<(u64, u64), StreamError> {
+        self.append_input_from(name, records, None)
+    }
+
+    /// [`StreamStore::append_input`] for records read from the stream's
+    /// file source, recording in the same transaction that the file has
+    /// been read up to byte `position`.
+    ///
+    /// # Errors
+    /// [`StreamError::Store`].
+    pub fn append_input_at(
+        &self,
+        name: &str,
+        records: &Batch,
+        position: u64,
+    ) -> Result<(u64, u64), StreamError> {
+        self.append_input_from(name, records, Some(position))
+    }
+
+    /// How far the stream's file source has been read (0 before any).
+    ///
+    /// # Errors
+    /// [`StreamError::Store`].
+    pub fn file_position(&self, name: &str) -> Result<u64, StreamError> {
+        let txn = self.db.begin_read()?;
+        let positions = txn.open_table(FILE_POSITIONS)?;
+        Ok(positions.get(name)?.map_or(0, |at| at.value()))
+    }
+
+    fn append_input_from(
+        &self,
+        name: &str,
+        records: &Batch,
+        position: Option<u64>,
+    ) -> Result<(u64, u64), StreamError> {
         let txn = self.db.begin_write()?;
+        if let Some(position) = position {
+            txn.open_table(FILE_POSITIONS)?.insert(name, position)?;
+        }
         let first = {
             let mut ends = txn.open_table(INPUT_ENDS)?;
             let first = ends.get(name)?.map_or(0, |end| end.value());
@@ -458,6 +499,7 @@ fn write_chunks(
 fn delete_stream_data(txn: &redb::WriteTransaction, name: &str) -> Result<(), StreamError> {
     txn.open_table(CHECKPOINTS)?.remove(name)?;
     txn.open_table(INPUT_ENDS)?.remove(name)?;
+    txn.open_table(FILE_POSITIONS)?.remove(name)?;
     for table in [log_table(INPUT, name), log_table(OUTPUT, name)] {
         txn.delete_table(table.definition())?;
     }

@@ -20,8 +20,12 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+mod file_source;
 mod stage_changes;
 
+/// The directory of file sources inside the data directory, unless the
+/// server names another ([`Streams::set_source_dir`]).
+pub const SOURCE_DIR: &str = "sources";
 /// Most records one output read returns.
 pub const MAX_OUTPUT_RECORDS: usize = 10_000;
 /// How long drain, stop and rescale wait for the stream before answering.
@@ -40,6 +44,8 @@ struct Inner {
     faults: Mutex<Option<Arc<dyn FaultInjector>>>,
     policy: Mutex<RestartPolicy>,
     max_record_bytes: usize,
+    /// Where file sources are read from.
+    source_dir: Mutex<Option<std::path::PathBuf>>,
 }
 
 /// A stream the server has loaded: its shared status, and its supervisor
@@ -94,6 +100,7 @@ impl Streams {
                 },
             );
         }
+        let source_dir = runtime.data_dir().map(|dir| dir.path().join(SOURCE_DIR));
         Ok(Streams {
             inner: Arc::new(Inner {
                 runtime,
@@ -102,6 +109,7 @@ impl Streams {
                 faults: Mutex::new(None),
                 policy: Mutex::new(RestartPolicy::default()),
                 max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+                source_dir: Mutex::new(source_dir),
             }),
         })
     }
@@ -152,7 +160,8 @@ impl Streams {
     /// # Errors
     /// [`StreamError::InvalidName`], [`StreamError::Spec`],
     /// [`StreamError::UnknownFunction`], [`StreamError::WrongState`] (it
-    /// exists with another spec), [`StreamError::Store`].
+    /// exists with another spec), [`StreamError::SourceFile`] (a file
+    /// source that cannot be opened), [`StreamError::Store`].
     pub fn create(&self, name: &str, spec: &[u8]) -> Result<(StreamStatus, bool), StreamError> {
         check_name(name)?;
         let spec = StreamSpec::from_json(spec)?;
@@ -166,6 +175,7 @@ impl Streams {
             })?;
             digests.push(info.digest);
         }
+        self.check_source(&spec)?;
         let mut live = self.inner.live.lock().expect("live lock");
         if let Some(existing) = self.inner.store.stream(name)? {
             if existing.spec == spec {
@@ -307,11 +317,34 @@ impl Streams {
     /// missing key field for a keyed first stage, a truncated frame).
     pub fn append(&self, name: &str, body: &[u8]) -> Result<AppendAck, StreamError> {
         let stored = self.stored(name)?;
+        if let Some(source) = &stored.spec.source {
+            return Err(StreamError::FileSource {
+                name: name.to_owned(),
+                file: source.file.clone(),
+            });
+        }
+        let records = self.parse_records(&stored.spec, body)?;
+        let (first_offset, next_offset) = self.inner.store.append_input(name, &records)?;
+        self.shared(name)?.appended.notify_waiters();
+        Ok(AppendAck {
+            first_offset,
+            next_offset,
+            records: records.len() as u64,
+        })
+    }
+
+    /// The records of `body`, in `spec`'s framing, checked as an append
+    /// checks them.
+    pub(super) fn parse_records(
+        &self,
+        spec: &StreamSpec,
+        body: &[u8],
+    ) -> Result<Batch, StreamError> {
         let max = self.inner.max_record_bytes;
-        let records = match stored.spec.framing {
+        let records = match spec.framing {
             Framing::Lines => {
                 let records = Batch::from_lines(body.to_vec(), max)?;
-                if let Some(key) = &stored.spec.stages[0].key
+                if let Some(key) = &spec.stages[0].key
                     && let Some((index, _)) = records
                         .iter()
                         .enumerate()
@@ -338,13 +371,7 @@ impl Streams {
                 records
             }
         };
-        let (first_offset, next_offset) = self.inner.store.append_input(name, &records)?;
-        self.shared(name)?.appended.notify_waiters();
-        Ok(AppendAck {
-            first_offset,
-            next_offset,
-            records: records.len() as u64,
-        })
+        Ok(records)
     }
 
     /// Committed output records from offset `from`, at most `max`; when
@@ -455,7 +482,11 @@ impl Streams {
             max_record_bytes: self.inner.max_record_bytes,
             policy: *self.inner.policy.lock().expect("policy lock"),
         };
+        let spec = self.inner.store.stream(name)?.map(|stored| stored.spec);
         let task = tokio::spawn(supervise(env, receive));
+        if let Some(spec) = spec {
+            self.spawn_source(name, &spec, &commands);
+        }
         entry.running = Some(Running { commands, task });
         Ok(())
     }

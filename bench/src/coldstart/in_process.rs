@@ -67,7 +67,7 @@ async fn time_invocations(
     let request = InvokeRequest {
         args: Vec::new(),
         input: subject.input.clone(),
-        digest: None,
+        ..Default::default()
     };
     // One warm-up invocation: code pages and the pool slot are touched once.
     runtime.invoke(subject.name, request.clone()).await?;

@@ -3,6 +3,7 @@
 //! crate (each extra binary links wasmtime again).
 
 mod cli;
+mod kv;
 mod pipe;
 mod server_under_load;
 mod stream;

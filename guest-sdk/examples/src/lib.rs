@@ -8,6 +8,7 @@
 //! none needs it to be UTF-8.
 
 pub mod cat;
+pub mod counter;
 pub mod grep;
 pub mod head;
 pub mod hello;

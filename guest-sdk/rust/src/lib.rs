@@ -18,6 +18,7 @@
 //! - optional pre-initialization: [`init!`] names a hook that runs once at
 //!   deploy (see the [`init`](mod@init) module), and randomness that a
 //!   snapshot cannot freeze: [`random_u64()`], [`Rng`];
+//! - state that survives between invocations, per function: [`kv`];
 //! - for a stage of a stream: records one at a time, emitted records and
 //!   state per key, in the [`records`] module.
 //!
@@ -55,6 +56,7 @@
 
 mod error;
 pub mod init;
+pub mod kv;
 mod process;
 mod random;
 pub mod records;

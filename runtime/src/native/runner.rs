@@ -377,6 +377,7 @@ mod tests {
                         output: None,
                         memory_limit: 64 << 20,
                         timeout: std::time::Duration::from_secs(10),
+                        kv: crate::invocation::KvUse::Refused,
                     },
                     OsStdio::default(),
                 )

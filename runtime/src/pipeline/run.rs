@@ -103,6 +103,7 @@ impl PreparedPipeline {
                     output: faasout,
                     memory_limit: function.info.limits.memory_bytes(),
                     timeout: function.info.limits.timeout(),
+                    kv: crate::invocation::KvUse::Function,
                 };
                 let os = OsStdio { stdin, stdout };
                 async move {

@@ -6,6 +6,7 @@
 //! - `modules`: digest → module bytes (shared by functions with equal bytes)
 //! - `artifacts`: `<digest>@<engine fingerprint>` → the checksum of the
 //!   artifact file (`wasm/artifacts.rs` keeps the files themselves)
+//! - `kv`, `kv_usage`: functions' key-value state (`kv.rs`)
 //!
 //! A deploy writes its rows in one transaction, so a failed deploy leaves
 //! nothing behind; bytes and artifact records that no function references
@@ -18,6 +19,7 @@
 //! knowledge of who asked for a write.
 
 pub(crate) mod data_dir;
+pub(crate) mod kv;
 
 use crate::error::RuntimeError;
 use crate::function::FunctionInfo;
@@ -83,6 +85,7 @@ impl FunctionStore {
         txn.open_table(MODULES)?;
         txn.open_table(ARTIFACTS)?;
         txn.open_table(PIPELINES)?;
+        kv::create_tables(&txn)?;
         txn.commit()?;
         Ok(FunctionStore { db })
     }
@@ -269,7 +272,7 @@ impl FunctionStore {
         })
     }
 
-    /// Deletes a function's record.
+    /// Deletes a function's record and its key-value state.
     pub(crate) fn remove(&self, name: &str) -> Result<Replaced, RuntimeError> {
         let txn = self.db.begin_write()?;
         let removed = {
@@ -284,6 +287,7 @@ impl FunctionStore {
             for digest in digests_of(old) {
                 unused_artifacts.extend(collect_if_unreferenced(&txn, digest)?);
             }
+            kv::delete_all(&txn, name)?;
         }
         txn.commit()?;
         Ok(Replaced {
@@ -348,7 +352,7 @@ mod tests {
     use crate::limits::FunctionLimits;
     use faasrt_snapshots::EngineFingerprint;
 
-    fn info(name: &str, module: &[u8]) -> FunctionInfo {
+    pub(super) fn info(name: &str, module: &[u8]) -> FunctionInfo {
         FunctionInfo {
             name: name.into(),
             digest: ModuleDigest::of(module).to_string(),

@@ -8,7 +8,7 @@ use super::module::{ENTRY_POINT, Entry, PreparedModule, REACTOR_ENTRY, REACTOR_I
 use crate::error::RuntimeError;
 use crate::invocation::{Invocation, InvocationStatus, RunRequest};
 use faasrt_host_api::{
-    Faasin, Faasout, GuestSetup, GuestState, InputUnavailable, LogTail, OutputCapture,
+    Faasin, Faasout, GuestSetup, GuestState, InputUnavailable, KvAccess, LogTail, OutputCapture,
     OutputTooLarge,
 };
 use faasrt_snapshots::Snapshot;
@@ -70,6 +70,9 @@ impl FunctionEngine {
             output: Faasout::Capture(output.clone()),
             log: log.clone(),
             memory_limit,
+            // Pre-initialization belongs to no invocation: its snapshot must
+            // not depend on state that changes after deploy.
+            kv: KvAccess::Unavailable,
         };
         let mut store = self.new_store(setup, time_limit);
         let linker = &self.linker;
@@ -92,7 +95,12 @@ impl FunctionEngine {
     ///
     /// Guest failures (trap, non-zero exit, timeout, output too large) are
     /// outcomes, not errors: they belong to this invocation only.
-    pub(crate) async fn run(&self, prepared: &PreparedModule, request: RunRequest) -> Invocation {
+    pub(crate) async fn run(
+        &self,
+        prepared: &PreparedModule,
+        request: RunRequest,
+        kv: KvAccess,
+    ) -> Invocation {
         crate::thread_role::enter();
         let started = Instant::now();
         let output = OutputCapture::new(self.max_output_bytes);
@@ -106,6 +114,7 @@ impl FunctionEngine {
             },
             log: log.clone(),
             memory_limit: request.memory_limit,
+            kv,
         };
         let mut store = self.new_store(setup, request.timeout);
         let result = async {

@@ -39,6 +39,7 @@ fn setup() -> GuestSetup {
         output: Faasout::Capture(OutputCapture::new(1024)),
         log: LogTail::new(1024),
         memory_limit: 64 << 20,
+        kv: faasrt_host_api::KvAccess::Unavailable,
     }
 }
 
@@ -154,8 +155,14 @@ fn pkeys_a_thread_older_than_the_striped_pool_runs_its_guests() {
                     output: None,
                     memory_limit: 64 << 20,
                     timeout: Duration::from_secs(10),
+                    kv: crate::invocation::KvUse::Refused,
                 };
-                statuses.push(engine.run(&prepared, run).await.status);
+                statuses.push(
+                    engine
+                        .run(&prepared, run, faasrt_host_api::KvAccess::Unavailable)
+                        .await
+                        .status,
+                );
             }
             statuses
         })

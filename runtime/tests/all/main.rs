@@ -6,5 +6,6 @@
 mod bounds_checks;
 mod hostile;
 mod invocations;
+mod kv;
 mod pipelines;
 mod store;

@@ -88,6 +88,7 @@ impl TestServer {
                     listen: "127.0.0.1:0".parse().expect("addr"),
                     auth_all,
                     max_body_bytes: TEST_MAX_BODY,
+                    source_dir: None,
                 };
                 let server = Server::bind(runtime, Token::new(server_token), config)
                     .await

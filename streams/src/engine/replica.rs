@@ -257,6 +257,9 @@ impl Replica {
             args: spec.args.clone(),
             input: Bytes::from(input),
             digest: Some(self.ctx.digests[self.stage].clone()),
+            // A stage's state is the stream's (checkpointed with the
+            // records), not its function's: the kv imports are refused.
+            kv: faasrt_runtime::KvUse::Refused,
         };
         let mut wait = Duration::from_micros(200);
         loop {

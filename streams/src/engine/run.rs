@@ -33,6 +33,9 @@ pub(crate) enum Command {
     Stop,
     /// Rescale or upgrade a stage at the next barrier.
     Change(Change),
+    /// Fail the stream now with this reason, without restarting it: its
+    /// source cannot go on (a file source that cannot be read).
+    Fail(String),
 }
 
 /// How a run ended.
@@ -235,6 +238,16 @@ impl Run {
                 }
                 command = commands.recv() => match command {
                     None | Some(Command::Stop) => return RunEnd::Stopped,
+                    Some(Command::Fail(message)) => {
+                        return RunEnd::Failed {
+                            at: None,
+                            failure: Failure {
+                                message,
+                                exit_code: None,
+                                permanent: true,
+                            },
+                        };
+                    }
                     Some(Command::Drain) => {
                         self.shared.set_phase(Phase::Draining);
                         let _ = self.source.send(SourceCommand::Drain);

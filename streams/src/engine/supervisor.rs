@@ -171,6 +171,10 @@ pub(crate) async fn supervise(env: StreamEnv, mut commands: mpsc::UnboundedRecei
                                 return;
                             }
                             Some(Command::Drain) => drain_requested = true,
+                            Some(Command::Fail(message)) => {
+                                finish_failed(&env, None, message, None);
+                                return;
+                            }
                             Some(Command::Change(change)) => {
                                 change.refuse(StreamError::WrongState {
                                     name: env.name.clone(),

@@ -162,3 +162,27 @@ fn removing_a_stream_removes_everything_it_stored() {
     );
     assert!(!store.remove_stream("s").expect("remove again"));
 }
+
+#[test]
+fn a_file_sources_position_commits_with_its_records_and_goes_with_the_stream() {
+    let store = StreamStore::in_memory().expect("store");
+    assert_eq!(store.file_position("s").expect("position"), 0);
+    store
+        .append_input_at("s", &lines(&["a\n", "b\n"]), 4)
+        .expect("append");
+    store
+        .append_input("s", &lines(&["posted\n"]))
+        .expect("append");
+    assert_eq!(
+        store.file_position("s").expect("position"),
+        4,
+        "a posted append leaves the file position alone"
+    );
+    store
+        .append_input_at("s", &lines(&["c\n"]), 6)
+        .expect("append");
+    assert_eq!(store.file_position("s").expect("position"), 6);
+    assert_eq!(store.input_end("s").expect("end"), 4);
+    store.remove_stream("s").expect("remove");
+    assert_eq!(store.file_position("s").expect("position"), 0);
+}

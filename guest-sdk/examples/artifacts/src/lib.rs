@@ -109,6 +109,7 @@ pub fn go_examples_built() -> bool {
 
 /// The names of the Go examples, built or not.
 pub const GO_EXAMPLES: &[&str] = &[
+    "go-counter",
     "go-hello",
     "go-init-heavy",
     "go-random",
