@@ -1,5 +1,5 @@
-//! Key-value state of ordinary invocations: the `faasrt::kv_*` imports and
-//! the per-invocation transaction behind them.
+//! Key-value state of ordinary invocations: the per-invocation transaction
+//! behind the `faasrt::kv_*` imports (which `kv_imports.rs` links).
 //!
 //! State is scoped to the function. An invocation reads the committed
 //! values (through a [`KvReader`] the runtime gives it) and its own writes
@@ -21,10 +21,8 @@
 //! Each returns a negative `KV_ERR_*` code when it cannot do what it was
 //! asked; a range outside linear memory traps.
 
-use crate::guest::GuestState;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use wasmtime::{Caller, Extern, Linker};
 
 /// The longest key, in bytes.
 pub const MAX_KV_KEY_BYTES: usize = 1024;
@@ -114,7 +112,7 @@ pub enum KvWriteError {
 
 impl KvWriteError {
     /// The code the guest sees.
-    fn code(&self) -> i32 {
+    pub(crate) fn code(&self) -> i32 {
         match self {
             KvWriteError::KeySize(_) => KV_ERR_KEY_SIZE,
             KvWriteError::ValueTooLarge(_) => KV_ERR_VALUE_TOO_LARGE,
@@ -283,7 +281,8 @@ pub enum KvTransactionError {
 }
 
 impl KvTransactionError {
-    fn code(&self) -> i32 {
+    /// The code the guest sees.
+    pub(crate) fn code(&self) -> i32 {
         match self {
             KvTransactionError::Refused(refused) => refused.code(),
             KvTransactionError::Read(_) => KV_ERR_STORE,
@@ -299,136 +298,6 @@ pub enum KvAccess {
     /// None: every `kv_*` call returns [`KV_ERR_UNAVAILABLE`] and logs why.
     #[default]
     Unavailable,
-}
-
-/// Copies `len` bytes at `ptr` out of the caller's memory.
-fn guest_bytes(
-    caller: &mut Caller<'_, GuestState>,
-    what: &str,
-    ptr: i32,
-    len: i32,
-) -> wasmtime::Result<Vec<u8>> {
-    let memory = guest_memory(caller, what)?;
-    let start = ptr as u32 as usize;
-    let end = start.saturating_add(len as u32 as usize);
-    match memory.data(&caller).get(start..end) {
-        Some(bytes) => Ok(bytes.to_vec()),
-        None => wasmtime::bail!("faasrt::{what}: range {start}..{end} is outside linear memory"),
-    }
-}
-
-fn guest_memory(
-    caller: &mut Caller<'_, GuestState>,
-    what: &str,
-) -> wasmtime::Result<wasmtime::Memory> {
-    match caller.get_export("memory") {
-        Some(Extern::Memory(memory)) => Ok(memory),
-        _ => wasmtime::bail!("faasrt::{what} needs the module to export its `memory`"),
-    }
-}
-
-/// The transaction of the caller, or why it has none (logged once per
-/// call, so that the guest's author reads the reason).
-fn transaction(caller: &Caller<'_, GuestState>, what: &str) -> Result<KvTransaction, i32> {
-    match caller.data().kv() {
-        KvAccess::Function(transaction) => Ok(transaction.clone()),
-        KvAccess::Unavailable => {
-            let log = caller.data().log();
-            let _ = log.append(
-                format!(
-                    "faasrt::{what}: this invocation has no key-value state \
-                     (a stream stage keeps its state through the records API; \
-                     `faasrt run` has no store)\n"
-                )
-                .as_bytes(),
-            );
-            Err(KV_ERR_UNAVAILABLE)
-        }
-    }
-}
-
-/// Logs a refused write, so that the author sees why, and returns its code.
-fn refused(caller: &Caller<'_, GuestState>, what: &str, error: &KvTransactionError) -> i32 {
-    let _ = caller
-        .data()
-        .log()
-        .append(format!("faasrt::{what}: {error}\n").as_bytes());
-    error.code()
-}
-
-/// Links the `kv_*` imports into `linker`.
-pub(crate) fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
-    linker.func_wrap(
-        crate::FAASRT_MODULE,
-        "kv_get",
-        |mut caller: Caller<'_, GuestState>,
-         key_ptr: i32,
-         key_len: i32,
-         buf_ptr: i32,
-         buf_len: i32|
-         -> wasmtime::Result<i64> {
-            let key = guest_bytes(&mut caller, "kv_get", key_ptr, key_len)?;
-            let transaction = match transaction(&caller, "kv_get") {
-                Ok(transaction) => transaction,
-                Err(code) => return Ok(code.into()),
-            };
-            let value = match transaction.get(&key) {
-                Ok(Some(value)) => value,
-                Ok(None) => return Ok(KV_NOT_FOUND),
-                Err(error) => {
-                    return Ok(refused(&caller, "kv_get", &error.into()).into());
-                }
-            };
-            let memory = guest_memory(&mut caller, "kv_get")?;
-            let start = buf_ptr as u32 as usize;
-            let copied = value.len().min(buf_len as u32 as usize);
-            let Some(buffer) = memory
-                .data_mut(&mut caller)
-                .get_mut(start..start.saturating_add(copied))
-            else {
-                wasmtime::bail!("faasrt::kv_get: its buffer is outside linear memory");
-            };
-            buffer.copy_from_slice(&value[..copied]);
-            Ok(value.len() as i64)
-        },
-    )?;
-    linker.func_wrap(
-        crate::FAASRT_MODULE,
-        "kv_put",
-        |mut caller: Caller<'_, GuestState>,
-         key_ptr: i32,
-         key_len: i32,
-         value_ptr: i32,
-         value_len: i32|
-         -> wasmtime::Result<i32> {
-            let key = guest_bytes(&mut caller, "kv_put", key_ptr, key_len)?;
-            let value = guest_bytes(&mut caller, "kv_put", value_ptr, value_len)?;
-            let transaction = match transaction(&caller, "kv_put") {
-                Ok(transaction) => transaction,
-                Err(code) => return Ok(code),
-            };
-            Ok(match transaction.write(&key, Some(&value)) {
-                Ok(()) => 0,
-                Err(error) => refused(&caller, "kv_put", &error),
-            })
-        },
-    )?;
-    linker.func_wrap(
-        crate::FAASRT_MODULE,
-        "kv_delete",
-        |mut caller: Caller<'_, GuestState>, key_ptr: i32, key_len: i32| -> wasmtime::Result<i32> {
-            let key = guest_bytes(&mut caller, "kv_delete", key_ptr, key_len)?;
-            let transaction = match transaction(&caller, "kv_delete") {
-                Ok(transaction) => transaction,
-                Err(code) => return Ok(code),
-            };
-            Ok(match transaction.write(&key, None) {
-                Ok(()) => 0,
-                Err(error) => refused(&caller, "kv_delete", &error),
-            })
-        },
-    )?;
-    Ok(())
 }
 
 #[cfg(test)]

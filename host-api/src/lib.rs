@@ -15,6 +15,7 @@
 mod guest;
 mod imports;
 mod kv;
+mod kv_imports;
 mod linker;
 mod pipe;
 mod stdio;

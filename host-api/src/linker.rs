@@ -37,7 +37,7 @@ impl HostLinker {
         let mut linker = Linker::new(engine);
         wasmtime_wasi::p1::add_to_linker_async(&mut linker, GuestState::wasi)?;
         imports::add_to_linker(&mut linker)?;
-        crate::kv::add_to_linker(&mut linker)?;
+        crate::kv_imports::add_to_linker(&mut linker)?;
         let known = Self::defined_names(engine, &linker);
         Ok(HostLinker { linker, known })
     }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::{Faasin, Faasout, GuestSetup, HostLinker, LogTail, OutputCapture};
+use crate::{Faasin, Faasout, GuestSetup, GuestState, HostLinker, LogTail, OutputCapture};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Committed state in memory, counting its reads.
