@@ -58,6 +58,8 @@ struct Live {
 struct Running {
     commands: mpsc::UnboundedSender<Command>,
     task: JoinHandle<()>,
+    /// The file source's reader, for a stream that has one.
+    source: Option<JoinHandle<()>>,
 }
 
 impl Streams {
@@ -280,8 +282,9 @@ impl Streams {
         self.inner.store.put_stream(name, &stored, false)?;
         if self.is_running(name) {
             let _ = self.send(name, Command::Stop, "stop");
-            self.settle(name).await;
         }
+        // Also waits for a file source's reader, which ends after its step.
+        self.settle(name).await;
         let shared = self.shared(name)?;
         if shared.phase() != Phase::Failed {
             shared.set_phase(Phase::Stopped);
@@ -441,11 +444,11 @@ impl Streams {
         self.inner.store.dump_state(name)
     }
 
-    /// Waits until stream `name` is no longer running, up to `timeout`;
-    /// whether it stopped.
+    /// Waits until stream `name` is no longer running (nor reading its
+    /// file source), up to `timeout`; whether it stopped.
     pub async fn wait_stopped(&self, name: &str, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
-        while self.is_running(name) {
+        while self.is_running(name) || self.is_reading_source(name) {
             if tokio::time::Instant::now() >= deadline {
                 return false;
             }
@@ -484,10 +487,12 @@ impl Streams {
         };
         let spec = self.inner.store.stream(name)?.map(|stored| stored.spec);
         let task = tokio::spawn(supervise(env, receive));
-        if let Some(spec) = spec {
-            self.spawn_source(name, &spec, &commands);
-        }
-        entry.running = Some(Running { commands, task });
+        let source = spec.and_then(|spec| self.spawn_source(name, &spec, &commands));
+        entry.running = Some(Running {
+            commands,
+            task,
+            source,
+        });
         Ok(())
     }
 
@@ -496,6 +501,14 @@ impl Streams {
         live.get(name)
             .and_then(|l| l.running.as_ref())
             .is_some_and(|r| !r.task.is_finished())
+    }
+
+    fn is_reading_source(&self, name: &str) -> bool {
+        let live = self.inner.live.lock().expect("live lock");
+        live.get(name)
+            .and_then(|l| l.running.as_ref())
+            .and_then(|r| r.source.as_ref())
+            .is_some_and(|source| !source.is_finished())
     }
 
     pub(super) fn send(

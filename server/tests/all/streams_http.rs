@@ -215,3 +215,57 @@ async fn stream_errors_are_4xx_with_stable_codes() {
         "nothing of a refused append is stored"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_reads_a_file_from_the_source_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    http.deploy("word-count", example("word-count")).await;
+    let spec = r#"{"stages": [{"function": "word-count", "key": {"field": 0}}], "checkpoint_interval_ms": 100, "source": {"file": "words.txt"}}"#;
+    let missing = http.send(Method::PUT, "/v1/streams/fwc", spec).await;
+    assert_eq!(
+        missing.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        missing.text()
+    );
+    assert_eq!(missing.error_code(), "invalid_source");
+    assert_eq!(missing.json()["error"]["file"], "words.txt");
+    // The server made its source directory in the data directory.
+    std::fs::write(
+        dir.path().join("sources/words.txt"),
+        "to\nbe\nor\nnot\nto\nbe\n",
+    )
+    .unwrap();
+    let created = http.send(Method::PUT, "/v1/streams/fwc", spec).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let posted = http
+        .send(Method::POST, "/v1/streams/fwc/records", "x\n")
+        .await;
+    assert_eq!(posted.status, StatusCode::CONFLICT);
+    assert_eq!(posted.error_code(), "source_is_file");
+    http.send(Method::POST, "/v1/streams/fwc/start", "").await;
+    // Read to its end, the stream drains by itself.
+    let started = Instant::now();
+    loop {
+        let status = http.get("/v1/streams/fwc").await.json();
+        if status["state"] == "stopped" {
+            assert_eq!(status["checkpoint"]["source_offset"], 6);
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{status}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let state = http.get("/v1/streams/fwc/state").await.json();
+    let to = state["state"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "to")
+        .expect("to counted");
+    assert_eq!(to["value"], "2");
+    let escape = spec.replace("words.txt", "../token");
+    let refused = http.send(Method::PUT, "/v1/streams/esc", escape).await;
+    assert_eq!(refused.error_code(), "invalid_stream_spec");
+}

@@ -28,8 +28,10 @@ use tokio::sync::mpsc;
 
 /// How long a following source waits before looking at its file again.
 pub const POLL: Duration = Duration::from_millis(50);
-/// Most bytes read from the file for one append.
-const READ_BYTES: usize = 4 << 20;
+/// What one read of the file may take beyond the longest record: a
+/// longest record always fits in one read, and an append stays about
+/// 1 MiB (some ten thousand records of 100 B, one commit).
+const READ_SLACK: usize = 64 << 10;
 
 /// Opens `file` inside the source directory `dir`, read-only.
 pub(super) fn open_source(dir: &Path, file: &str) -> Result<std::fs::File, StreamError> {
@@ -80,6 +82,9 @@ pub(super) async fn ingest(
                 reader = Some(returned);
                 step
             }
+            // The tokio runtime is shutting down (the server is going
+            // away): the next start resumes from the committed position.
+            Err(cancelled) if cancelled.is_cancelled() => return,
             Err(panic) => Err(format!("the file source's reader failed: {panic}")),
         };
         match step {
@@ -145,7 +150,8 @@ impl FileReader {
         if length == self.position {
             return Ok(Step::AtEnd);
         }
-        let wanted = (length - self.position).min(READ_BYTES as u64) as usize;
+        let read_bytes = streams.inner.max_record_bytes + READ_SLACK;
+        let wanted = (length - self.position).min(read_bytes as u64) as usize;
         let mut bytes = vec![0; wanted];
         file.seek(SeekFrom::Start(self.position))
             .and_then(|_| file.read_exact(&mut bytes))
@@ -154,10 +160,10 @@ impl FileReader {
         let complete = complete_len(spec.framing, &bytes, at_end)
             .map_err(|why| format!("at byte {}: {why}", self.position))?;
         if complete == 0 {
-            if wanted == READ_BYTES {
+            if wanted == read_bytes {
                 return Err(format!(
-                    "no record ends within {READ_BYTES} bytes of byte {}: a record is over the size limit",
-                    self.position
+                    "no record ends within {read_bytes} bytes of byte {}: a record is over the size limit of {} bytes",
+                    self.position, streams.inner.max_record_bytes
                 ));
             }
             // A record still being written: wait for the rest.
@@ -251,25 +257,23 @@ impl Streams {
         name: &str,
         spec: &StreamSpec,
         commands: &mpsc::UnboundedSender<Command>,
-    ) {
-        let Some(source) = spec.source.clone() else {
-            return;
-        };
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let source = spec.source.clone()?;
         let Some(dir) = self.source_dir() else {
             let _ = commands.send(Command::Fail(format!(
                 "file source {:?}: this server has no source directory",
                 source.file
             )));
-            return;
+            return None;
         };
-        tokio::spawn(ingest(
+        Some(tokio::spawn(ingest(
             self.clone(),
             name.to_owned(),
             spec.clone(),
             source,
             dir,
             commands.clone(),
-        ));
+        )))
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod chaos;
+mod file_source;
 mod languages;
 mod lifecycle;
 mod support;
