@@ -23,6 +23,9 @@ pub(crate) struct App {
     pub auth_all: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Set when the server shuts down: never-ending answers (a followed
+    /// stream output) end then.
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// Every answer: a whole body or a stream, behind one boxed type.

@@ -17,6 +17,7 @@ mod kv;
 mod pipelines;
 mod query;
 mod routes;
+mod stream_follow;
 mod streams;
 mod wire;
 
@@ -103,6 +104,7 @@ impl Server {
             token,
             auth_all: config.auth_all,
             max_body_bytes: config.max_body_bytes,
+            closing: tokio::sync::watch::Sender::new(false),
         });
         Ok(Server { listener, app })
     }
@@ -150,6 +152,7 @@ impl Server {
                 }
             });
         }
+        self.app.closing.send_replace(true);
         graceful.shutdown().await;
     }
 }

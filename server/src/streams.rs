@@ -5,7 +5,7 @@
 use crate::api_error::ApiError;
 use crate::app::{App, HttpResponse, json};
 use crate::body::PendingBody;
-use crate::query::{parse_number, query_pairs, unknown_parameter};
+use crate::query::{parse_bool, parse_number, query_pairs, unknown_parameter};
 use crate::wire::{NEXT_OFFSET_HEADER, OUTPUT_END_HEADER};
 use bytes::Bytes;
 use faasrt_streams::framing::{Record, encode_frame};
@@ -127,7 +127,8 @@ pub(crate) async fn append(
 /// `GET /v1/streams/{name}/output?from=OFFSET&max=N&wait_ms=MS`: committed
 /// records from `from`, in the stream's framing; with none there yet,
 /// waits up to `wait_ms` (long-poll). `Faasrt-Next-Offset` says where to
-/// read next, `Faasrt-Output-End` how long the committed log is.
+/// read next, `Faasrt-Output-End` how long the committed log is. With
+/// `follow=true`, one never-ending body instead (`stream_follow.rs`).
 pub(crate) async fn output(
     app: &App,
     name: &str,
@@ -135,6 +136,9 @@ pub(crate) async fn output(
 ) -> Result<HttpResponse, ApiError> {
     let query = LogQuery::parse(request, true)?;
     let framing = app.streams.framing(name)?;
+    if query.follow {
+        return Ok(crate::stream_follow::follow(app, name, query.from, framing));
+    }
     let chunk = app
         .streams
         .output(
@@ -185,6 +189,7 @@ struct LogQuery {
     from: u64,
     max: usize,
     wait_ms: u64,
+    follow: bool,
 }
 
 impl LogQuery {
@@ -193,9 +198,10 @@ impl LogQuery {
             from: 0,
             max: faasrt_streams::MAX_OUTPUT_RECORDS,
             wait_ms: 0,
+            follow: false,
         };
         let known = if waits {
-            "from, max, wait_ms"
+            "from, max, wait_ms, follow"
         } else {
             "from, max"
         };
@@ -206,6 +212,7 @@ impl LogQuery {
                 "wait_ms" if waits => {
                     query.wait_ms = parse_number::<u64>(&key, &value)?.min(MAX_WAIT_MS);
                 }
+                "follow" if waits => query.follow = parse_bool(&key, &value)?,
                 _ => return Err(unknown_parameter(&key, known)),
             }
         }

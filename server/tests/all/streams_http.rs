@@ -269,3 +269,62 @@ async fn a_stream_reads_a_file_from_the_source_directory() {
     let refused = http.send(Method::PUT, "/v1/streams/esc", escape).await;
     assert_eq!(refused.error_code(), "invalid_stream_spec");
 }
+
+/// Reads from `socket` into `seen` until `done` says so, within a minute.
+async fn read_until(
+    socket: &mut tokio::net::TcpStream,
+    seen: &mut Vec<u8>,
+    done: impl Fn(&str) -> bool,
+) {
+    use tokio::io::AsyncReadExt;
+    let started = Instant::now();
+    while !done(&String::from_utf8_lossy(seen)) {
+        let left = Duration::from_secs(60).saturating_sub(started.elapsed());
+        let mut buffer = [0u8; 4096];
+        let read = tokio::time::timeout(left, socket.read(&mut buffer))
+            .await
+            .unwrap_or_else(|_| panic!("timed out; so far: {:?}", String::from_utf8_lossy(seen)))
+            .expect("read");
+        if read == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buffer[..read]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_followed_output_streams_each_commit_and_ends_with_the_server() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start(dir.path());
+    let http = server.http();
+    http.deploy("upper", example("upper")).await;
+    let spec = r#"{"stages": [{"function": "upper"}], "checkpoint_interval_ms": 100}"#;
+    http.send(Method::PUT, "/v1/streams/shout", spec).await;
+    http.send(Method::POST, "/v1/streams/shout/start", "").await;
+    http.send(Method::POST, "/v1/streams/shout/records", "one\n")
+        .await;
+    let mut socket = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    socket
+        .write_all(b"GET /v1/streams/shout/output?follow=true HTTP/1.1\r\nhost: faasrt\r\n\r\n")
+        .await
+        .expect("request");
+    let mut seen = Vec::new();
+    read_until(&mut socket, &mut seen, |text| text.contains("ONE\n")).await;
+    let head = String::from_utf8_lossy(&seen).to_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+    assert!(head.contains("x-faasrt-next-offset: 0"), "{head}");
+    // Later commits arrive on the same answer, in order.
+    http.send(Method::POST, "/v1/streams/shout/records", "two\nthree\n")
+        .await;
+    read_until(&mut socket, &mut seen, |text| text.contains("THREE\n")).await;
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    assert!(text.find("ONE").unwrap() < text.find("TWO").unwrap());
+    // A graceful shutdown ends the body instead of waiting for it.
+    let stopping = std::thread::spawn(move || server.stop());
+    read_until(&mut socket, &mut seen, |text| text.ends_with("0\r\n\r\n")).await;
+    stopping.join().expect("the server stopped");
+}
