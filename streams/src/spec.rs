@@ -68,6 +68,11 @@ pub struct StageSpec {
     /// key's slot, and state is scoped to the key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<KeySpec>,
+    /// Pins the stage's replicas: replica `r` runs on a thread of its own,
+    /// bound to CPU `cpus[r % cpus.len()]`. Without it replicas are tasks
+    /// on the server's threads, wherever the scheduler puts them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<Vec<usize>>,
 }
 
 fn one() -> u32 {
@@ -158,6 +163,18 @@ pub enum SpecError {
         /// The limit.
         max: u32,
     },
+    /// A stage's `cpus` is empty or names a CPU this process may not run on.
+    #[error(
+        "stage {stage}: cpus must list CPUs this server may run on ({allowed:?}), got {cpus:?}"
+    )]
+    Cpus {
+        /// The stage, counted from 1.
+        stage: usize,
+        /// What it asked for.
+        cpus: Vec<usize>,
+        /// The CPUs the server may run on.
+        allowed: Vec<usize>,
+    },
     /// A keyed stage's delimiter is empty.
     #[error("stage {stage}: the key's delimiter must not be empty")]
     EmptyDelimiter {
@@ -240,6 +257,16 @@ impl StreamSpec {
                     replicas: stage.replicas,
                     max: MAX_REPLICAS,
                 });
+            }
+            if let Some(cpus) = &stage.cpus {
+                let allowed = crate::engine::pinned::allowed_cpus();
+                if cpus.is_empty() || !cpus.iter().all(|cpu| allowed.contains(cpu)) {
+                    return Err(SpecError::Cpus {
+                        stage: number,
+                        cpus: cpus.clone(),
+                        allowed,
+                    });
+                }
             }
             if let Some(key) = &stage.key {
                 match (self.framing, key.field) {

@@ -10,6 +10,7 @@ mod inputs;
 mod keyed_state;
 mod messages;
 mod outputs;
+pub(crate) mod pinned;
 mod replica;
 pub(crate) mod run;
 mod sink;

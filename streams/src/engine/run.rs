@@ -7,6 +7,7 @@ use super::context::RunContext;
 use super::inputs::AlignedInputs;
 use super::messages::{Failure, Message, Report};
 use super::outputs::{Outputs, Route};
+use super::pinned::spawn_pinned;
 use super::replica::Replica;
 use super::sink::run_sink;
 use super::source::{Source, SourceCommand};
@@ -159,7 +160,27 @@ impl Run {
                 );
                 let inputs = AlignedInputs::new(inputs, Some(ctx.stats[s][r].clone()));
                 let replica = Replica::new(ctx.clone(), s, r, inputs, outputs);
-                tasks.push(tokio::spawn(replica.run()));
+                match &stages[s].cpus {
+                    None => tasks.push(tokio::spawn(replica.run())),
+                    Some(cpus) => {
+                        let cpu = cpus[r % cpus.len()];
+                        ctx.stats[s][r].pinned_to(cpu);
+                        match spawn_pinned(format!("faasrt-{s}.{r}@{cpu}"), cpu, replica.run()) {
+                            Ok(task) => tasks.push(task),
+                            Err(error) => {
+                                let _ = ctx.reports.send(Report::Failed {
+                                    stage: s,
+                                    replica: r,
+                                    failure: Failure {
+                                        message: error.to_string(),
+                                        exit_code: None,
+                                        permanent: true,
+                                    },
+                                });
+                            }
+                        }
+                    }
+                }
             }
         }
         let sink_inputs: Vec<_> = all[stages.len()]

@@ -25,6 +25,10 @@ pub struct ReplicaStats {
     /// The last invocation's exit code; `i64::MIN` before any.
     last_exit_code: AtomicI64,
     thread: Mutex<Option<String>>,
+    /// The CPU its last batch ran on; -1 before any.
+    cpu: AtomicI64,
+    /// The CPU its thread is pinned to; -1 when not pinned.
+    pinned: AtomicI64,
     /// How long batches took from being handed to this replica's input
     /// edges to being taken off them, in nanoseconds.
     hops: Mutex<Option<Histogram<u64>>>,
@@ -58,6 +62,12 @@ pub struct ReplicaReport {
     /// Its last invocation's exit code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_exit_code: Option<i32>,
+    /// The CPU its last batch ran on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<usize>,
+    /// The CPU it is pinned to (the stage's `cpus`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pinned_cpu: Option<usize>,
     /// The thread its last batch ran on (its placement).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thread: Option<String>,
@@ -75,6 +85,8 @@ impl ReplicaStats {
     pub(crate) fn new() -> Self {
         ReplicaStats {
             last_exit_code: AtomicI64::new(i64::MIN),
+            cpu: AtomicI64::new(-1),
+            pinned: AtomicI64::new(-1),
             ..Default::default()
         }
     }
@@ -93,6 +105,7 @@ impl ReplicaStats {
         self.invocations.fetch_add(1, Relaxed);
         self.busy_ns.fetch_add(nanos(took), Relaxed);
         self.last_exit_code.store(i64::from(exit_code), Relaxed);
+        self.cpu.store(super::pinned::current_cpu() as i64, Relaxed);
         let name = std::thread::current().name().map_or_else(
             || format!("{:?}", std::thread::current().id()),
             str::to_owned,
@@ -119,6 +132,11 @@ impl ReplicaStats {
         histogram.saturating_record(nanos(took).max(1));
     }
 
+    /// Records that its thread is pinned to `cpu`.
+    pub(crate) fn pinned_to(&self, cpu: usize) {
+        self.pinned.store(cpu as i64, Relaxed);
+    }
+
     pub(crate) fn restarted(&self) {
         self.restarts.fetch_add(1, Relaxed);
     }
@@ -140,6 +158,8 @@ impl ReplicaStats {
             idle_ms: ms(&self.idle_ns),
             restarts: self.restarts.load(Relaxed),
             last_exit_code: (exit != i64::MIN).then_some(exit as i32),
+            cpu: usize::try_from(self.cpu.load(Relaxed)).ok(),
+            pinned_cpu: usize::try_from(self.pinned.load(Relaxed)).ok(),
             thread: self.thread.lock().expect("stats lock").clone(),
             hop_p50_us: self.hop_quantile_us(0.5),
             hop_p99_us: self.hop_quantile_us(0.99),

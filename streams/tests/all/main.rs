@@ -8,5 +8,6 @@ mod chaos;
 mod file_source;
 mod languages;
 mod lifecycle;
+mod placement;
 mod support;
 mod upgrade;
