@@ -276,7 +276,7 @@ mod tests {
 
     /// Set to 1 by the VM harness, which mounts a cgroup v2 hierarchy.
     fn cgroups_expected() -> bool {
-        std::env::var_os("FAASRT_EXPECT_CGROUPS").is_some_and(|v| v == "1")
+        crate::capability_expected("FAASRT_EXPECT_CGROUPS")
     }
 
     fn cgroups() -> Option<NativeCgroups> {

@@ -28,7 +28,7 @@ pub use pkeys::{
     PkeyError, SecretRegion, allow_all_keys_but_secrets, reassert_secret_denials,
     secrets_denied_here, secrets_protected,
 };
-pub use probe::{Probed, probe};
+pub use probe::{Probed, capability_expected, probe};
 pub use seccomp::{
     GUEST_THREAD_FILTERS, GuestThreadFilter, IsolationError, RuntimeSeccomp, SeccompProgram,
     install_runtime_filter, native_child_filter,

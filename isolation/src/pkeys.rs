@@ -247,7 +247,7 @@ mod tests {
 
     /// Set to 1 by the harness that runs these tests in a VM with pkeys.
     fn pkeys_expected() -> bool {
-        std::env::var_os("FAASRT_EXPECT_PKEYS").is_some_and(|v| v == "1")
+        crate::capability_expected("FAASRT_EXPECT_PKEYS")
     }
 
     #[test]

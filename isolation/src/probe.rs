@@ -16,6 +16,14 @@ pub struct Probed {
     pub detail: String,
 }
 
+/// Whether the environment variable `variable` is `1`: the machine is
+/// declared to have the capability it names (`FAASRT_EXPECT_PKEYS=1`), so
+/// that a test which would skip for lack of it fails instead. The one
+/// definition; `faasrt_testkit::expected` calls it for the crates above.
+pub fn capability_expected(variable: &str) -> bool {
+    std::env::var_os(variable).is_some_and(|value| value == "1")
+}
+
 /// Probes every mechanism.
 pub fn probe() -> Vec<Probed> {
     vec![

@@ -226,23 +226,33 @@ pub fn quiet_library_backtraces() {
     }
 }
 
-macro_rules! store_error_from {
-    ($($ty:ty),*) => {$(
-        impl From<$ty> for RuntimeError {
+/// Implements `From` each of redb's error types for an error enum, through
+/// its variant that holds a `redb::Error`, so that `?` works on every redb
+/// call: `redb_errors_into!(RuntimeError::Store)`. The crates with a redb
+/// store of their own (`faasrt-streams`) use it too; the caller must
+/// depend on `redb`.
+#[macro_export]
+macro_rules! redb_errors_into {
+    ($error:ident :: $variant:ident) => {
+        $crate::redb_errors_into!(
+            @each $error $variant
+            redb::DatabaseError,
+            redb::TransactionError,
+            redb::TableError,
+            redb::StorageError,
+            redb::CommitError
+        );
+    };
+    (@each $error:ident $variant:ident $($ty:ty),*) => {$(
+        impl From<$ty> for $error {
             fn from(error: $ty) -> Self {
-                RuntimeError::Store(error.into())
+                $error::$variant(error.into())
             }
         }
     )*};
 }
 
-store_error_from!(
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+crate::redb_errors_into!(RuntimeError::Store);
 
 #[cfg(test)]
 mod tests {

@@ -96,20 +96,4 @@ pub enum StreamError {
     Runtime(#[from] RuntimeError),
 }
 
-macro_rules! store_error_from {
-    ($($ty:ty),*) => {$(
-        impl From<$ty> for StreamError {
-            fn from(error: $ty) -> Self {
-                StreamError::Store(error.into())
-            }
-        }
-    )*};
-}
-
-store_error_from!(
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+faasrt_runtime::redb_errors_into!(StreamError::Store);

@@ -67,6 +67,16 @@ pub(super) async fn run_stream(
     })
 }
 
+/// The CPUs this process may run on (its affinity mask), in order.
+pub(super) fn allowed_cpus() -> Vec<usize> {
+    match rustix::thread::sched_getaffinity(None) {
+        Ok(set) => (0..rustix::thread::CpuSet::MAX_CPU)
+            .filter(|cpu| set.is_set(*cpu))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// The process's user + system CPU time so far.
 pub(super) fn cpu_time() -> Duration {
     // SAFETY: getrusage fills the struct it is given.

@@ -1,8 +1,9 @@
 //! `faasrt-bench streams`: long-running streams, against the same chain
 //! with Redis Streams on its edges (`redis_chain`), all in one run:
 //!
-//! - `stateless`: 100-byte records through `cat` (1 and 2 replicas),
-//!   records/s (wall) and records per CPU-second (per core);
+//! - `stateless`: 100-byte records through `cat` (1 and 2 replicas, and 2
+//!   pinned to a core each), records/s (wall) and records per CPU-second
+//!   (per core);
 //! - `redis-streams-chain`: the broker baseline of the same shape;
 //! - `keyed`: `cat | word-count` keyed on Zipf keys, checkpoints every 1 s
 //!   and every 100 ms, against the same without checkpoints but the final
@@ -174,6 +175,26 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
         "stateless-1-replica",
         Some(throughput(&two).0 / one_median),
     ));
+    // The same two replicas, each on a thread of its own pinned to a core.
+    let cores = cases::allowed_cpus();
+    if cores.len() >= 2 {
+        let pinned = format!(
+            r#"{{"stages": [{{"function": "cat", "replicas": 2, "cpus": [{}, {}]}}], "checkpoint_interval_ms": 1000}}"#,
+            cores[0], cores[1]
+        );
+        let (two_pinned, _) = measure(&pinned)?;
+        rows.push(row(
+            "stateless-2-replicas-pinned",
+            "records/s",
+            throughput(&two_pinned),
+            "stateless-1-replica",
+            Some(throughput(&two_pinned).0 / one_median),
+        ));
+    } else {
+        eprintln!(
+            "note: stateless-2-replicas-pinned is left out: this process may run on one CPU only"
+        );
+    }
 
     // The hop between two stages at half the chain's capacity, against one
     // hop through Redis (LPUSH, BRPOP).
