@@ -10,7 +10,8 @@
 //!   one (the overhead);
 //! - `commit`: one epoch commit with 10k dirty keys, against one with 1;
 //! - `recovery`: detection of a trap and the time back to committed
-//!   output;
+//!   output; and the same with 1 MB to 1 GB of state in the keyed stage
+//!   (`recovery_state`; 1 and 10 MB with --quick), plotted;
 //! - `hop-at-50pct-load`: the latency of the hop between two `cat` stages
 //!   while records arrive at half the chain's measured capacity, against
 //!   one hop through Redis (LPUSH + BRPOP, 1 KiB); and the same with
@@ -20,6 +21,7 @@
 //! (the tail), and its ratio to its baseline measured in the same run.
 
 mod cases;
+mod recovery_state;
 mod redis_chain;
 
 use crate::report::{self, Bar, Format, Row};
@@ -336,6 +338,7 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
         "-",
         None,
     ));
+    let back_median = latency(&back).0;
     rows.push(row(
         "recovery-back-to-output",
         "us",
@@ -343,6 +346,49 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
         "-",
         None,
     ));
+    // The same against the size of the keyed stage's state.
+    let sizes: &[(&str, u64)] = if args.quick {
+        &[("1mb", 1 << 20), ("10mb", 10 << 20)]
+    } else {
+        &[
+            ("1mb", 1 << 20),
+            ("10mb", 10 << 20),
+            ("100mb", 100 << 20),
+            ("1gb", 1 << 30),
+        ]
+    };
+    let mut plotted = Vec::new();
+    for (label, bytes) in sizes {
+        let measured = recovery_state::recoveries(&io, dir.path(), *bytes, runs)?;
+        let detection: Vec<Duration> = measured.iter().map(|m| m.detection).collect();
+        let back: Vec<Duration> = measured.iter().map(|m| m.back_to_output).collect();
+        rows.push(row(
+            &format!("recovery-detection-state-{label}"),
+            "us",
+            latency(&detection),
+            "-",
+            None,
+        ));
+        let (median, tail) = latency(&back);
+        rows.push(row(
+            &format!("recovery-back-to-output-state-{label}"),
+            "us",
+            (median, tail),
+            "recovery-back-to-output",
+            Some(median / back_median),
+        ));
+        plotted.push(Bar {
+            label: format!("state {label}"),
+            value: median / 1000.0,
+        });
+    }
+    std::fs::create_dir_all(&args.out)?;
+    report::bar_chart(
+        &args.out.join("recovery-state.svg"),
+        "back to committed output after a trap, by state size (median)",
+        "ms",
+        &plotted,
+    )?;
 
     print!("{}", report::render(&rows, args.format)?);
     report::write_files(&rows, &args.out, "streams")?;
