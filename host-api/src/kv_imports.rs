@@ -61,6 +61,19 @@ fn refused(caller: &Caller<'_, GuestState>, what: &str, error: &KvTransactionErr
     error.code()
 }
 
+/// Puts (`Some`) or deletes (`None`) `key` in the caller's transaction:
+/// 0, or the code of why not (logged).
+fn write(caller: &Caller<'_, GuestState>, what: &str, key: &[u8], value: Option<&[u8]>) -> i32 {
+    let transaction = match transaction(caller, what) {
+        Ok(transaction) => transaction,
+        Err(code) => return code,
+    };
+    match transaction.write(key, value) {
+        Ok(()) => 0,
+        Err(error) => refused(caller, what, &error),
+    }
+}
+
 /// Links the `kv_*` imports into `linker`.
 pub(crate) fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
     linker.func_wrap(
@@ -108,14 +121,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result
          -> wasmtime::Result<i32> {
             let key = guest_bytes(&mut caller, "kv_put", key_ptr, key_len)?;
             let value = guest_bytes(&mut caller, "kv_put", value_ptr, value_len)?;
-            let transaction = match transaction(&caller, "kv_put") {
-                Ok(transaction) => transaction,
-                Err(code) => return Ok(code),
-            };
-            Ok(match transaction.write(&key, Some(&value)) {
-                Ok(()) => 0,
-                Err(error) => refused(&caller, "kv_put", &error),
-            })
+            Ok(write(&caller, "kv_put", &key, Some(&value)))
         },
     )?;
     linker.func_wrap(
@@ -123,14 +129,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result
         "kv_delete",
         |mut caller: Caller<'_, GuestState>, key_ptr: i32, key_len: i32| -> wasmtime::Result<i32> {
             let key = guest_bytes(&mut caller, "kv_delete", key_ptr, key_len)?;
-            let transaction = match transaction(&caller, "kv_delete") {
-                Ok(transaction) => transaction,
-                Err(code) => return Ok(code),
-            };
-            Ok(match transaction.write(&key, None) {
-                Ok(()) => 0,
-                Err(error) => refused(&caller, "kv_delete", &error),
-            })
+            Ok(write(&caller, "kv_delete", &key, None))
         },
     )?;
     Ok(())

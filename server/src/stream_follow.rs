@@ -6,9 +6,9 @@
 //! follower).
 
 use crate::app::{App, HttpResponse};
+use crate::streams::{encode_records, records_content_type};
 use crate::wire::NEXT_OFFSET_HEADER;
 use bytes::Bytes;
-use faasrt_streams::framing::encode_frame;
 use faasrt_streams::{Framing, MAX_OUTPUT_RECORDS, Streams};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame};
@@ -41,11 +41,7 @@ pub(crate) fn follow(app: &App, name: &str, from: u64, framing: Framing) -> Http
     let mut response = Response::new(FollowBody { receiver }.boxed());
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
-    let content_type = match framing {
-        Framing::Lines => "text/plain; charset=utf-8",
-        Framing::Frames => "application/octet-stream",
-    };
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CONTENT_TYPE, records_content_type(framing));
     headers.insert(NEXT_OFFSET_HEADER, HeaderValue::from(from));
     response
 }
@@ -76,17 +72,7 @@ async fn feed(
         if chunk.records.is_empty() {
             continue;
         }
-        let mut body = Vec::new();
-        for record in &chunk.records {
-            match framing {
-                Framing::Lines => body.extend_from_slice(&record.value),
-                Framing::Frames => encode_frame(
-                    record.key.as_deref().unwrap_or_default(),
-                    &record.value,
-                    &mut body,
-                ),
-            }
-        }
+        let body = encode_records(framing, &chunk.records);
         from = chunk.next;
         if chunks.send(Bytes::from(body)).await.is_err() {
             return;

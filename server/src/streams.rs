@@ -220,12 +220,9 @@ impl LogQuery {
     }
 }
 
-fn records_response(
-    framing: Framing,
-    records: &[Record],
-    next: u64,
-    end: Option<u64>,
-) -> HttpResponse {
+/// `records` as bytes in the stream's framing: lines as they are, frames
+/// with their keys.
+pub(crate) fn encode_records(framing: Framing, records: &[Record]) -> Vec<u8> {
     let mut body = Vec::new();
     for record in records {
         match framing {
@@ -237,13 +234,27 @@ fn records_response(
             ),
         }
     }
-    let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
-    let headers = response.headers_mut();
-    let content_type = match framing {
+    body
+}
+
+/// The `Content-Type` of records in `framing`.
+pub(crate) fn records_content_type(framing: Framing) -> HeaderValue {
+    HeaderValue::from_static(match framing {
         Framing::Lines => "text/plain; charset=utf-8",
         Framing::Frames => "application/octet-stream",
-    };
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    })
+}
+
+fn records_response(
+    framing: Framing,
+    records: &[Record],
+    next: u64,
+    end: Option<u64>,
+) -> HttpResponse {
+    let body = encode_records(framing, records);
+    let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, records_content_type(framing));
     headers.insert(NEXT_OFFSET_HEADER, HeaderValue::from(next));
     if let Some(end) = end {
         headers.insert(OUTPUT_END_HEADER, HeaderValue::from(end));

@@ -62,16 +62,6 @@ async fn a_file_is_read_once_and_the_stream_drains_at_its_end() {
     );
 }
 
-/// One life of a server: a tokio runtime of its own, so that dropping it
-/// stops every task where it is, as `kill -9` would.
-fn server_life() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio")
-}
-
 /// Opens the runtime and streams on `data`, waiting (bounded) for a
 /// previous life's blocking threads to let go of the store.
 async fn reopen(data: &Path, sources: &Path) -> (faasrt_runtime::Runtime, Streams) {

@@ -96,14 +96,6 @@ async fn a_keyed_count_keeps_exact_state_across_replicas() {
     assert_eq!(state.values().sum::<u64>(), 7);
 }
 
-fn server_life() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio")
-}
-
 #[test]
 fn a_restarted_server_resumes_running_streams_from_their_checkpoint() {
     let dir = tempfile::tempdir().expect("tempdir");

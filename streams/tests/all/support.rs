@@ -125,3 +125,13 @@ pub fn per_key(lines: &[String]) -> BTreeMap<String, Vec<u64>> {
     }
     sequences
 }
+
+/// One life of a server: a tokio runtime of its own, so that dropping it
+/// stops every task where it is, as `kill -9` would.
+pub fn server_life() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio")
+}
