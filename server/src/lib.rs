@@ -16,6 +16,7 @@ mod body;
 mod kv;
 mod pipelines;
 mod query;
+mod record_body;
 mod routes;
 mod stream_follow;
 mod streams;

@@ -6,7 +6,7 @@
 //! follower).
 
 use crate::app::{App, HttpResponse};
-use crate::streams::{encode_records, records_content_type};
+use crate::record_body::{encode_records, records_content_type};
 use crate::wire::NEXT_OFFSET_HEADER;
 use bytes::Bytes;
 use faasrt_streams::{Framing, MAX_OUTPUT_RECORDS, Streams};

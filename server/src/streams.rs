@@ -6,9 +6,10 @@ use crate::api_error::ApiError;
 use crate::app::{App, HttpResponse, json};
 use crate::body::PendingBody;
 use crate::query::{parse_bool, parse_number, query_pairs, unknown_parameter};
+use crate::record_body::{encode_records, records_content_type};
 use crate::wire::{NEXT_OFFSET_HEADER, OUTPUT_END_HEADER};
 use bytes::Bytes;
-use faasrt_streams::framing::{Record, encode_frame};
+use faasrt_streams::framing::Record;
 use faasrt_streams::{Framing, StreamError};
 use http_body_util::{BodyExt, Full};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
@@ -218,31 +219,6 @@ impl LogQuery {
         }
         Ok(query)
     }
-}
-
-/// `records` as bytes in the stream's framing: lines as they are, frames
-/// with their keys.
-pub(crate) fn encode_records(framing: Framing, records: &[Record]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for record in records {
-        match framing {
-            Framing::Lines => body.extend_from_slice(&record.value),
-            Framing::Frames => encode_frame(
-                record.key.as_deref().unwrap_or_default(),
-                &record.value,
-                &mut body,
-            ),
-        }
-    }
-    body
-}
-
-/// The `Content-Type` of records in `framing`.
-pub(crate) fn records_content_type(framing: Framing) -> HeaderValue {
-    HeaderValue::from_static(match framing {
-        Framing::Lines => "text/plain; charset=utf-8",
-        Framing::Frames => "application/octet-stream",
-    })
 }
 
 fn records_response(
