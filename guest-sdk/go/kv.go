@@ -17,8 +17,11 @@ import (
 //
 // Keys are 1 to [MaxKeyBytes] bytes, values up to [MaxValueBytes], and the
 // function's deploy sets how many keys and bytes its state may hold in all.
-// A stage of a stream keeps its state with [State] instead; there, and
-// outside wasm, these calls fail with [ErrKvUnavailable].
+// A stage of a stream keeps its state with [State] instead; there these
+// calls fail with [ErrKvUnavailable]. A native build makes the same calls
+// over the channel faasrt opens for it at descriptor 1001; run outside
+// faasrt, where that descriptor is not a socket, they fail with
+// [ErrKvUnavailable].
 
 const (
 	// MaxKeyBytes is the longest key.
@@ -64,21 +67,14 @@ func kvError(code int64) error {
 
 // KvGet returns the value of key and whether it has one.
 func KvGet(key []byte) ([]byte, bool, error) {
-	buffer := make([]byte, 256)
-	for {
-		length := kvGet(key, buffer)
-		if length == kvNotFound {
-			return nil, false, nil
-		}
-		if length < 0 {
-			return nil, false, kvError(length)
-		}
-		if int(length) <= len(buffer) {
-			return buffer[:length], true, nil
-		}
-		// Short buffer: the host said how long the value is.
-		buffer = make([]byte, length)
+	value, code := kvGetValue(key)
+	if code == kvNotFound {
+		return nil, false, nil
 	}
+	if code < 0 {
+		return nil, false, kvError(code)
+	}
+	return value, true, nil
 }
 
 // KvPut puts value under key; when it fails, nothing was written.

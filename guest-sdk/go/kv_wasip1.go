@@ -28,11 +28,23 @@ func pointer(p []byte) unsafe.Pointer {
 	return unsafe.Pointer(&p[0])
 }
 
-func kvGet(key, buffer []byte) int64 {
-	n := hostKvGet(pointer(key), uint32(len(key)), pointer(buffer), uint32(len(buffer)))
-	runtime.KeepAlive(key)
-	runtime.KeepAlive(buffer)
-	return n
+// kvGetValue returns key's value and its length, or kvNotFound or the
+// host's error code.
+func kvGetValue(key []byte) ([]byte, int64) {
+	buffer := make([]byte, 256)
+	for {
+		length := hostKvGet(pointer(key), uint32(len(key)), pointer(buffer), uint32(len(buffer)))
+		runtime.KeepAlive(key)
+		runtime.KeepAlive(buffer)
+		if length < 0 {
+			return nil, length
+		}
+		if int(length) <= len(buffer) {
+			return buffer[:length], length
+		}
+		// Short buffer: the host said how long the value is.
+		buffer = make([]byte, length)
+	}
 }
 
 func kvPut(key, value []byte) int32 {

@@ -4,7 +4,8 @@
 //! on fd 0 (its input), `faasout` on fd 1 (its output, capped), its log on
 //! fd 2 (of which the tail is kept), its arguments, no environment, no
 //! preopened directories, and the optional `faasrt` imports: the log and
-//! its function's key-value state (`kv`).
+//! its function's key-value state (`kv`). A native function makes the same
+//! key-value calls over a socket ([`serve_kv_channel`], `kv_channel.rs`).
 //!
 //! Each import family is one module that follows the same three steps:
 //! link into the [`wasmtime::Linker`] once ([`HostLinker::new`]), be
@@ -15,6 +16,7 @@
 mod guest;
 mod imports;
 mod kv;
+mod kv_channel;
 mod kv_imports;
 mod linker;
 mod pipe;
@@ -27,6 +29,10 @@ pub use kv::{
     KV_NOT_FOUND, KvAccess, KvQuota, KvReadError, KvReader, KvTransaction, KvTransactionError,
     KvUsage, KvWriteError, KvWrites, MAX_KV_KEY_BYTES, MAX_KV_VALUE_BYTES, check_key, check_value,
     entry_bytes,
+};
+pub use kv_channel::{
+    KV_ERR_PROTOCOL, KV_OP_DELETE, KV_OP_GET, KV_OP_PUT, KV_REQUEST_HEADER_BYTES, KvRequestHeader,
+    NATIVE_KV_FD, serve_kv_channel,
 };
 pub use linker::{HostLinker, ImportError};
 pub use pipe::{

@@ -343,23 +343,25 @@ impl Inner {
         run: RunRequest,
         os: OsStdio,
     ) -> Invocation {
-        match &function.executable {
+        let kv = match run.kv {
+            KvUse::Function => Some(self.kv_transaction(&function.info)),
+            KvUse::Refused => None,
+        };
+        let access = kv.clone().map_or(KvAccess::Unavailable, KvAccess::Function);
+        let invocation = match &function.executable {
             Executable::Wasm(prepared) => {
                 debug_assert!(os.stdin.is_none() && os.stdout.is_none());
-                let kv = match run.kv {
-                    KvUse::Function => Some(self.kv_transaction(&function.info)),
-                    KvUse::Refused => None,
-                };
-                let access = kv.clone().map_or(KvAccess::Unavailable, KvAccess::Function);
-                let invocation = self.engines.of(prepared).run(prepared, run, access).await;
-                match kv {
-                    Some(kv) => self.commit_kv(&function.info, kv, invocation).await,
-                    None => invocation,
-                }
+                self.engines.of(prepared).run(prepared, run, access).await
             }
             Executable::Native(executable) => {
-                self.native.run_with(&self.host, executable, run, os).await
+                self.native
+                    .run_with(&self.host, executable, run, os, access)
+                    .await
             }
+        };
+        match kv {
+            Some(kv) => self.commit_kv(&function.info, kv, invocation).await,
+            None => invocation,
         }
     }
 }

@@ -4,6 +4,8 @@
 //!   modules that each do one thing;
 //! - `http` (feature `http`): a raw HTTP client of one server, for the
 //!   server's and the CLI's tests;
+//! - [`zipf`]: a seeded Zipf-like key generator (tests and benchmarks
+//!   draw the same workload from a seed);
 //! - [`require!`]: a test's precondition on the machine (Landlock, Go,
 //!   native examples, protection keys), which skips the test where the
 //!   machine lacks it, and fails it where `FAASRT_EXPECT_<WHAT>=1` says the
@@ -17,6 +19,7 @@ pub mod fixtures;
 #[cfg(feature = "http")]
 pub mod http;
 mod skip;
+pub mod zipf;
 
 pub use fixtures::*;
 pub use skip::expected;

@@ -76,7 +76,7 @@ pub(super) async fn wasm_hop(
 
 /// Times `messages` calls of `round_trip`, after a tenth as many more to
 /// warm up.
-pub(super) fn round_trips(
+pub(crate) fn round_trips(
     messages: u64,
     mut round_trip: impl FnMut() -> anyhow::Result<()>,
 ) -> anyhow::Result<Samples> {

@@ -12,7 +12,7 @@
 
 pub(crate) mod brokers;
 mod chains;
-mod hops;
+pub(crate) mod hops;
 mod results;
 
 use crate::report::Format;
@@ -42,7 +42,7 @@ pub struct PipesArgs {
 }
 
 /// The size of the message of the hop cases: 1 KiB.
-const MESSAGE: usize = 1024;
+pub(crate) const MESSAGE: usize = 1024;
 
 /// Runs the benchmark and prints/writes its results.
 pub fn run(args: PipesArgs) -> anyhow::Result<()> {
@@ -209,7 +209,7 @@ fn measure_hops(
 
 /// A block of `chunk` bytes with a pattern (not zeros, which some paths
 /// could special-case).
-fn block(chunk: usize) -> Bytes {
+pub(crate) fn block(chunk: usize) -> Bytes {
     (0..chunk)
         .map(|i| (i * 7 % 253) as u8)
         .collect::<Vec<u8>>()

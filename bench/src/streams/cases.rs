@@ -92,14 +92,10 @@ pub(super) fn cpu_time() -> Duration {
 /// `n` lines of 100 bytes (99 and a newline), the first field a key drawn
 /// from a Zipf-like (log-uniform) law over `keys` keys.
 pub(super) fn records(n: usize, keys: u64) -> Vec<Vec<u8>> {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    (0..n)
-        .map(|i| {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            let u = (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64;
-            let key = ((keys as f64).powf(u) as u64).clamp(1, keys);
+    faasrt_testkit::zipf::ZipfRanks::new(1, keys)
+        .take(n)
+        .enumerate()
+        .map(|(i, key)| {
             let mut line = format!("k{key} {i} ").into_bytes();
             line.resize(99, b'x');
             line.push(b'\n');
@@ -232,7 +228,8 @@ async fn wait_until(
 
 /// The hop latency into the second of two `cat` stages (batches of at most
 /// `batch_records`) while records arrive at `rate` per second for
-/// `seconds`, appended every 5 ms: (median, p99) in microseconds, from the
+/// `seconds`, appended every millisecond (each append one durable
+/// commit of the input log): (median, p99) in microseconds, from the
 /// replica's own histogram.
 pub(super) async fn hop_latency(
     streams: &Streams,
@@ -246,7 +243,7 @@ pub(super) async fn hop_latency(
     );
     streams.create(name, spec.as_bytes())?;
     streams.start(name)?;
-    let tick = Duration::from_millis(5);
+    let tick = Duration::from_millis(1);
     let per_tick = ((rate * tick.as_secs_f64()) as usize).max(1);
     let lines = records(per_tick, 10_000).concat();
     let started = Instant::now();

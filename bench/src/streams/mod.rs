@@ -1,10 +1,12 @@
 //! `faasrt-bench streams`: long-running streams, against the same chain
-//! with Redis Streams on its edges (`redis_chain`), all in one run:
+//! with Redis Streams (`redis_chain`) and with NATS JetStream
+//! (`nats_chain`) on its edges, all in one run:
 //!
 //! - `stateless`: 100-byte records through `cat` (1 and 2 replicas, and 2
 //!   pinned to a core each), records/s (wall) and records per CPU-second
 //!   (per core);
-//! - `redis-streams-chain`: the broker baseline of the same shape;
+//! - `redis-streams-chain` and `nats-jetstream-chain`: the broker baselines
+//!   of the same shape (file storage for JetStream, its durable default);
 //! - `keyed`: `cat | word-count` keyed on Zipf keys, checkpoints every 1 s
 //!   and every 100 ms, against the same without checkpoints but the final
 //!   one (the overhead);
@@ -15,12 +17,15 @@
 //! - `hop-at-50pct-load`: the latency of the hop between two `cat` stages
 //!   while records arrive at half the chain's measured capacity, against
 //!   one hop through Redis (LPUSH + BRPOP, 1 KiB); and the same with
-//!   batches of at most 64 records (`batch_records`).
+//!   batches of at most 64 records (`batch_records`). Beside the Redis
+//!   hop, one hop through a JetStream stream (a publish, acked, and its
+//!   delivery from a push consumer; 1 KiB).
 //!
 //! Each case runs `--runs` times; a row gives the median and the worst run
 //! (the tail), and its ratio to its baseline measured in the same run.
 
 mod cases;
+mod nats_chain;
 mod recovery_state;
 mod redis_chain;
 
@@ -126,28 +131,21 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
         Ok((wall, per_cpu))
     };
 
-    // Stateless, against the broker chain.
-    let mut broker = Vec::new();
-    for _ in 0..runs {
-        match redis_chain::redis_chain(&lines) {
-            Ok(took) => broker.push(n as f64 / took.as_secs_f64()),
-            Err(error) => {
-                eprintln!("note: the redis-streams-chain baseline is left out: {error:#}");
-                break;
-            }
-        }
-    }
-    let broker_median = (!broker.is_empty()).then(|| throughput(&broker).0);
-    if let Some(median) = broker_median {
-        let (_, tail) = throughput(&broker);
-        rows.push(row(
-            "redis-streams-chain",
-            "records/s",
-            (median, tail),
-            "-",
-            None,
-        ));
-    }
+    // Stateless, against the broker chains.
+    let broker_median = broker_chain(
+        "redis-streams-chain",
+        runs,
+        &lines,
+        redis_chain::redis_chain,
+        &mut rows,
+    );
+    let nats_median = broker_chain(
+        "nats-jetstream-chain",
+        runs,
+        &lines,
+        nats_chain::nats_jetstream_chain,
+        &mut rows,
+    );
     let stateless = |replicas: u32| {
         format!(
             r#"{{"stages": [{{"function": "cat", "replicas": {replicas}}}], "checkpoint_interval_ms": 1000}}"#
@@ -162,6 +160,15 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
         "redis-streams-chain",
         broker_median.map(|b| one_median / b),
     ));
+    if let Some(nats) = nats_median {
+        rows.push(row(
+            "stateless-1-replica-vs-nats",
+            "records/s",
+            throughput(&one),
+            "nats-jetstream-chain",
+            Some(one_median / nats),
+        ));
+    }
     rows.push(row(
         "stateless-1-replica-per-cpu",
         "records/cpu-s",
@@ -220,7 +227,8 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
         4096,
     ))?;
     streams.remove("hops")?;
-    let redis = crate::pipes::brokers::redis_hop(if args.quick { 2_000 } else { 20_000 });
+    let hops = if args.quick { 2_000 } else { 20_000 };
+    let redis = crate::pipes::brokers::redis_hop(hops);
     let redis_p50 = match &redis {
         Ok(samples) => {
             let (r50, r99) = (samples.quantile_us(0.5), samples.quantile_us(0.99));
@@ -232,6 +240,13 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
             None
         }
     };
+    match nats_chain::nats_jetstream_hop(hops) {
+        Ok(samples) => {
+            let quantiles = (samples.quantile_us(0.5), samples.quantile_us(0.99));
+            rows.push(row("nats-jetstream-hop-1kib", "us", quantiles, "-", None));
+        }
+        Err(error) => eprintln!("note: the nats-jetstream hop baseline is left out: {error:#}"),
+    }
     rows.push(row(
         "hop-at-50pct-load",
         "us",
@@ -394,7 +409,9 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
     report::write_files(&rows, &args.out, "streams")?;
     let bars: Vec<Bar> = rows
         .iter()
+        // The `-vs-nats` row repeats `stateless-1-replica` for its ratio.
         .filter(|r| r.unit == "records/s" || r.unit == "updates/s")
+        .filter(|r| !r.case.ends_with("-vs-nats"))
         .map(|r| Bar {
             label: r.case.clone(),
             value: r.median,
@@ -406,6 +423,35 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
         "records/s",
         &bars,
     )
+}
+
+/// Runs the broker chain `case` `runs` times over `lines` and adds its row;
+/// its median throughput, or `None` with a note where no run could be
+/// measured (its server is not installed, say). A failed run ends the case
+/// (with the note); the runs before it still make the row.
+fn broker_chain(
+    case: &str,
+    runs: usize,
+    lines: &[Vec<u8>],
+    chain: fn(&[Vec<u8>]) -> anyhow::Result<Duration>,
+    rows: &mut Vec<StreamsRow>,
+) -> Option<f64> {
+    let mut measured = Vec::new();
+    for _ in 0..runs {
+        match chain(lines) {
+            Ok(took) => measured.push(lines.len() as f64 / took.as_secs_f64()),
+            Err(error) => {
+                eprintln!("note: the {case} baseline is left out: {error:#}");
+                break;
+            }
+        }
+    }
+    if measured.is_empty() {
+        return None;
+    }
+    let (median, tail) = throughput(&measured);
+    rows.push(row(case, "records/s", (median, tail), "-", None));
+    Some(median)
 }
 
 fn row(

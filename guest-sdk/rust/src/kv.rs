@@ -14,8 +14,11 @@
 //!
 //! For a stage of a stream, use [`records::State`](crate::records::State)
 //! instead: its state is the stream's, checkpointed with the records; these
-//! calls fail there with [`KvError::Unavailable`]. They need the wasm
-//! runtime: built natively, every call fails so too.
+//! calls fail there with [`KvError::Unavailable`]. A native build makes
+//! the same calls over the channel faasrt opens for it (descriptor 1001,
+//! `faasrt_host_api::NATIVE_KV_FD`); run outside faasrt, where that
+//! descriptor is not a socket, every call fails with
+//! [`KvError::Unavailable`].
 //!
 //! ```no_run
 //! use faasrt_guest::kv;
@@ -51,7 +54,7 @@ pub enum KvError {
     /// The write would take the function's state past its quota.
     Quota,
     /// This invocation has no key-value state (a stream stage, `faasrt
-    /// run`, or a native build).
+    /// run`, or a native build run outside faasrt).
     Unavailable,
     /// The host could not read its store.
     Store,
@@ -98,23 +101,7 @@ impl From<KvError> for crate::Error {
 /// # Errors
 /// [`KvError`] says why the host refused.
 pub fn get(key: &[u8]) -> Result<Option<Vec<u8>>, KvError> {
-    let mut buffer = vec![0u8; 256];
-    loop {
-        let length = host::get(key, &mut buffer);
-        if length == host::NOT_FOUND {
-            return Ok(None);
-        }
-        if length < 0 {
-            return Err(KvError::from_code(length));
-        }
-        let length = length as usize;
-        if length <= buffer.len() {
-            buffer.truncate(length);
-            return Ok(Some(buffer));
-        }
-        // Short buffer: the host said how long the value is.
-        buffer.resize(length, 0);
-    }
+    host::get(key).map_err(KvError::from_code)
 }
 
 /// Puts `value` under `key`.
@@ -142,7 +129,7 @@ fn status(code: i32) -> Result<(), KvError> {
 
 #[cfg(all(target_os = "wasi", target_env = "p1"))]
 mod host {
-    pub(super) const NOT_FOUND: i64 = -1;
+    const NOT_FOUND: i64 = -1;
 
     #[link(wasm_import_module = "faasrt")]
     unsafe extern "C" {
@@ -151,10 +138,28 @@ mod host {
         fn kv_delete(key: *const u8, key_len: usize) -> i32;
     }
 
-    pub(super) fn get(key: &[u8], buffer: &mut [u8]) -> i64 {
-        // SAFETY: both ranges are live slices of this module's memory; the
-        // host reads `key` and writes at most `buffer.len()` bytes.
-        unsafe { kv_get(key.as_ptr(), key.len(), buffer.as_mut_ptr(), buffer.len()) }
+    /// The value, `None` for none, or the host's code.
+    pub(super) fn get(key: &[u8]) -> Result<Option<Vec<u8>>, i64> {
+        let mut buffer = vec![0u8; 256];
+        loop {
+            // SAFETY: both ranges are live slices of this module's memory;
+            // the host reads `key` and writes at most `buffer.len()` bytes.
+            let length =
+                unsafe { kv_get(key.as_ptr(), key.len(), buffer.as_mut_ptr(), buffer.len()) };
+            if length == NOT_FOUND {
+                return Ok(None);
+            }
+            if length < 0 {
+                return Err(length);
+            }
+            let length = length as usize;
+            if length <= buffer.len() {
+                buffer.truncate(length);
+                return Ok(Some(buffer));
+            }
+            // Short buffer: the host said how long the value is.
+            buffer.resize(length, 0);
+        }
     }
 
     pub(super) fn put(key: &[u8], value: &[u8]) -> i32 {
@@ -168,14 +173,94 @@ mod host {
     }
 }
 
-#[cfg(not(all(target_os = "wasi", target_env = "p1")))]
+#[cfg(all(unix, not(all(target_os = "wasi", target_env = "p1"))))]
 mod host {
-    //! Built natively there is no host store: every call says so.
-    pub(super) const NOT_FOUND: i64 = -1;
+    //! A native build: the calls go over the socket faasrt leaves open at
+    //! [`CHANNEL_FD`], one request answered before the next (the wire is
+    //! in faasrt-host-api's `kv_channel.rs`).
+    use std::io::{Read, Write};
+    use std::os::fd::FromRawFd;
+    use std::os::unix::fs::FileTypeExt;
+    use std::sync::Mutex;
+
+    const NOT_FOUND: i64 = -1;
+    const KEY_SIZE: i64 = -2;
+    const VALUE_TOO_LARGE: i64 = -3;
+    const UNAVAILABLE: i64 = -5;
+    /// `faasrt_host_api::NATIVE_KV_FD`.
+    const CHANNEL_FD: i32 = 1001;
+    const GET: u8 = 1;
+    const PUT: u8 = 2;
+    const DELETE: u8 = 3;
+
+    /// One call at a time on the channel: a request and its answer.
+    static CHANNEL: Mutex<()> = Mutex::new(());
+
+    /// Sends one request; the answer's code, and for a get the value.
+    fn call(op: u8, key: &[u8], value: &[u8]) -> (i64, Vec<u8>) {
+        let _turn = CHANNEL.lock().unwrap_or_else(|poison| poison.into_inner());
+        // SAFETY: the descriptor is borrowed, never closed (ManuallyDrop):
+        // it stays open for the process's later calls.
+        let mut channel =
+            std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(CHANNEL_FD) });
+        // Outside faasrt the descriptor is closed or something else.
+        match channel.metadata() {
+            Ok(meta) if meta.file_type().is_socket() => {}
+            _ => return (UNAVAILABLE, Vec::new()),
+        }
+        // Past the wire's lengths is past the host's limits too.
+        let Ok(key_len) = u32::try_from(key.len()) else {
+            return (KEY_SIZE, Vec::new());
+        };
+        let Ok(value_len) = u32::try_from(value.len()) else {
+            return (VALUE_TOO_LARGE, Vec::new());
+        };
+        let mut request = Vec::with_capacity(9 + key.len() + value.len());
+        request.push(op);
+        request.extend_from_slice(&key_len.to_le_bytes());
+        request.extend_from_slice(&value_len.to_le_bytes());
+        request.extend_from_slice(key);
+        request.extend_from_slice(value);
+        let mut code = [0u8; 8];
+        if channel.write_all(&request).is_err() || channel.read_exact(&mut code).is_err() {
+            return (UNAVAILABLE, Vec::new());
+        }
+        let code = i64::from_le_bytes(code);
+        let mut found = Vec::new();
+        if op == GET && code >= 0 {
+            found.resize(code as usize, 0);
+            if channel.read_exact(&mut found).is_err() {
+                return (UNAVAILABLE, Vec::new());
+            }
+        }
+        (code, found)
+    }
+
+    /// The value, `None` for none, or the host's code.
+    pub(super) fn get(key: &[u8]) -> Result<Option<Vec<u8>>, i64> {
+        match call(GET, key, b"") {
+            (NOT_FOUND, _) => Ok(None),
+            (code, _) if code < 0 => Err(code),
+            (_, value) => Ok(Some(value)),
+        }
+    }
+
+    pub(super) fn put(key: &[u8], value: &[u8]) -> i32 {
+        call(PUT, key, value).0 as i32
+    }
+
+    pub(super) fn delete(key: &[u8]) -> i32 {
+        call(DELETE, key, b"").0 as i32
+    }
+}
+
+#[cfg(not(any(unix, all(target_os = "wasi", target_env = "p1"))))]
+mod host {
+    //! Elsewhere there is no host store: every call says so.
     const UNAVAILABLE: i32 = -5;
 
-    pub(super) fn get(_key: &[u8], _buffer: &mut [u8]) -> i64 {
-        UNAVAILABLE.into()
+    pub(super) fn get(_key: &[u8]) -> Result<Option<Vec<u8>>, i64> {
+        Err(UNAVAILABLE.into())
     }
 
     pub(super) fn put(_key: &[u8], _value: &[u8]) -> i32 {
@@ -192,7 +277,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn built_natively_every_call_says_there_is_no_state() {
+    fn outside_faasrt_every_call_says_there_is_no_state() {
         assert_eq!(get(b"k"), Err(KvError::Unavailable));
         assert_eq!(put(b"k", b"v"), Err(KvError::Unavailable));
         assert_eq!(delete(b"k"), Err(KvError::Unavailable));

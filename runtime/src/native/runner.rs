@@ -9,9 +9,10 @@ use crate::error::RuntimeError;
 use crate::host_threads::HostThreads;
 use crate::invocation::{Invocation, InvocationStatus, RunRequest};
 use bytes::Bytes;
-use faasrt_host_api::{Faasin, LogTail, PipeWriter};
+use faasrt_host_api::{Faasin, KvAccess, LogTail, PipeWriter};
 use faasrt_isolation::{ChildCgroup, ChildLimits, SeccompProgram};
 use rustix::process::{Pid, Signal, WaitOptions};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -93,13 +94,16 @@ impl NativeRunner {
     ///
     /// `os` replaces the bridged stdin or stdout: the child gets those
     /// descriptors as they are (the ends of a splice edge to an adjacent
-    /// native stage), and `run.input` or `run.output` is not used.
+    /// native stage), and `run.input` or `run.output` is not used. `kv` is
+    /// what its key-value calls act on, over the channel it finds at
+    /// [`faasrt_host_api::NATIVE_KV_FD`].
     pub(crate) async fn run_with(
         &self,
         host: &HostThreads,
         exe: &NativeExecutable,
         run: RunRequest,
         os: OsStdio,
+        kv: KvAccess,
     ) -> Invocation {
         let started = Instant::now();
         let log = LogTail::new(self.log_tail_bytes);
@@ -111,14 +115,26 @@ impl NativeRunner {
                 return finished(trapped(message, &error), Bytes::new(), &log, started);
             }
         };
+        let (kv_host, kv_child) = match kv_channel() {
+            Ok(ends) => ends,
+            Err(error) => {
+                let message = format!("cannot open the key-value channel: {error}");
+                return finished(trapped(message, &error), Bytes::new(), &log, started);
+            }
+        };
         let confinement = Confinement {
             limits,
             procs_fd: cgroup.as_ref().map_or(-1, |c| c.procs_fd()),
+            kv_fd: kv_child.as_raw_fd(),
             fs: self.fs.clone(),
             filter: self.filter.clone(),
         };
         let command = sandboxed_command(exe, &run.args, os, confinement);
-        let child = match spawn_on_host(host, command).await {
+        let spawned = spawn_on_host(host, command).await;
+        // The child has its copy: the function's end closes when the last
+        // of its processes is gone, which ends the channel.
+        drop(kv_child);
+        let child = match spawned {
             Ok(child) => child,
             Err(error) => {
                 let message = format!("cannot start the executable: {error}");
@@ -126,8 +142,12 @@ impl NativeRunner {
             }
         };
         let _alive = LiveProcess::new(&self.live);
+        let kv = KvService {
+            channel: kv_host,
+            access: kv,
+        };
         let (waited, captured) = self
-            .supervise(child, run.input, run.output, run.timeout, &log)
+            .supervise(child, run.input, run.output, run.timeout, &log, kv)
             .await;
         // Ends anything still in the cgroup (a process that called setsid)
         // and removes it.
@@ -160,10 +180,11 @@ impl NativeRunner {
             .map(Some)
     }
 
-    /// Feeds the child's stdin, pumps its stdout, drains its log and waits
-    /// for it, for at most `timeout`; then kills its whole process group
-    /// and waits until the group is gone. Returns how the wait ended
-    /// (`Err` on timeout) and what came of its stdout.
+    /// Feeds the child's stdin, pumps its stdout, drains its log, serves
+    /// its key-value calls and waits for it, for at most `timeout`; then
+    /// kills its whole process group and waits until the group is gone.
+    /// Returns how the wait ended (`Err` on timeout) and what came of its
+    /// stdout. No key-value call is served after that.
     async fn supervise(
         &self,
         mut child: Child,
@@ -171,7 +192,9 @@ impl NativeRunner {
         output: Option<PipeWriter>,
         timeout: Duration,
         log: &LogTail,
+        kv: KvService,
     ) -> (WaitResult, Captured) {
+        let (gone, gone_seen) = tokio::sync::oneshot::channel::<()>();
         let pid = child.id().and_then(|id| Pid::from_raw(id as i32));
         let stdin = child.stdin.take();
         let stdout = child.stdout.take();
@@ -214,9 +237,12 @@ impl NativeRunner {
             if let Some(pid) = pid {
                 process_group_gone(pid, self.subreaper).await;
             }
+            let _ = gone.send(());
             status
         };
-        let ((), captured, (), waited) = tokio::join!(feed, pump, drain_log(stderr, log), wait);
+        let serve_kv = kv.serve(log.clone(), gone_seen);
+        let ((), captured, (), waited, ()) =
+            tokio::join!(feed, pump, drain_log(stderr, log), wait, serve_kv);
         (waited, captured)
     }
 
@@ -266,6 +292,43 @@ impl Drop for LiveProcess<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// The host's end of a native run's key-value channel, and what its calls
+/// act on.
+struct KvService {
+    channel: tokio::net::UnixStream,
+    access: KvAccess,
+}
+
+/// How long the calls a function sent just before it ended may take to be
+/// answered once its processes are gone (one that never waits for its
+/// answers; the SDKs always do). Past it, the channel is dropped.
+const KV_DRAIN: Duration = Duration::from_millis(100);
+
+impl KvService {
+    /// Serves the channel until the function's end of it closes, or for at
+    /// most [`KV_DRAIN`] after `gone` says its processes are gone (a
+    /// process that escaped its group may hold it open).
+    async fn serve(self, log: LogTail, gone: tokio::sync::oneshot::Receiver<()>) {
+        let serve = faasrt_host_api::serve_kv_channel(self.channel, self.access, log);
+        tokio::pin!(serve);
+        tokio::select! {
+            () = &mut serve => {}
+            _ = gone => {
+                let _ = tokio::time::timeout(KV_DRAIN, serve).await;
+            }
+        }
+    }
+}
+
+/// The two ends of a key-value channel: the host's, registered with the
+/// caller's runtime, and the child's (close-on-exec; the child's sandbox
+/// moves it to [`faasrt_host_api::NATIVE_KV_FD`] without the flag).
+fn kv_channel() -> std::io::Result<(tokio::net::UnixStream, std::os::fd::OwnedFd)> {
+    let (host, child) = std::os::unix::net::UnixStream::pair()?;
+    host.set_nonblocking(true)?;
+    Ok((tokio::net::UnixStream::from_std(host)?, child.into()))
 }
 
 /// How waiting for the child ended: its exit status (or why the wait
@@ -380,6 +443,7 @@ mod tests {
                         kv: crate::invocation::KvUse::Refused,
                     },
                     OsStdio::default(),
+                    faasrt_host_api::KvAccess::Unavailable,
                 )
                 .await;
             assert!(

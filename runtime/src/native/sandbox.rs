@@ -65,6 +65,9 @@ pub(super) struct Confinement {
     pub limits: ChildLimits,
     /// The `cgroup.procs` descriptor of its cgroup, or -1 for none.
     pub procs_fd: std::os::fd::RawFd,
+    /// Its end of the key-value channel, moved to
+    /// [`faasrt_host_api::NATIVE_KV_FD`].
+    pub kv_fd: std::os::fd::RawFd,
     /// The filesystem view, where the kernel has Landlock.
     pub fs: Option<Arc<FsSandbox>>,
     /// The seccomp filter, where the kernel has seccomp.
@@ -106,6 +109,7 @@ pub(super) fn sandboxed_command(
     let Confinement {
         limits,
         procs_fd,
+        kv_fd,
         fs,
         filter,
     } = confinement;
@@ -127,6 +131,11 @@ pub(super) fn sandboxed_command(
             // dup3 and execveat are plain system calls (inside the
             // unsafe block above).
             if libc::dup3(memfd, faasrt_isolation::EXEC_FD, libc::O_CLOEXEC) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The key-value channel stays open across the exec (no
+            // O_CLOEXEC), at the descriptor the SDKs use.
+            if libc::dup3(kv_fd, faasrt_host_api::NATIVE_KV_FD, 0) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             limits.apply()?;

@@ -2,7 +2,8 @@
 //! (Rust and Go) keep counts across invocations, a failed invocation's
 //! writes are dropped, quotas refuse what does not fit, the state outlives
 //! a restart and a redeploy but not a remove, and many invocations at once
-//! each commit theirs.
+//! each commit theirs; the same for the native build of `counter`, whose
+//! calls go over its key-value channel.
 
 use bytes::Bytes;
 use faasrt_runtime::{
@@ -11,18 +12,42 @@ use faasrt_runtime::{
 };
 use faasrt_testkit::example;
 
+/// Deploys example `example_name` as `name`: its native executable for a
+/// `-native` name, its wasm module otherwise.
 async fn deploy(runtime: &Runtime, name: &str, example_name: &str, limits: RequestedLimits) {
+    let (code, bytes) = if example_name.ends_with("-native") {
+        let native = faasrt_example_artifacts::get_native(example_name)
+            .unwrap_or_else(|| panic!("{example_name} is built"));
+        (faasrt_runtime::Code::Native, native.executable)
+    } else {
+        (faasrt_runtime::Code::default(), example(example_name))
+    };
     runtime
         .deploy(
             name,
-            Bytes::from_static(example(example_name)),
+            Bytes::from_static(bytes),
             DeployOptions {
+                code,
                 limits,
                 ..Default::default()
             },
         )
         .await
         .expect("deploy");
+}
+
+/// Skips a native test where the native examples are not built (fails it
+/// where FAASRT_EXPECT_NATIVE=1 says they are).
+fn require_native() -> bool {
+    if faasrt_example_artifacts::native_examples_built() {
+        return true;
+    }
+    assert!(
+        !faasrt_testkit::expected("FAASRT_EXPECT_NATIVE"),
+        "native examples are built on x86_64 Linux only, but FAASRT_EXPECT_NATIVE=1 says this machine has them"
+    );
+    eprintln!("skipped: native examples are built on x86_64 Linux only");
+    false
 }
 
 async fn count(
@@ -104,13 +129,33 @@ async fn the_go_sdk_keeps_state_between_invocations() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_rust_sdk_built_natively_keeps_state_between_invocations() {
+    if !require_native() {
+        return;
+    }
+    counts_carry_over_and_a_failure_keeps_nothing("counter-native").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_write_past_the_quota_fails_the_invocation_and_keeps_nothing() {
+    past_the_quota("counter").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_native_write_past_the_quota_fails_the_invocation_and_keeps_nothing() {
+    if !require_native() {
+        return;
+    }
+    past_the_quota("counter-native").await;
+}
+
+async fn past_the_quota(example_name: &str) {
     let runtime = Runtime::open(RuntimeConfig::in_memory()).expect("runtime");
     let two_keys = RequestedLimits {
         kv_max_keys: Some(2),
         ..Default::default()
     };
-    deploy(&runtime, "counter", "counter", two_keys).await;
+    deploy(&runtime, "counter", example_name, two_keys).await;
     count(&runtime, "counter", "a\n", &[]).await;
     let (status, _, log) = count(&runtime, "counter", "a\nb\nc\n", &[]).await;
     assert_eq!(status, 1, "the SDK's error fails the function");
@@ -164,8 +209,26 @@ async fn state_outlives_a_restart_and_a_redeploy_but_not_a_remove() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_invocation_that_may_not_use_state_is_told_why() {
+    refused_is_told_why("counter").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_native_invocation_that_may_not_use_state_is_told_why() {
+    if !require_native() {
+        return;
+    }
+    refused_is_told_why("counter-native").await;
+}
+
+async fn refused_is_told_why(example_name: &str) {
     let runtime = Runtime::open(RuntimeConfig::in_memory()).expect("runtime");
-    deploy(&runtime, "counter", "counter", RequestedLimits::default()).await;
+    deploy(
+        &runtime,
+        "counter",
+        example_name,
+        RequestedLimits::default(),
+    )
+    .await;
     let invocation = runtime
         .invoke(
             "counter",
@@ -206,9 +269,28 @@ async fn a_pipeline_stage_commits_its_state_when_it_succeeds() {
 /// count lands exactly once.
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_invocations_each_commit_their_writes() {
+    concurrent_counts("counter").await;
+}
+
+/// The same with native processes, each with a channel of its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_native_invocations_each_commit_their_writes() {
+    if !require_native() {
+        return;
+    }
+    concurrent_counts("counter-native").await;
+}
+
+async fn concurrent_counts(example_name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let runtime = Runtime::open(RuntimeConfig::new(dir.path())).expect("runtime");
-    deploy(&runtime, "counter", "counter", RequestedLimits::default()).await;
+    deploy(
+        &runtime,
+        "counter",
+        example_name,
+        RequestedLimits::default(),
+    )
+    .await;
     let tasks: Vec<_> = (0..8)
         .map(|task| {
             let runtime = runtime.clone();

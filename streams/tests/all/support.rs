@@ -30,17 +30,9 @@ pub async fn streams_with(config: RuntimeConfig, names: &[&str]) -> (Runtime, St
 /// Records `n` lines `k<rank>\n` whose ranks follow a seeded Zipf-like
 /// (log-uniform) law over `keys` keys: a few keys are hot, most are rare.
 pub fn zipf_lines(seed: u64, n: usize, keys: u64) -> Vec<String> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            // xorshift64*
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            let u = (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64;
-            let rank = ((keys as f64).powf(u) as u64).clamp(1, keys);
-            format!("k{rank}\n")
-        })
+    faasrt_testkit::zipf::ZipfRanks::new(seed, keys)
+        .take(n)
+        .map(|rank| format!("k{rank}\n"))
         .collect()
 }
 

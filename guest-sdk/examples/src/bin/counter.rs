@@ -1,9 +1,8 @@
 //! Counts how often each input line (a name) was seen, across invocations, in the function's key-value state.
 //!
-//! Guest: wasm.
-//!
-//! A faasrt function; the logic lives in `faasrt_examples::counter`. It
-//! needs the wasm host's key-value state, so it has no native twin.
+//! A faasrt function; the logic lives in `faasrt_examples::counter`. Its
+//! native twin, `counter-native`, keeps its counts through the same calls
+//! over its key-value channel.
 
 fn main() {
     faasrt_guest::run(|| {
