@@ -113,7 +113,10 @@ pub(crate) async fn change_stage(
 }
 
 /// `POST /v1/streams/{name}/records`: the body's records in the stream's
-/// framing, acknowledged once durable.
+/// framing, acknowledged once durable. The append (a commit with its
+/// fsync, about a millisecond) runs on a blocking thread: on an async
+/// worker it would hold up the streams' replicas and every other request
+/// scheduled there.
 pub(crate) async fn append(
     app: &App,
     name: &str,
@@ -121,7 +124,17 @@ pub(crate) async fn append(
     body: &mut PendingBody,
 ) -> Result<HttpResponse, ApiError> {
     let bytes = body.read(request, app.max_body_bytes).await?;
-    let ack = app.streams.append(name, &bytes)?;
+    let streams = app.streams.clone();
+    let name = name.to_owned();
+    let ack = tokio::task::spawn_blocking(move || streams.append(&name, &bytes))
+        .await
+        .map_err(|error| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("the append task failed: {error}"),
+            )
+        })??;
     Ok(json(StatusCode::OK, &ack))
 }
 

@@ -313,7 +313,8 @@ impl Streams {
     /// Appends the records of `body` (in the stream's framing) to its
     /// input log, durably: when this returns, they are on disk. A last
     /// line without a newline is a record (it gets one). Nothing is stored
-    /// when any record is invalid.
+    /// when any record is invalid. It blocks for the commit's fsync: async
+    /// callers run it on a blocking thread (the server does).
     ///
     /// # Errors
     /// [`StreamError::NotFound`], [`StreamError::Records`] (too large, a

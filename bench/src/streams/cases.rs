@@ -245,11 +245,14 @@ pub(super) async fn hop_latency(
     streams.start(name)?;
     let tick = Duration::from_millis(1);
     let per_tick = ((rate * tick.as_secs_f64()) as usize).max(1);
-    let lines = records(per_tick, 10_000).concat();
+    let lines: std::sync::Arc<[u8]> = records(per_tick, 10_000).concat().into();
     let started = Instant::now();
     let mut next = started;
     while started.elapsed().as_secs_f64() < seconds {
-        streams.append(name, &lines)?;
+        // As the server does: the commit's fsync off the async workers.
+        let (appender, records) = (streams.clone(), lines.clone());
+        let stream = name.to_owned();
+        tokio::task::spawn_blocking(move || appender.append(&stream, &records)).await??;
         next += tick;
         tokio::time::sleep_until(next.into()).await;
     }

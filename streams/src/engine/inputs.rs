@@ -57,6 +57,15 @@ impl AlignedInputs {
         }
     }
 
+    /// Whether a message is waiting on an input that may be read now (not
+    /// blocked at a barrier, not ended): the task has more to do at once.
+    pub(crate) fn has_ready(&self) -> bool {
+        self.receivers
+            .iter()
+            .zip(self.blocked.iter().zip(&self.ended))
+            .any(|(receiver, (blocked, ended))| blocked.is_none() && !ended && !receiver.is_empty())
+    }
+
     /// The next event.
     ///
     /// # Errors

@@ -6,6 +6,7 @@
 
 pub(crate) mod change;
 mod context;
+mod hand_off;
 mod inputs;
 mod keyed_state;
 mod messages;

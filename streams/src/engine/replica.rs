@@ -76,7 +76,15 @@ impl Replica {
             };
             self.stats.idle(waiting.elapsed());
             let step = match event {
-                Event::Records(records) => self.process(records).await,
+                Event::Records(records) => {
+                    let processed = self.process(records).await;
+                    if processed.is_ok() && self.inputs.has_ready() {
+                        // More to do at once: let what was just sent run
+                        // elsewhere meanwhile (`hand_off.rs`).
+                        super::hand_off::hand_off().await;
+                    }
+                    processed
+                }
                 Event::Aligned(epoch) => {
                     if let Some(state) = &mut self.state {
                         let changes = state.take_changes();

@@ -70,6 +70,11 @@ impl Source {
                 }
                 self.offset += count as u64;
                 sent_since_barrier += count;
+                if count == self.ctx.spec.batch_records as usize {
+                    // A full batch: the log likely holds more, so let the
+                    // replica just sent to run elsewhere (`hand_off.rs`).
+                    super::hand_off::hand_off().await;
+                }
             }
             let mut barrier = Instant::now() >= deadline && sent_since_barrier > 0;
             match self.commands.try_recv() {
