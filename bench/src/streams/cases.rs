@@ -138,6 +138,15 @@ pub(super) fn commit_times(
     Ok(times)
 }
 
+/// The pause between two polls of a stream's status: 50 us. The polls run
+/// on the benchmark's main thread (inside `block_on`), not on a runtime
+/// worker, so a thread sleep is precise to tens of microseconds, where
+/// tokio's timer would round every pause up to its 1 ms tick and make the
+/// detection figure that tick.
+pub(super) fn poll_pause() {
+    std::thread::sleep(Duration::from_micros(50));
+}
+
 /// A trap at the first batch of stage 1 after `armed` is set; when it fired.
 #[derive(Default)]
 pub(super) struct OneFault {
@@ -194,7 +203,7 @@ pub(super) async fn recovery(
         if status.restarts > before.restarts {
             break Instant::now();
         }
-        tokio::time::sleep(Duration::from_micros(50)).await;
+        poll_pause();
     };
     let fired = fault.fired_at().context("the fault fired")?;
     wait_until(streams, name, |s| {
@@ -222,7 +231,7 @@ async fn wait_until(
                 streams.status(name)?
             );
         }
-        tokio::time::sleep(Duration::from_micros(50)).await;
+        poll_pause();
     }
 }
 
