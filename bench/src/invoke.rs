@@ -9,7 +9,14 @@
 //!   to `faasrt serve`; baseline `wasmtime-serve` (a wasi:http hello
 //!   component under `wasmtime serve`) at the same connection count, driven
 //!   by the same load generator.
+//! - `hyper-floor` at the same connection counts: a bare hyper server in the
+//!   bench process that answers faasrt's bytes for the same request with no
+//!   guest behind it (`hyper_floor`), driven by the same generator. Every
+//!   HTTP row also gives its ratio to the floor at its connection count
+//!   (`floor_ratio_p50`, `floor_ratio_req_per_s`; 1.00 for the floor itself):
+//!   the share of hyper and loopback TCP's own speed that it keeps.
 
+use crate::hyper_floor::{self, FloorServer};
 use crate::load::{self, LoadSpec};
 use crate::peers::{self, WasmtimePeer};
 use crate::report::{self, Bar, Format, Row};
@@ -58,6 +65,12 @@ pub struct InvokeRow {
     speedup_p50: Option<f64>,
     /// This throughput over the baseline's.
     speedup_req_per_s: Option<f64>,
+    /// The `hyper-floor` p50 over this p50 at the same connection count:
+    /// below 1 for anything that does more than the floor.
+    floor_ratio_p50: Option<f64>,
+    /// This throughput over the `hyper-floor` throughput at the same
+    /// connection count.
+    floor_ratio_req_per_s: Option<f64>,
 }
 
 impl Row for InvokeRow {
@@ -73,6 +86,8 @@ impl Row for InvokeRow {
             "baseline",
             "speedup_p50",
             "speedup_req_per_s",
+            "floor_ratio_p50",
+            "floor_ratio_req_per_s",
         ]
     }
 
@@ -89,6 +104,8 @@ impl Row for InvokeRow {
             self.baseline.clone(),
             ratio(self.speedup_p50),
             ratio(self.speedup_req_per_s),
+            ratio(self.floor_ratio_p50),
+            ratio(self.floor_ratio_req_per_s),
         ]
     }
 }
@@ -108,6 +125,15 @@ struct Plan {
 }
 
 const HELLO_OUTPUT: &[u8] = b"Hello, world!\n";
+
+/// The case every HTTP row is set against.
+const FLOOR_CASE: &str = "hyper-floor";
+
+/// The cases served over HTTP, which get a ratio to the floor.
+const HTTP_CASES: [&str; 3] = ["faasrt-http", FLOOR_CASE, "wasmtime-serve"];
+
+/// The connection counts of every HTTP case.
+const CONNECTION_COUNTS: [usize; 2] = [1, 32];
 
 /// Runs the benchmark and prints/writes its results.
 pub fn run(args: InvokeArgs) -> anyhow::Result<()> {
@@ -138,7 +164,8 @@ pub fn run(args: InvokeArgs) -> anyhow::Result<()> {
         }
     };
     let faasrt = peers::faasrt_binary(args.faasrt.as_deref())?;
-    let steps = 1 + 2 + if peer.is_some() { 3 } else { 0 };
+    let http_steps = CONNECTION_COUNTS.len() as u64;
+    let steps = 1 + 2 * http_steps + if peer.is_some() { 1 + http_steps } else { 0 };
     let progress = ProgressBar::new(steps).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("valid template"),
     );
@@ -160,7 +187,17 @@ pub fn run(args: InvokeArgs) -> anyhow::Result<()> {
         let target = HttpTarget {
             case: "faasrt-http",
             addr: server.addr,
-            path: "/v1/functions/hello/invoke",
+            path: hyper_floor::INVOKE_PATH,
+        };
+        measured.extend(load_at_each_connection_count(&target, &plan, &progress)?);
+    }
+    {
+        let server = FloorServer::start(hyper_floor::faasrt_serve_worker_threads())
+            .context("starting the hyper floor")?;
+        let target = HttpTarget {
+            case: FLOOR_CASE,
+            addr: server.addr(),
+            path: hyper_floor::INVOKE_PATH,
         };
         measured.extend(load_at_each_connection_count(&target, &plan, &progress)?);
     }
@@ -180,7 +217,7 @@ pub fn run(args: InvokeArgs) -> anyhow::Result<()> {
     report::write_files(&rows, &args.out, "invoke")?;
     let bars: Vec<Bar> = measured
         .iter()
-        .filter(|m| m.case.ends_with("serve") || m.case.ends_with("http"))
+        .filter(|m| HTTP_CASES.contains(&m.case))
         .map(|m| Bar {
             label: format!("{} c={}", m.case, m.connections),
             value: m.req_per_s,
@@ -206,7 +243,7 @@ struct HttpTarget {
     path: &'static str,
 }
 
-/// Drives `target` with 1 and then 32 connections.
+/// Drives `target` with each of [`CONNECTION_COUNTS`] in turn.
 fn load_at_each_connection_count(
     target: &HttpTarget,
     plan: &Plan,
@@ -216,7 +253,7 @@ fn load_at_each_connection_count(
         .enable_all()
         .build()?;
     let mut measured = Vec::new();
-    for connections in [1, 32] {
+    for connections in CONNECTION_COUNTS {
         progress.set_message(format!("{}, {connections} connections", target.case));
         let spec = LoadSpec {
             addr: target.addr,
@@ -241,6 +278,8 @@ fn load_at_each_connection_count(
     Ok(measured)
 }
 
+/// One row per measured case, with its ratios to its baseline and to the
+/// floor measured in the same run.
 fn rows(measured: &[Measured]) -> Vec<InvokeRow> {
     let find = |case: &str, connections: usize| {
         measured
@@ -256,6 +295,11 @@ fn rows(measured: &[Measured]) -> Vec<InvokeRow> {
                 _ => None,
             };
             let base = baseline.and_then(|b| find(b, m.connections));
+            let floor = if HTTP_CASES.contains(&m.case) {
+                find(FLOOR_CASE, m.connections)
+            } else {
+                None
+            };
             let p50 = m.samples.quantile_us(0.5);
             InvokeRow {
                 case: m.case.to_owned(),
@@ -268,6 +312,8 @@ fn rows(measured: &[Measured]) -> Vec<InvokeRow> {
                 baseline: baseline.unwrap_or("-").to_owned(),
                 speedup_p50: base.map(|b| b.samples.quantile_us(0.5) / p50),
                 speedup_req_per_s: base.map(|b| m.req_per_s / b.req_per_s),
+                floor_ratio_p50: floor.map(|f| f.samples.quantile_us(0.5) / p50),
+                floor_ratio_req_per_s: floor.map(|f| m.req_per_s / f.req_per_s),
             }
         })
         .collect()

@@ -5,6 +5,7 @@
 
 mod burst;
 mod coldstart;
+mod hyper_floor;
 mod invoke;
 mod isolation;
 mod load;
