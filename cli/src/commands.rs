@@ -188,9 +188,17 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in progress");
 }
 
+/// The log filter without `RUST_LOG`: faasrt's info, and of wasmtime-wasi
+/// and wiggle only warnings. wasmtime-wasi opens an info-level span around
+/// every WASI call of a guest (`#[instrument]`), which the formatting
+/// layer would record (its arguments formatted into a string) on every
+/// call of every invocation: 7% of the server's CPU under load
+/// (docs/decisions.md "Where an HTTP invocation's time goes").
+pub(crate) const DEFAULT_LOG_FILTER: &str = "info,wasmtime_wasi=warn,wiggle=warn";
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
@@ -456,5 +464,50 @@ fn print_table(functions: &[FunctionInfo]) {
             "{:width$}  {:>10}  {:<20}  {short_digest}",
             function.name, function.size, function.deployed_at
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DEFAULT_LOG_FILTER;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    /// Counts the spans that reach it.
+    struct SpanCount(Arc<AtomicUsize>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SpanCount {
+        fn on_new_span(
+            &self,
+            _: &tracing::span::Attributes<'_>,
+            _: &tracing::span::Id,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_default_filter_drops_wasmtime_wasis_per_call_spans_and_keeps_faasrts() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER))
+            .with(SpanCount(count.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            // What `#[instrument]` on a WASI call opens (info, its target).
+            let _call = tracing::info_span!(target: "wasmtime_wasi::p1", "fd_write").entered();
+            assert_eq!(
+                count.load(Ordering::SeqCst),
+                0,
+                "wasmtime-wasi's span is dropped"
+            );
+            let _ours = tracing::info_span!(target: "faasrt_cli", "serve").entered();
+            assert_eq!(
+                count.load(Ordering::SeqCst),
+                1,
+                "faasrt's own spans are kept"
+            );
+        });
     }
 }
