@@ -300,5 +300,39 @@ pub enum KvAccess {
     Unavailable,
 }
 
+impl KvAccess {
+    /// The transaction a call named `what` acts on, or, when there is none,
+    /// [`KV_ERR_UNAVAILABLE`] with the reason written to `log` (so that the
+    /// function's author reads it). Shared by the wasm imports and the
+    /// native channel.
+    pub(crate) fn transaction(
+        &self,
+        log: &crate::LogTail,
+        what: &str,
+    ) -> Result<&KvTransaction, i32> {
+        match self {
+            KvAccess::Function(transaction) => Ok(transaction),
+            KvAccess::Unavailable => {
+                let _ = log.append(
+                    format!(
+                        "{what}: this invocation has no key-value state \
+                         (a stream stage keeps its state through the records API; \
+                         `faasrt run` has no store)\n"
+                    )
+                    .as_bytes(),
+                );
+                Err(KV_ERR_UNAVAILABLE)
+            }
+        }
+    }
+}
+
+/// Writes why the call named `what` was refused to `log` and returns the
+/// code the function sees.
+pub(crate) fn log_refusal(log: &crate::LogTail, what: &str, error: &KvTransactionError) -> i32 {
+    let _ = log.append(format!("{what}: {error}\n").as_bytes());
+    error.code()
+}
+
 #[cfg(test)]
 mod tests;

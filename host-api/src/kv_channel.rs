@@ -19,8 +19,8 @@
 //! function's later calls fail, nothing it sent after is applied.
 
 use crate::kv::{
-    KV_ERR_KEY_SIZE, KV_ERR_UNAVAILABLE, KV_ERR_VALUE_TOO_LARGE, KV_NOT_FOUND, KvAccess,
-    KvTransactionError, MAX_KV_KEY_BYTES, MAX_KV_VALUE_BYTES,
+    KV_ERR_KEY_SIZE, KV_ERR_VALUE_TOO_LARGE, KV_NOT_FOUND, KvAccess, KvTransactionError,
+    MAX_KV_KEY_BYTES, MAX_KV_VALUE_BYTES, log_refusal,
 };
 use crate::stdio::LogTail;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -140,29 +140,16 @@ pub async fn serve_kv_channel(mut channel: tokio::net::UnixStream, access: KvAcc
 /// The answer to one well-formed request.
 fn answer(access: &KvAccess, log: &LogTail, op: u8, key: &[u8], value: &[u8]) -> Vec<u8> {
     let what = match op {
-        KV_OP_GET => "get",
-        KV_OP_PUT => "put",
-        _ => "delete",
+        KV_OP_GET => "faasrt kv get",
+        KV_OP_PUT => "faasrt kv put",
+        _ => "faasrt kv delete",
     };
     let code = |code: i64| code.to_le_bytes().to_vec();
-    let transaction = match access {
-        KvAccess::Function(transaction) => transaction,
-        KvAccess::Unavailable => {
-            let _ = log.append(
-                format!(
-                    "faasrt kv {what}: this invocation has no key-value state \
-                     (a stream stage keeps its state through the records API; \
-                     `faasrt run` has no store)\n"
-                )
-                .as_bytes(),
-            );
-            return code(KV_ERR_UNAVAILABLE.into());
-        }
+    let transaction = match access.transaction(log, what) {
+        Ok(transaction) => transaction,
+        Err(unavailable) => return code(unavailable.into()),
     };
-    let refused = |error: KvTransactionError| {
-        let _ = log.append(format!("faasrt kv {what}: {error}\n").as_bytes());
-        code(error.code().into())
-    };
+    let refused = |error: KvTransactionError| code(log_refusal(log, what, &error).into());
     match op {
         KV_OP_GET => match transaction.get(key) {
             Ok(Some(found)) => {
@@ -187,7 +174,9 @@ fn answer(access: &KvAccess, log: &LogTail, op: u8, key: &[u8], value: &[u8]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kv::{KvQuota, KvReadError, KvReader, KvTransaction, KvUsage, entry_bytes};
+    use crate::kv::{
+        KV_ERR_UNAVAILABLE, KvQuota, KvReadError, KvReader, KvTransaction, KvUsage, entry_bytes,
+    };
     use std::collections::BTreeMap;
     use std::sync::Arc;
     use tokio::net::UnixStream;

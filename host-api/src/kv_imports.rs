@@ -3,7 +3,7 @@
 //! on the invocation's [`KvTransaction`].
 
 use crate::guest::GuestState;
-use crate::kv::{KV_ERR_UNAVAILABLE, KV_NOT_FOUND, KvAccess, KvTransaction, KvTransactionError};
+use crate::kv::{KV_NOT_FOUND, KvTransaction, KvTransactionError, log_refusal};
 use wasmtime::{Caller, Extern, Linker};
 
 /// Copies `len` bytes at `ptr` out of the caller's memory.
@@ -35,30 +35,16 @@ fn guest_memory(
 /// The transaction of the caller, or why it has none (logged once per
 /// call, so that the guest's author reads the reason).
 fn transaction(caller: &Caller<'_, GuestState>, what: &str) -> Result<KvTransaction, i32> {
-    match caller.data().kv() {
-        KvAccess::Function(transaction) => Ok(transaction.clone()),
-        KvAccess::Unavailable => {
-            let log = caller.data().log();
-            let _ = log.append(
-                format!(
-                    "faasrt::{what}: this invocation has no key-value state \
-                     (a stream stage keeps its state through the records API; \
-                     `faasrt run` has no store)\n"
-                )
-                .as_bytes(),
-            );
-            Err(KV_ERR_UNAVAILABLE)
-        }
-    }
+    let state = caller.data();
+    state
+        .kv()
+        .transaction(state.log(), &format!("faasrt::{what}"))
+        .cloned()
 }
 
 /// Logs a refused write, so that the author sees why, and returns its code.
 fn refused(caller: &Caller<'_, GuestState>, what: &str, error: &KvTransactionError) -> i32 {
-    let _ = caller
-        .data()
-        .log()
-        .append(format!("faasrt::{what}: {error}\n").as_bytes());
-    error.code()
+    log_refusal(caller.data().log(), &format!("faasrt::{what}"), error)
 }
 
 /// Puts (`Some`) or deletes (`None`) `key` in the caller's transaction:
