@@ -74,6 +74,25 @@ async fn count(
     )
 }
 
+/// Two tests of `$helper`: `$wasm` on the wasm `counter`, and `$native` on
+/// its native build `counter-native` (skipped where native examples are
+/// not built, failed where FAASRT_EXPECT_NATIVE=1 says they are).
+macro_rules! on_both_builds {
+    ($wasm:ident, $native:ident, $helper:ident) => {
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $wasm() {
+            $helper("counter").await;
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $native() {
+            if require_native() {
+                $helper("counter-native").await;
+            }
+        }
+    };
+}
+
 /// The walk-through every SDK must pass: counts carry over, a failed run
 /// changes nothing, and the operator sees the same state.
 async fn counts_carry_over_and_a_failure_keeps_nothing(example_name: &str) {
@@ -113,10 +132,11 @@ async fn counts_carry_over_and_a_failure_keeps_nothing(example_name: &str) {
     assert_eq!(page.usage.keys, 2);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_rust_sdk_keeps_state_between_invocations() {
-    counts_carry_over_and_a_failure_keeps_nothing("counter").await;
-}
+on_both_builds!(
+    the_rust_sdk_keeps_state_between_invocations,
+    the_rust_sdk_built_natively_keeps_state_between_invocations,
+    counts_carry_over_and_a_failure_keeps_nothing
+);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_go_sdk_keeps_state_between_invocations() {
@@ -128,26 +148,11 @@ async fn the_go_sdk_keeps_state_between_invocations() {
     counts_carry_over_and_a_failure_keeps_nothing("go-counter").await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_rust_sdk_built_natively_keeps_state_between_invocations() {
-    if !require_native() {
-        return;
-    }
-    counts_carry_over_and_a_failure_keeps_nothing("counter-native").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_write_past_the_quota_fails_the_invocation_and_keeps_nothing() {
-    past_the_quota("counter").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_native_write_past_the_quota_fails_the_invocation_and_keeps_nothing() {
-    if !require_native() {
-        return;
-    }
-    past_the_quota("counter-native").await;
-}
+on_both_builds!(
+    a_write_past_the_quota_fails_the_invocation_and_keeps_nothing,
+    a_native_write_past_the_quota_fails_the_invocation_and_keeps_nothing,
+    past_the_quota
+);
 
 async fn past_the_quota(example_name: &str) {
     let runtime = Runtime::open(RuntimeConfig::in_memory()).expect("runtime");
@@ -207,18 +212,11 @@ async fn state_outlives_a_restart_and_a_redeploy_but_not_a_remove() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_invocation_that_may_not_use_state_is_told_why() {
-    refused_is_told_why("counter").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_native_invocation_that_may_not_use_state_is_told_why() {
-    if !require_native() {
-        return;
-    }
-    refused_is_told_why("counter-native").await;
-}
+on_both_builds!(
+    an_invocation_that_may_not_use_state_is_told_why,
+    a_native_invocation_that_may_not_use_state_is_told_why,
+    refused_is_told_why
+);
 
 async fn refused_is_told_why(example_name: &str) {
     let runtime = Runtime::open(RuntimeConfig::in_memory()).expect("runtime");
@@ -264,23 +262,15 @@ async fn a_pipeline_stage_commits_its_state_when_it_succeeds() {
     );
 }
 
+on_both_builds!(
+    concurrent_invocations_each_commit_their_writes,
+    concurrent_native_invocations_each_commit_their_writes,
+    concurrent_counts
+);
+
 /// Under load: 8 tasks each run 25 invocations, every one counting a name
 /// of its own, while other functions are deployed and removed; every
 /// count lands exactly once.
-#[tokio::test(flavor = "multi_thread")]
-async fn concurrent_invocations_each_commit_their_writes() {
-    concurrent_counts("counter").await;
-}
-
-/// The same with native processes, each with a channel of its own.
-#[tokio::test(flavor = "multi_thread")]
-async fn concurrent_native_invocations_each_commit_their_writes() {
-    if !require_native() {
-        return;
-    }
-    concurrent_counts("counter-native").await;
-}
-
 async fn concurrent_counts(example_name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let runtime = Runtime::open(RuntimeConfig::new(dir.path())).expect("runtime");
