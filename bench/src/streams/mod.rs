@@ -425,6 +425,33 @@ pub fn run(args: StreamsArgs) -> anyhow::Result<()> {
     )
 }
 
+/// The timed part of a broker chain, the same for every broker: its stage
+/// and its sink on threads of their own against the broker on `port`,
+/// until the sink has all `total` records; the time that took.
+///
+/// A failed stage returns at once; the caller then stops the broker, which
+/// ends the sink's connection, so the sink fails soon instead of waiting
+/// out its stall.
+fn timed_stage_and_sink(
+    port: u16,
+    total: usize,
+    stage: fn(u16, usize) -> anyhow::Result<()>,
+    sink: fn(u16, usize) -> anyhow::Result<()>,
+) -> anyhow::Result<Duration> {
+    use anyhow::Context;
+    let started = std::time::Instant::now();
+    let stage = std::thread::spawn(move || stage(port, total));
+    let sink = std::thread::spawn(move || sink(port, total));
+    stage
+        .join()
+        .map_err(|_| anyhow::anyhow!("the stage thread panicked"))?
+        .context("the chain's stage")?;
+    sink.join()
+        .map_err(|_| anyhow::anyhow!("the sink thread panicked"))?
+        .context("the chain's sink")?;
+    Ok(started.elapsed())
+}
+
 /// Runs the broker chain `case` `runs` times over `lines` and adds its row;
 /// its median throughput, or `None` with a note where no run could be
 /// measured (its server is not installed, say). A failed run ends the case

@@ -70,20 +70,7 @@ pub(super) fn nats_jetstream_chain(records: &[Vec<u8>]) -> anyhow::Result<Durati
     }
     create_consumer(&mut producer, "IN", "stage", json!({"ack_policy": "all"}))?;
     create_consumer(&mut producer, "OUT", "sink", json!({"ack_policy": "none"}))?;
-    let total = records.len();
-    let started = Instant::now();
-    let stage = std::thread::spawn(move || stage(port, total));
-    let sink = std::thread::spawn(move || sink(port, total));
-    // A failed stage returns at once: dropping the server ends the sink's
-    // connection, so the sink fails soon instead of waiting out its stall.
-    stage
-        .join()
-        .map_err(|_| anyhow::anyhow!("the stage thread panicked"))?
-        .context("the chain's stage")?;
-    sink.join()
-        .map_err(|_| anyhow::anyhow!("the sink thread panicked"))?
-        .context("the chain's sink")?;
-    Ok(started.elapsed())
+    super::timed_stage_and_sink(port, records.len(), stage, sink)
 }
 
 /// One hop through JetStream: a 1 KiB message published to stream `HOPS`

@@ -11,7 +11,7 @@ use crate::pipes::brokers::{read_line, start_redis};
 use anyhow::{Context, bail};
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Records moved per command.
 const BATCH: usize = 1_000;
@@ -31,16 +31,7 @@ pub(super) fn redis_chain(records: &[Vec<u8>]) -> anyhow::Result<Duration> {
         }
         producer.send(&[b"XGROUP", b"CREATE", b"in", b"g", b"0"])?;
         producer.read()?;
-        let total = records.len();
-        let started = Instant::now();
-        let stage = std::thread::spawn(move || stage(port, total));
-        let sink = std::thread::spawn(move || sink(port, total));
-        stage
-            .join()
-            .map_err(|_| anyhow::anyhow!("the stage thread panicked"))??;
-        sink.join()
-            .map_err(|_| anyhow::anyhow!("the sink thread panicked"))??;
-        Ok(started.elapsed())
+        super::timed_stage_and_sink(port, records.len(), stage, sink)
     })();
     let _ = server.kill();
     let _ = server.wait();
