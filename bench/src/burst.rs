@@ -12,20 +12,16 @@
 //! second `faasrt` binary (an older build), and each row gives its p50 as a
 //! ratio to the baseline's.
 
-use crate::peers::{self, ServerProcess};
+use crate::http_client::{HttpClient, Outcome};
+use crate::peers;
 use crate::report::{self, Format, Row};
 use crate::stats::Samples;
 use anyhow::Context;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request, StatusCode};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper::Method;
 use serde::Serialize;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Options of `faasrt-bench burst`.
 #[derive(Debug, clap::Args)]
@@ -174,12 +170,6 @@ impl Tally {
     }
 }
 
-/// One request: how long it took and whether it answered right.
-struct Outcome {
-    took: Duration,
-    result: Result<(), String>,
-}
-
 /// Starts `binary`, deploys the fixtures, and runs `rounds` of guest load
 /// and burst.
 async fn scenario(binary: &Path, deploys: usize, rounds: usize) -> anyhow::Result<Vec<Tally>> {
@@ -299,86 +289,5 @@ async fn wasm_load(http: &HttpClient) {
             )
         });
         futures::future::join_all(calls).await;
-    }
-}
-
-/// An HTTP client of one server, with its token.
-struct HttpClient {
-    addr: SocketAddr,
-    token: String,
-    client: Client<HttpConnector, Full<Bytes>>,
-}
-
-impl HttpClient {
-    fn new(server: &ServerProcess, token: &str) -> Self {
-        HttpClient {
-            addr: server.addr,
-            token: token.to_owned(),
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        }
-    }
-
-    /// Sends one request; right when it answers 2xx (with `expected` as
-    /// its body, when given).
-    async fn timed(
-        &self,
-        method: Method,
-        path: &str,
-        body: Bytes,
-        expected: Option<String>,
-    ) -> Outcome {
-        let started = Instant::now();
-        let result = self
-            .send(method, path, body)
-            .await
-            .and_then(|(status, text)| {
-                let right_body = expected.as_ref().is_none_or(|e| *e == text);
-                if status.is_success() && right_body {
-                    Ok(())
-                } else {
-                    Err(format!("{status}: {text}"))
-                }
-            });
-        Outcome {
-            took: started.elapsed(),
-            result,
-        }
-    }
-
-    /// Sends one request that must succeed.
-    async fn must(&self, method: Method, path: &str, body: Bytes) -> anyhow::Result<()> {
-        let (status, text) = self
-            .send(method, path, body)
-            .await
-            .map_err(anyhow::Error::msg)?;
-        anyhow::ensure!(status.is_success(), "{path}: {status}: {text}");
-        Ok(())
-    }
-
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Bytes,
-    ) -> Result<(StatusCode, String), String> {
-        let request = Request::builder()
-            .method(method)
-            .uri(format!("http://{}{path}", self.addr))
-            .header("authorization", format!("Bearer {}", self.token))
-            .body(Full::new(body))
-            .map_err(|e| e.to_string())?;
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
     }
 }

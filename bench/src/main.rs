@@ -5,10 +5,12 @@
 
 mod burst;
 mod coldstart;
+mod http_client;
 mod hyper_floor;
 mod invoke;
 mod isolation;
 mod load;
+mod memory;
 mod peers;
 mod pipes;
 mod report;
@@ -43,6 +45,9 @@ enum Bench {
     /// `faasrt serve` that has run guests; optionally against a baseline
     /// binary.
     Burst(burst::BurstArgs),
+    /// What `faasrt serve` keeps in memory with every example deployed,
+    /// invoked and restarted, against an empty server.
+    Memory(memory::MemoryArgs),
     /// Long-running streams: stateless and keyed throughput, checkpoint
     /// overhead, epoch commits and recovery, against a Redis Streams chain.
     Streams(streams::StreamsArgs),
@@ -56,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         Bench::Pipes(args) => pipes::run(args),
         Bench::Isolation(args) => isolation::run(args),
         Bench::Burst(args) => burst::run(args),
+        Bench::Memory(args) => memory::run(args),
         Bench::Streams(args) => streams::run(args),
     }
 }

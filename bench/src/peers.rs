@@ -18,6 +18,29 @@ pub struct ServerProcess {
     pub addr: SocketAddr,
 }
 
+impl ServerProcess {
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Asks it to stop (SIGTERM) and waits until it has; kills it when it
+    /// has not after `patience`.
+    pub fn stop(mut self, patience: Duration) -> anyhow::Result<()> {
+        let pid = libc::pid_t::try_from(self.child.id())?;
+        // SAFETY: a signal to the child this value owns and has not reaped.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = Instant::now() + patience;
+        while Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        bail!("the server did not stop within {patience:?} of SIGTERM")
+    }
+}
+
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();

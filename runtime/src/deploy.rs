@@ -96,8 +96,12 @@ impl Runtime {
             .blocking(move || {
                 let engine = inner.engines.of(&built.prepared);
                 let checksum = inner.artifacts.save(engine, &key, &built.prepared)?;
+                let preinitialized = built.snapshot.is_some();
+                let prepared = checksum
+                    .and_then(|c| inner.artifacts.map_saved(engine, &key, c, preinitialized))
+                    .unwrap_or(built.prepared);
                 let snapshot = built.snapshot.map(|s| s.wasm);
-                Ok::<_, RuntimeError>((built.prepared, checksum.map(|c| (key, c)), snapshot))
+                Ok::<_, RuntimeError>((prepared, checksum.map(|c| (key, c)), snapshot))
             })
             .await??;
         self.publish(
@@ -134,6 +138,8 @@ impl Runtime {
                     artifact: artifact.as_ref().map(|(key, checksum)| (key, *checksum)),
                 })?;
                 inner.artifacts.forget(&replaced.unused_artifacts);
+                drop((module, snapshot));
+                crate::heap::release_freed_heap();
                 Ok::<_, RuntimeError>(())
             })
             .await??;

@@ -42,6 +42,21 @@ pub struct FunctionInfo {
     pub bounds_checks: Option<crate::BoundsChecks>,
 }
 
+/// A deployed function as `GET /v1/functions/{name}` shows it: its
+/// stored [`FunctionInfo`] and what it costs in memory right now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionStatus {
+    /// What was deployed (the fields of [`FunctionInfo`], inline).
+    #[serde(flatten)]
+    pub info: FunctionInfo,
+    /// Bytes of its code and data that are in memory now: a wasm function's
+    /// compiled image (mapped from its artifact file where there is one,
+    /// shared with every function of the same artifact), a native
+    /// function's sealed executable. Instance slots are the pool's and are
+    /// not counted.
+    pub resident_bytes: u64,
+}
+
 /// What a function is made of; serialized as `wasm` or `native`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -15,6 +15,7 @@ mod deploy;
 pub mod doctor;
 mod error;
 mod function;
+mod heap;
 mod host_threads;
 mod invocation;
 mod kv;
@@ -24,6 +25,7 @@ mod name;
 mod native;
 pub mod pipeline;
 mod registry;
+mod resident;
 mod resource_use;
 mod runtime;
 mod store;
@@ -33,7 +35,9 @@ mod wasm;
 pub use bounds_checks::BoundsChecks;
 pub use config::RuntimeConfig;
 pub use error::{RuntimeError, error_chain, quiet_library_backtraces};
-pub use function::{Code, DeployOptions, EntryKind, FunctionInfo, FunctionKind, WasmOptions};
+pub use function::{
+    Code, DeployOptions, EntryKind, FunctionInfo, FunctionKind, FunctionStatus, WasmOptions,
+};
 pub use host_threads::HOST_THREAD_NAME;
 pub use invocation::{
     EXIT_CODE_OUTPUT_TOO_LARGE, EXIT_CODE_TIMEOUT, EXIT_CODE_TRAP, Invocation, InvocationStatus,

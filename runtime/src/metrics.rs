@@ -74,6 +74,7 @@ pub(crate) struct Metrics {
     seccomp_guest_threads: Gauge,
     open_fds: Gauge,
     native_processes: Gauge,
+    resident: Family<FunctionLabels, Gauge>,
 }
 
 impl Metrics {
@@ -171,6 +172,12 @@ impl Metrics {
             "Native function processes that have not been reaped yet",
             native_processes.clone(),
         );
+        let resident = Family::<FunctionLabels, Gauge>::default();
+        registry.register(
+            "function_resident_bytes",
+            "Bytes of each function's code and data in memory (GET /v1/functions/{name} resident_bytes)",
+            resident.clone(),
+        );
         Metrics {
             registry,
             invocations,
@@ -188,6 +195,7 @@ impl Metrics {
             seccomp_guest_threads,
             open_fds,
             native_processes,
+            resident,
         }
     }
 
@@ -208,6 +216,19 @@ impl Metrics {
             .set(crate::thread_role::guest_threads() as i64);
         self.open_fds.set(usage.open_fds as i64);
         self.native_processes.set(usage.native_processes as i64);
+    }
+
+    /// Sets each function's resident-bytes gauge from `functions` (just
+    /// before encoding); functions no longer deployed lose theirs.
+    pub(crate) fn set_resident(&self, functions: &[crate::function::FunctionStatus]) {
+        self.resident.clear();
+        for function in functions {
+            self.resident
+                .get_or_create(&FunctionLabels {
+                    function: function.info.name.clone(),
+                })
+                .set(function.resident_bytes.min(i64::MAX as u64) as i64);
+        }
     }
 
     pub(crate) fn record_compile(&self, reason: CompileReason) {

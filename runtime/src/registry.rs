@@ -129,6 +129,11 @@ impl Registry {
         self.read().values().map(|f| f.info.clone()).collect()
     }
 
+    /// Every function served, in name order.
+    pub(crate) fn functions(&self) -> Vec<Arc<LoadedFunction>> {
+        self.read().values().cloned().collect()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.read().len()
     }

@@ -3,7 +3,7 @@
 
 use crate::config::RuntimeConfig;
 use crate::error::RuntimeError;
-use crate::function::FunctionInfo;
+use crate::function::{FunctionInfo, FunctionStatus};
 use crate::host_threads::HostThreads;
 use crate::invocation::{Invocation, InvokeRequest};
 use crate::invocation::{KvUse, RunRequest};
@@ -12,6 +12,7 @@ use crate::metrics::Metrics;
 use crate::name::FunctionName;
 use crate::native::{NativeRunner, OsStdio};
 use crate::registry::{Executable, LoadedFunction, Registry};
+use crate::resident::status_of;
 use crate::resource_use::ResourceUse;
 use crate::store::FunctionStore;
 use crate::store::data_dir::DataDir;
@@ -98,6 +99,8 @@ impl Runtime {
             }
         }
         inner.metrics.set_function_count(inner.registry.len());
+        // What recompiling functions whose artifacts were missing freed.
+        crate::heap::release_freed_heap();
         // Every stored function is loaded, so every engine one needs is
         // built: the artifacts of any other are garbage.
         inner
@@ -202,6 +205,28 @@ impl Runtime {
             .map(|f| f.info.clone())
     }
 
+    /// Every deployed function with what it keeps in memory now, in name
+    /// order.
+    pub fn statuses(&self) -> Vec<FunctionStatus> {
+        self.inner
+            .registry
+            .functions()
+            .iter()
+            .map(|function| status_of(function))
+            .collect()
+    }
+
+    /// The function called `name`, with what it keeps in memory now.
+    ///
+    /// # Errors
+    /// [`RuntimeError::InvalidName`], [`RuntimeError::NotFound`],
+    /// [`RuntimeError::Preparing`].
+    pub fn status(&self, name: &str) -> Result<FunctionStatus, RuntimeError> {
+        let name = FunctionName::parse(name)?;
+        let function = self.inner.registry.lookup(name.as_str())?;
+        Ok(status_of(&function))
+    }
+
     /// Marks functions `names` as being prepared: until they are deployed
     /// (or [`Runtime::prepared`] says otherwise), invoking or getting one
     /// answers [`RuntimeError::Preparing`] instead of
@@ -254,6 +279,7 @@ impl Runtime {
     /// The runtime's metrics in Prometheus text format.
     pub fn metrics_text(&self) -> String {
         self.inner.metrics.set_resources(&self.resources());
+        self.inner.metrics.set_resident(&self.statuses());
         self.inner.metrics.encode()
     }
 

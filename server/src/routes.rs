@@ -77,11 +77,11 @@ async fn route(
             only(&method, Method::GET, "GET")?;
             Ok(json(
                 StatusCode::OK,
-                &serde_json::json!({ "functions": app.runtime.list() }),
+                &serde_json::json!({ "functions": app.runtime.statuses() }),
             ))
         }
         ["v1", "functions", name] => match method {
-            Method::GET => Ok(json(StatusCode::OK, &app.runtime.get(name)?)),
+            Method::GET => Ok(json(StatusCode::OK, &app.runtime.status(name)?)),
             Method::PUT => deploy(app, name, request, body).await,
             Method::DELETE => Ok(json(StatusCode::OK, &app.runtime.remove(name).await?)),
             _ => Err(ApiError::method_not_allowed("GET, PUT, DELETE")),

@@ -79,6 +79,12 @@ impl NativeExecutable {
         format!("/proc/self/fd/{}", self.memfd.as_raw_fd())
     }
 
+    /// The bytes its memfd holds in memory (all of it: a memfd is not
+    /// swapped out unless the host has swap).
+    pub(crate) fn allocated_bytes(&self) -> u64 {
+        rustix::fs::fstat(&self.memfd).map_or(0, |stat| stat.st_blocks as u64 * 512)
+    }
+
     /// Its descriptor, which the child duplicates to exec from.
     pub(super) fn raw_fd(&self) -> std::os::fd::RawFd {
         self.memfd.as_raw_fd()
@@ -88,6 +94,14 @@ impl NativeExecutable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn its_memfd_holds_the_whole_executable() {
+        let own = std::fs::read(std::env::current_exe().expect("test binary")).expect("read");
+        let executable = NativeExecutable::new(&own).expect("seal");
+        assert!(executable.allocated_bytes() >= own.len() as u64);
+        assert!(executable.allocated_bytes() < own.len() as u64 + (1 << 20));
+    }
 
     #[test]
     fn only_elf_executables_for_this_machine_are_accepted() {

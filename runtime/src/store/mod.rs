@@ -56,11 +56,18 @@ pub(crate) struct Replaced {
     pub unused_artifacts: Vec<ArtifactKey>,
 }
 
+/// The most memory redb keeps of the store file's pages (its default is
+/// 1 GiB, which a server would fill with the module and snapshot bytes of
+/// every deploy, read once): enough for the records and the key-value
+/// state functions read often.
+const STORE_CACHE_BYTES: usize = 32 << 20;
+
 impl FunctionStore {
     /// Opens the store file in `data_dir`.
     pub(crate) fn open(data_dir: &DataDir) -> Result<Self, RuntimeError> {
         let file = data_dir.open_store_file()?;
         let db = redb::Builder::new()
+            .set_cache_size(STORE_CACHE_BYTES)
             .create_file(file)
             .map_err(|e| match e {
                 redb::DatabaseError::DatabaseAlreadyOpen => RuntimeError::DataDir {

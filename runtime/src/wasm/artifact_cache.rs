@@ -38,6 +38,22 @@ impl ArtifactCache {
         Ok(Some(ArtifactChecksum::of(&artifact)))
     }
 
+    /// The module of the artifact just written by [`ArtifactCache::save`]
+    /// for `key`, memory-mapped from its file: a deploy serves this one and
+    /// drops the module it compiled, whose code sits in anonymous memory,
+    /// so a server that compiled its functions holds them as a restarted one
+    /// does (file-backed, paged in as used). `None` when the file cannot be
+    /// mapped (logged); the caller keeps the compiled module then.
+    pub(crate) fn map_saved(
+        &self,
+        engine: &FunctionEngine,
+        key: &ArtifactKey,
+        checksum: ArtifactChecksum,
+        preinitialized: bool,
+    ) -> Option<PreparedModule> {
+        self.map_file(engine, key, checksum, preinitialized).ok()
+    }
+
     /// Deletes the files of artifacts no function uses any more.
     pub(crate) fn forget(&self, keys: &[ArtifactKey]) {
         if let Some(files) = &self.files {
@@ -94,13 +110,19 @@ impl ArtifactCache {
         })?;
         let prepared = engine.compile(&module, preinitialized)?;
         metrics.record_compile(reason);
-        if let Some(checksum) = self.save(engine, &key, &prepared)?
-            && !store.put_artifact(&key, checksum)?
-            && let Some(files) = &self.files
-        {
-            files.remove(&key);
+        let Some(checksum) = self.save(engine, &key, &prepared)? else {
+            return Ok(prepared);
+        };
+        if !store.put_artifact(&key, checksum)? {
+            if let Some(files) = &self.files {
+                files.remove(&key);
+            }
+            return Ok(prepared);
         }
-        Ok(prepared)
+        // Served from the file just written, as a deploy's module is.
+        Ok(self
+            .map_saved(engine, &key, checksum, preinitialized)
+            .unwrap_or(prepared))
     }
 
     /// Tries the artifact file of `key`; says why it cannot be used.
@@ -111,15 +133,33 @@ impl ArtifactCache {
         key: &ArtifactKey,
         preinitialized: bool,
     ) -> Result<PreparedModule, CompileReason> {
-        let files = self.files.as_ref().ok_or(CompileReason::ArtifactMissing)?;
-        let missing = |error: RuntimeError| {
-            tracing::warn!(%error, "cannot read a precompiled artifact; recompiling");
-            CompileReason::ArtifactMissing
-        };
+        if self.files.is_none() {
+            return Err(CompileReason::ArtifactMissing);
+        }
         let checksum = store
             .artifact_checksum(key)
-            .map_err(missing)?
+            .map_err(|error| {
+                tracing::warn!(%error, "cannot read a precompiled artifact's checksum; recompiling");
+                CompileReason::ArtifactMissing
+            })?
             .ok_or(CompileReason::ArtifactMissing)?;
+        self.map_file(engine, key, checksum, preinitialized)
+    }
+
+    /// The module in the artifact file of `key`, checked against
+    /// `checksum` and memory-mapped; says (and logs) why it cannot be used.
+    fn map_file(
+        &self,
+        engine: &FunctionEngine,
+        key: &ArtifactKey,
+        checksum: ArtifactChecksum,
+        preinitialized: bool,
+    ) -> Result<PreparedModule, CompileReason> {
+        let files = self.files.as_ref().ok_or(CompileReason::ArtifactMissing)?;
+        let missing = |error: RuntimeError| {
+            tracing::warn!(%error, "cannot read a precompiled artifact; using a compiled module");
+            CompileReason::ArtifactMissing
+        };
         let mut file = files
             .open_file(key)
             .map_err(missing)?
@@ -132,14 +172,14 @@ impl ArtifactCache {
             })
         })?;
         if let Err(error) = checksum.verify(&bytes) {
-            tracing::warn!(artifact = %key.file_name(), %error, "artifact refused; recompiling");
+            tracing::warn!(artifact = %key.file_name(), %error, "artifact refused; using a compiled module");
             return Err(CompileReason::ArtifactInvalid);
         }
         // SAFETY: the file's bytes were just verified against the checksum
         // recorded when faasrt wrote them; the file is only ever replaced by
         // rename, never written in place, so the mapping sees those bytes.
         unsafe { engine.deserialize_file(file, preinitialized) }.map_err(|error| {
-            tracing::warn!(artifact = %key.file_name(), %error, "wasmtime refused the artifact; recompiling");
+            tracing::warn!(artifact = %key.file_name(), %error, "wasmtime refused the artifact; using a compiled module");
             CompileReason::ArtifactInvalid
         })
     }

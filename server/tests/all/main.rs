@@ -11,6 +11,7 @@ mod limits;
 mod native;
 mod pipelines_http;
 mod preinit;
+mod resident;
 mod restart;
 mod streams_http;
 mod support;

@@ -16,6 +16,16 @@ pub const TEST_MAX_BODY: usize = 8 << 20;
 /// The pre-initialization time limit of test servers, in milliseconds.
 pub const TEST_MAX_PREINIT_MS: u64 = 120_000;
 
+/// `function` (a JSON object from `GET /v1/functions[/{name}]`) without
+/// `resident_bytes`, which changes as pages come and go: what was stored.
+pub fn stored_fields(function: &serde_json::Value) -> serde_json::Value {
+    let mut stored = function.clone();
+    if let Some(object) = stored.as_object_mut() {
+        object.remove("resident_bytes");
+    }
+    stored
+}
+
 /// A `faasrt` server running in-process on its own threads.
 pub struct TestServer {
     pub addr: SocketAddr,
