@@ -48,6 +48,21 @@ pub struct InvokeArgs {
     /// Skip the wasmtime peers even if installed.
     #[arg(long)]
     pub no_peer: bool,
+    /// Run only these cases (repeatable): `inprocess-invoke`,
+    /// `faasrt-http`, `hyper-floor`, `wasmtime-run-process`, `wasmtime-serve`; all
+    /// of them when not given. Ratios need their baseline in the same run.
+    #[arg(long)]
+    pub only: Vec<String>,
+    /// Invocations of the in-process case (default 50 000, 5 000 with
+    /// `--quick`): more for a profile.
+    #[arg(long)]
+    pub inprocess_n: Option<u64>,
+}
+
+impl InvokeArgs {
+    fn runs(&self, case: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|only| only == case)
+    }
 }
 
 /// One result row.
@@ -171,18 +186,20 @@ pub fn run(args: InvokeArgs) -> anyhow::Result<()> {
     );
     let mut measured = Vec::new();
 
-    progress.set_message("in-process invoke");
-    measured.push(inprocess(plan.inprocess_n)?);
+    if args.runs("inprocess-invoke") {
+        progress.set_message("in-process invoke");
+        measured.push(inprocess(args.inprocess_n.unwrap_or(plan.inprocess_n))?);
+    }
     progress.inc(1);
 
     let scratch = tempfile::tempdir()?;
-    if let Some(peer) = &peer {
+    if let Some(peer) = peer.as_ref().filter(|_| args.runs("wasmtime-run-process")) {
         progress.set_message("wasmtime run as a process");
         measured.push(wasmtime_run(peer, scratch.path(), plan.process_n)?);
         progress.inc(1);
     }
 
-    {
+    if args.runs("faasrt-http") {
         let server = peers::start_faasrt(&faasrt, &scratch.path().join("faasrt-data"))?;
         let target = HttpTarget {
             case: "faasrt-http",
@@ -191,7 +208,7 @@ pub fn run(args: InvokeArgs) -> anyhow::Result<()> {
         };
         measured.extend(load_at_each_connection_count(&target, &plan, &progress)?);
     }
-    {
+    if args.runs(FLOOR_CASE) {
         let server = FloorServer::start(hyper_floor::faasrt_serve_worker_threads())
             .context("starting the hyper floor")?;
         let target = HttpTarget {
@@ -201,7 +218,7 @@ pub fn run(args: InvokeArgs) -> anyhow::Result<()> {
         };
         measured.extend(load_at_each_connection_count(&target, &plan, &progress)?);
     }
-    if let Some(peer) = &peer {
+    if let Some(peer) = peer.as_ref().filter(|_| args.runs("wasmtime-serve")) {
         let server = peer.serve()?;
         let target = HttpTarget {
             case: "wasmtime-serve",

@@ -65,6 +65,7 @@ impl Runtime {
     /// [`RuntimeError::OnGuestThread`] when called on a thread that runs
     /// guest code.
     pub fn open(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        crate::heap::configure_heap();
         config.validate()?;
         let host = HostThreads::start(config.get_host_thread_keep_alive())?;
         let data_dir = config.get_data_dir().map(DataDir::open).transpose()?;

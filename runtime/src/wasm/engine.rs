@@ -22,8 +22,12 @@ use wasmtime::{
 };
 
 /// How much of each slot's linear memory and table may stay resident between
-/// instances when the kernel can tell dirty pages (`PAGEMAP_SCAN`).
-const KEEP_RESIDENT_BYTES: usize = 16 << 20;
+/// instances when the kernel can tell dirty pages (`PAGEMAP_SCAN`). An
+/// invocation from a snapshot dirties far less than this (all 30 examples
+/// together: about 2.4 MiB); a pre-initialization (a Go runtime's init)
+/// dirties up to tens of MiB, and at 16 MiB each slot a deploy had used kept
+/// 16 MiB of zeroed pages resident for good (`faasrt-bench memory`).
+const KEEP_RESIDENT_BYTES: usize = 2 << 20;
 
 /// The engine, the linker shared by all functions, and the epoch ticker.
 pub(crate) struct FunctionEngine {
