@@ -12,8 +12,12 @@
 //!   invoking every function once.
 //!
 //! Each row gives the median and the largest reading over the runs, the sum
-//! of the functions' `resident_bytes`, and VmRSS as a ratio to `empty`'s. A
-//! second table gives each function's `resident_bytes` (median).
+//! of the functions' `resident_bytes`, and VmRSS as a ratio to `empty`'s.
+//! With `--baseline PATH` a second faasrt binary (an older build) goes
+//! through the same states in the same run, and each row also gives its
+//! VmRSS as a ratio to the baseline's in that state. A second table gives
+//! each function's `resident_bytes` (median); a build that does not report
+//! it counts 0 there.
 
 use crate::http_client::HttpClient;
 use crate::peers::{self, ServerProcess};
@@ -36,6 +40,9 @@ pub struct MemoryArgs {
     /// next to this benchmark).
     #[arg(long)]
     pub faasrt: Option<PathBuf>,
+    /// A second faasrt binary taken through the same states in the same run.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
     /// Fresh data directories, each taken through every state.
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
@@ -53,6 +60,7 @@ pub struct MemoryArgs {
 /// One state of the server, over the runs.
 #[derive(Debug, Serialize)]
 pub struct MemoryRow {
+    binary: String,
     state: String,
     functions: usize,
     vm_rss_mib_p50: f64,
@@ -64,11 +72,15 @@ pub struct MemoryRow {
     resident_mib_p50: f64,
     /// VmRSS p50 over the empty server's VmRSS p50 in the same run.
     ratio_to_empty: f64,
+    /// VmRSS p50 over the baseline binary's in the same state (1 without
+    /// a baseline).
+    ratio_to_baseline: f64,
 }
 
 impl Row for MemoryRow {
     fn header() -> &'static [&'static str] {
         &[
+            "binary",
             "state",
             "functions",
             "vm_rss_mib_p50",
@@ -78,11 +90,13 @@ impl Row for MemoryRow {
             "rss_file_mib_p50",
             "resident_mib_p50",
             "ratio_to_empty",
+            "ratio_to_baseline",
         ]
     }
 
     fn cells(&self) -> Vec<String> {
         vec![
+            self.binary.clone(),
             self.state.clone(),
             self.functions.to_string(),
             format!("{:.1}", self.vm_rss_mib_p50),
@@ -92,6 +106,7 @@ impl Row for MemoryRow {
             format!("{:.1}", self.rss_file_mib_p50),
             format!("{:.1}", self.resident_mib_p50),
             format!("{:.2}", self.ratio_to_empty),
+            format!("{:.2}", self.ratio_to_baseline),
         ]
     }
 }
@@ -158,14 +173,26 @@ pub fn run(args: MemoryArgs) -> anyhow::Result<()> {
     let faasrt = peers::faasrt_binary(args.faasrt.as_deref())?;
     let runs = if args.quick { 1 } else { args.runs.max(1) };
     let io = tokio::runtime::Runtime::new()?;
-    let mut readings: BTreeMap<&str, Vec<Reading>> = BTreeMap::new();
+    let mut binaries = vec![("faasrt", faasrt)];
+    if let Some(baseline) = &args.baseline {
+        binaries.push(("baseline", baseline.clone()));
+    }
+    let mut readings: BTreeMap<(&str, &str), Vec<Reading>> = BTreeMap::new();
     for run in 0..runs {
-        eprintln!("memory: run {} of {runs}", run + 1);
-        for (state, reading) in STATES.iter().zip(io.block_on(one_run(&faasrt))?) {
-            readings.entry(state).or_default().push(reading);
+        // Alternated within each run, so that a drift of the machine
+        // falls on both binaries alike.
+        for (label, binary) in &binaries {
+            eprintln!("memory: run {} of {runs}, {label}", run + 1);
+            for (state, reading) in STATES.iter().zip(io.block_on(one_run(binary))?) {
+                readings.entry((label, state)).or_default().push(reading);
+            }
         }
     }
-    let rows = state_rows(&readings);
+    let mut rows = Vec::new();
+    for (label, _) in &binaries {
+        rows.extend(state_rows(label, &readings));
+    }
+    set_baseline_ratios(&mut rows);
     let functions = function_rows(&readings);
     print!("{}", report::render(&rows, args.format)?);
     print!("{}", report::render(&functions, args.format)?);
@@ -174,7 +201,7 @@ pub fn run(args: MemoryArgs) -> anyhow::Result<()> {
     let bars: Vec<Bar> = rows
         .iter()
         .map(|row| Bar {
-            label: row.state.clone(),
+            label: format!("{} {}", row.binary, row.state),
             value: row.vm_rss_mib_p50,
         })
         .collect();
@@ -184,7 +211,10 @@ pub fn run(args: MemoryArgs) -> anyhow::Result<()> {
         "MiB",
         &bars,
     )?;
-    if let Some(deployed) = rows.iter().find(|row| row.state == "deployed") {
+    if let Some(deployed) = rows
+        .iter()
+        .find(|row| row.binary == "faasrt" && row.state == "deployed")
+    {
         let verdict = if deployed.vm_rss_mib_p50 <= TARGET_MIB {
             "met"
         } else {
@@ -196,6 +226,21 @@ pub fn run(args: MemoryArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Each row's VmRSS p50 over the baseline binary's in the same state.
+fn set_baseline_ratios(rows: &mut [MemoryRow]) {
+    let baseline: BTreeMap<String, f64> = rows
+        .iter()
+        .filter(|row| row.binary == "baseline")
+        .map(|row| (row.state.clone(), row.vm_rss_mib_p50))
+        .collect();
+    for row in rows {
+        row.ratio_to_baseline = baseline
+            .get(&row.state)
+            .filter(|base| **base > 0.0)
+            .map_or(1.0, |base| row.vm_rss_mib_p50 / base);
+    }
 }
 
 /// Takes one fresh data directory through every state of [`STATES`].
@@ -259,9 +304,8 @@ async fn read(server: &ServerProcess, http: &HttpClient) -> anyhow::Result<Readi
         let name = function["name"].as_str().context("name")?.to_owned();
         let kind = function["kind"].as_str().unwrap_or("wasm").to_owned();
         let size = function["size"].as_u64().context("size")?;
-        let resident = function["resident_bytes"]
-            .as_u64()
-            .context("resident_bytes (a faasrt that reports it)")?;
+        // Builds from before `resident_bytes` count 0.
+        let resident = function["resident_bytes"].as_u64().unwrap_or(0);
         functions.insert(name, (kind, size, resident));
     }
     Ok(Reading {
@@ -321,14 +365,14 @@ fn median_and_max(mut values: Vec<f64>) -> (f64, f64) {
     (median, max)
 }
 
-fn state_rows(readings: &BTreeMap<&str, Vec<Reading>>) -> Vec<MemoryRow> {
+fn state_rows(binary: &str, readings: &BTreeMap<(&str, &str), Vec<Reading>>) -> Vec<MemoryRow> {
     let empty_p50 = readings
-        .get("empty")
+        .get(&(binary, "empty"))
         .map(|r| median_and_max(r.iter().map(|r| mib(r.vm_rss_kib)).collect()).0)
         .unwrap_or(0.0);
     STATES
         .iter()
-        .filter_map(|state| readings.get(state).map(|r| (state, r)))
+        .filter_map(|state| readings.get(&(binary, *state)).map(|r| (state, r)))
         .map(|(state, runs)| {
             let of = |field: fn(&Reading) -> u64| {
                 median_and_max(runs.iter().map(|r| mib(field(r))).collect())
@@ -345,6 +389,7 @@ fn state_rows(readings: &BTreeMap<&str, Vec<Reading>>) -> Vec<MemoryRow> {
             )
             .0;
             MemoryRow {
+                binary: binary.to_owned(),
                 state: (*state).to_owned(),
                 functions: runs.first().map_or(0, |r| r.functions.len()),
                 vm_rss_mib_p50: rss,
@@ -358,15 +403,17 @@ fn state_rows(readings: &BTreeMap<&str, Vec<Reading>>) -> Vec<MemoryRow> {
                 } else {
                     0.0
                 },
+                ratio_to_baseline: 1.0,
             }
         })
         .collect()
 }
 
-fn function_rows(readings: &BTreeMap<&str, Vec<Reading>>) -> Vec<FunctionRow> {
+/// The functions of the binary under test (not the baseline's).
+fn function_rows(readings: &BTreeMap<(&str, &str), Vec<Reading>>) -> Vec<FunctionRow> {
     let resident_kib = |state: &str, name: &str| {
         let values = readings
-            .get(state)
+            .get(&("faasrt", state))
             .into_iter()
             .flatten()
             .filter_map(|r| r.functions.get(name))
@@ -374,7 +421,10 @@ fn function_rows(readings: &BTreeMap<&str, Vec<Reading>>) -> Vec<FunctionRow> {
             .collect();
         median_and_max(values).0
     };
-    let Some(deployed) = readings.get("deployed").and_then(|r| r.first()) else {
+    let Some(deployed) = readings
+        .get(&("faasrt", "deployed"))
+        .and_then(|r| r.first())
+    else {
         return Vec::new();
     };
     deployed
@@ -412,13 +462,23 @@ mod tests {
         };
         let readings = BTreeMap::from([
             (
-                "empty",
+                ("faasrt", "empty"),
                 vec![reading(20, 0), reading(30, 0), reading(40, 0)],
             ),
-            ("deployed", vec![reading(90, 1 << 20), reading(60, 3 << 20)]),
+            (
+                ("faasrt", "deployed"),
+                vec![reading(90, 1 << 20), reading(60, 3 << 20)],
+            ),
+            (("baseline", "deployed"), vec![reading(150, 0)]),
         ]);
-        let rows = state_rows(&readings);
-        assert_eq!(rows.len(), 2);
+        let mut rows = state_rows("faasrt", &readings);
+        rows.extend(state_rows("baseline", &readings));
+        set_baseline_ratios(&mut rows);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[1].ratio_to_baseline, 0.5);
+        assert_eq!(rows[0].ratio_to_baseline, 1.0, "no baseline row for empty");
+        assert_eq!(rows[2].binary, "baseline");
+        assert_eq!(rows[2].ratio_to_baseline, 1.0);
         assert_eq!(rows[0].state, "empty");
         assert_eq!(rows[0].vm_rss_mib_p50, 30.0);
         assert_eq!(rows[1].vm_rss_mib_p50, 75.0);

@@ -206,6 +206,17 @@ impl Runtime {
             .map(|f| f.info.clone())
     }
 
+    /// Whether `name` is deployed and ready, without copying its record:
+    /// what a caller checks before reading an invocation's input.
+    ///
+    /// # Errors
+    /// [`RuntimeError::InvalidName`], [`RuntimeError::NotFound`],
+    /// [`RuntimeError::Preparing`].
+    pub fn check_deployed(&self, name: &str) -> Result<(), RuntimeError> {
+        let name = FunctionName::parse(name)?;
+        self.inner.registry.lookup(name.as_str()).map(drop)
+    }
+
     /// Every deployed function with what it keeps in memory now, in name
     /// order.
     pub fn statuses(&self) -> Vec<FunctionStatus> {
@@ -421,5 +432,28 @@ mod tests {
             Err(RuntimeError::InvalidLimit(_))
         ));
         assert!(runtime.list().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn check_deployed_tells_deployed_preparing_missing_and_bad_names() {
+        let runtime = Runtime::open(RuntimeConfig::in_memory()).expect("open");
+        runtime
+            .deploy("hello", hello(), DeployOptions::default())
+            .await
+            .expect("deploy");
+        assert!(runtime.check_deployed("hello").is_ok());
+        assert!(matches!(
+            runtime.check_deployed("other"),
+            Err(RuntimeError::NotFound { .. })
+        ));
+        assert!(matches!(
+            runtime.check_deployed("../x"),
+            Err(RuntimeError::InvalidName { .. })
+        ));
+        runtime.preparing(["later"]);
+        assert!(matches!(
+            runtime.check_deployed("later"),
+            Err(RuntimeError::Preparing { .. })
+        ));
     }
 }

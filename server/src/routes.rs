@@ -245,7 +245,7 @@ async fn invoke(
         }
     }
     // Refuse unknown functions before reading the input.
-    app.runtime.get(name)?;
+    app.runtime.check_deployed(name)?;
     let limit = app
         .max_body_bytes
         .min(app.runtime.config().get_max_input_bytes());
