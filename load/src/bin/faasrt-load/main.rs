@@ -1,0 +1,205 @@
+//! `faasrt-load`: workload injection for faasrt. `faasrt-load schedule`
+//! turns a trace into the run's schedule, saved as CSV; `faasrt-load run`
+//! sends a schedule to a server, open loop, and writes one record per
+//! invocation.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use faasrt_load::trace::{azure2019, azure2021, faasload};
+use faasrt_load::{ArrivalLaw, Schedule, Spread};
+use std::path::PathBuf;
+
+mod run;
+
+/// faasrt-load: trace replay and workload injection for faasrt.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a run's schedule from a trace and save it as CSV
+    /// (`scheduled_ns,function,input`).
+    Schedule(ScheduleArgs),
+    /// Send a schedule (a saved one, or one generated from a trace) to a
+    /// faasrt server, open loop, and write the run directory.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// A schedule written by `faasrt-load schedule`.
+    #[arg(long, conflicts_with_all = ["azure2019", "azure2021", "faasload"])]
+    schedule: Option<PathBuf>,
+    #[command(flatten)]
+    generate: GenerateArgs,
+    /// The server's address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    target: std::net::SocketAddr,
+    /// The server's token file, for a server run with `--auth-all`
+    /// (`<data-dir>/token`).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// A deployed function the trace functions are shared out to
+    /// (repeatable; by a stable hash of the trace id).
+    #[arg(long = "function")]
+    functions: Vec<String>,
+    /// A trace function's own deployed function, `TRACE_ID=FUNCTION`
+    /// (repeatable).
+    #[arg(long = "map")]
+    pairs: Vec<String>,
+    /// Requests in flight at most.
+    #[arg(long, default_value_t = 4096)]
+    max_in_flight: usize,
+    /// Async worker threads for the requests.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Seconds one request may take.
+    #[arg(long, default_value_t = 60.0)]
+    timeout: f64,
+    /// The run directory (schedule.csv, invocations.csv, summary.json).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+#[group(id = "source", multiple = false)]
+struct Source {
+    /// An Azure Functions 2019 invocations file
+    /// (`invocations_per_function_md.anon.dNN.csv`).
+    #[arg(long, group = "source")]
+    azure2019: Option<PathBuf>,
+    /// An Azure Functions 2021 trace (`app,func,end_timestamp,duration`).
+    #[arg(long, group = "source")]
+    azure2021: Option<PathBuf>,
+    /// FaaSLoad per-user trace files (repeatable); each file's stem names
+    /// its function.
+    #[arg(long, group = "source")]
+    faasload: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct ScheduleArgs {
+    #[command(flatten)]
+    generate: GenerateArgs,
+    /// Where to write the schedule.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// A trace and how to turn it into a schedule.
+#[derive(Args)]
+struct GenerateArgs {
+    #[command(flatten)]
+    source: Source,
+    /// How a minute's invocations are spread over it (Azure 2019).
+    #[arg(long, value_enum, default_value = "poisson")]
+    law: ArrivalLaw,
+    /// Shift each function's arrivals by a random phase of its own.
+    #[arg(long)]
+    shift: bool,
+    /// The seed every function's generator is drawn from.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The first minute of the trace to replay, from 1 (Azure 2019).
+    #[arg(long, default_value_t = 1)]
+    from_minute: usize,
+    /// How many minutes to replay (Azure 2019; default: to the end).
+    #[arg(long)]
+    minutes: Option<usize>,
+    /// Replay only the first this many seconds (Azure 2021).
+    #[arg(long)]
+    seconds: Option<f64>,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Schedule(args) => {
+            let (schedule, requested) = generate(&args.generate)?;
+            save_schedule(&schedule, requested, &args.out)
+        }
+        Command::Run(args) => run::run(args),
+    }
+}
+
+fn save_schedule(schedule: &Schedule, requested: u64, out: &std::path::Path) -> anyhow::Result<()> {
+    schedule
+        .write_csv(out)
+        .with_context(|| format!("writing {}", out.display()))?;
+    let summary = schedule.summary(requested);
+    println!(
+        "{}: {} invocations of {} functions over {:.1} s (peak {} per second); the trace asks for {}",
+        out.display(),
+        summary.scheduled,
+        summary.functions,
+        summary.span_s,
+        summary.peak_per_s,
+        summary.requested
+    );
+    if summary.requested > 0 {
+        let divergence =
+            (summary.scheduled as f64 - summary.requested as f64).abs() / summary.requested as f64;
+        if divergence > 0.10 {
+            eprintln!(
+                "warning: the schedule differs from the trace by {:.0}% (a Poisson law draws its counts; --law uniform keeps them)",
+                divergence * 100.0
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The schedule `args` describe, and how many invocations the trace asks
+/// for in it.
+fn generate(args: &GenerateArgs) -> anyhow::Result<(Schedule, u64)> {
+    anyhow::ensure!(args.from_minute >= 1, "--from-minute counts from 1");
+    let (schedule, requested) = if let Some(path) = &args.source.azure2019 {
+        let rows = azure2019::read_invocations(path)?;
+        let start = args.from_minute - 1;
+        let end = args.minutes.map_or(usize::MAX, |m| start.saturating_add(m));
+        let requested = rows
+            .iter()
+            .map(|row| {
+                let end = end.min(row.per_minute.len());
+                row.per_minute[start.min(end)..end]
+                    .iter()
+                    .map(|&c| u64::from(c))
+                    .sum::<u64>()
+            })
+            .sum();
+        let spread = Spread {
+            law: args.law,
+            shift: args.shift,
+        };
+        (
+            Schedule::from_minute_counts(&rows, start..end, spread, args.seed),
+            requested,
+        )
+    } else if let Some(path) = &args.source.azure2021 {
+        let rows = azure2021::read_invocations(path)?;
+        let schedule = Schedule::from_invocations(&rows, args.seconds);
+        let requested = schedule.entries().len() as u64;
+        (schedule, requested)
+    } else if !args.source.faasload.is_empty() {
+        let traces = args
+            .source
+            .faasload
+            .iter()
+            .map(|path| {
+                let name = path.file_stem().and_then(|s| s.to_str()).with_context(|| {
+                    format!("{}: no file name to name its function", path.display())
+                })?;
+                Ok((name.to_owned(), faasload::read_entries(path)?))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let schedule = Schedule::from_faasload(&traces);
+        let requested = schedule.entries().len() as u64;
+        (schedule, requested)
+    } else {
+        anyhow::bail!("no trace: give --azure2019, --azure2021 or --faasload");
+    };
+    Ok((schedule, requested))
+}

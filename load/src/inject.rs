@@ -1,0 +1,356 @@
+//! The open-loop HTTP injector: sends every invocation of a [`Schedule`] to
+//! a faasrt server at its scheduled time, whatever the answers to earlier
+//! ones, and records each ([`Record`]).
+//!
+//! One thread keeps the schedule (it sleeps to each send time with a 1 us
+//! timer slack, and hands the request to the async workers); it never
+//! waits for an answer, so a slow server cannot slow the sending and hide
+//! its latency. When the requests in flight reach their bound the sender
+//! does wait, and falls behind: the run then warns when it has sent 10%
+//! fewer invocations than were due, and stops at 20%.
+
+use crate::mapping::{Mapping, MappingError};
+use crate::record::Record;
+use crate::schedule::Schedule;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The faasrt server to invoke.
+#[derive(Clone, Debug)]
+pub struct HttpTarget {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Its token, for a server that runs with `--auth-all`.
+    pub token: Option<String>,
+}
+
+/// How a run is carried out.
+#[derive(Clone, Debug)]
+pub struct InjectOptions {
+    /// Requests in flight at most; past it the sender waits.
+    pub max_in_flight: usize,
+    /// Async worker threads that carry the requests.
+    pub workers: usize,
+    /// How long one request may take before it is recorded as failed.
+    pub request_timeout: Duration,
+    /// Warn when the invocations sent fall this far behind those due.
+    pub warn_divergence: f64,
+    /// Stop when they fall this far behind.
+    pub abort_divergence: f64,
+    /// The guard looks only once this many invocations were due.
+    pub guard_after: u64,
+}
+
+impl Default for InjectOptions {
+    fn default() -> Self {
+        InjectOptions {
+            max_in_flight: 4096,
+            workers: 1,
+            request_timeout: Duration::from_secs(60),
+            warn_divergence: 0.10,
+            abort_divergence: 0.20,
+            guard_after: 100,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct Run {
+    /// One per invocation sent, in schedule order.
+    pub records: Vec<Record>,
+    /// Why the run stopped early, if it did.
+    pub aborted: Option<String>,
+    /// The warning given when sending fell behind, if it did.
+    pub warning: Option<String>,
+    /// From the first scheduled send to the last answer.
+    pub wall: Duration,
+    /// CPU time of the sending thread.
+    pub sender_cpu: Duration,
+    /// CPU time of the whole injector process over the run.
+    pub process_cpu: Duration,
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum InjectError {
+    /// A trace function has no deployed function.
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    /// The async workers could not be started.
+    #[error("cannot start the injector's workers: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Sends `schedule` to `target`, each trace function's invocations to the
+/// function `mapping` gives it.
+///
+/// # Errors
+/// [`InjectError`] before anything is sent; what goes wrong once the run
+/// has started is in the records (a failed request) or in
+/// [`Run::aborted`].
+pub fn run_http(
+    schedule: &Schedule,
+    mapping: &Mapping,
+    target: &HttpTarget,
+    options: &InjectOptions,
+) -> Result<Run, InjectError> {
+    let paths: Vec<Arc<str>> = schedule
+        .functions()
+        .iter()
+        .map(|id| {
+            Ok(Arc::from(format!(
+                "/v1/functions/{}/invoke",
+                mapping.target(id)?
+            )))
+        })
+        .collect::<Result<_, MappingError>>()?;
+    let workers = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(options.workers.max(1))
+        .enable_all()
+        .build()
+        .map_err(InjectError::Runtime)?;
+    let sender = Sender {
+        client: Client::builder(TokioExecutor::new()).build_http(),
+        base: format!("http://{}", target.addr),
+        authorization: target.token.as_ref().map(|t| format!("Bearer {t}")),
+        timeout: options.request_timeout,
+        in_flight: Arc::new(tokio::sync::Semaphore::new(options.max_in_flight.max(1))),
+    };
+    set_fine_timer_slack();
+    let process_cpu_before = process_cpu();
+    let sender_cpu_before = thread_cpu();
+    let (records_tx, records_rx) = std::sync::mpsc::channel();
+    let mut guard = Guard::new(options);
+    let start = Instant::now();
+    let entries = schedule.entries();
+    let mut due = 0;
+    for (index, entry) in entries.iter().enumerate() {
+        let at = start + Duration::from_nanos(entry.at_ns);
+        if let Some(wait) = at.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let now_ns = nanos_since(start);
+        while due < entries.len() && entries[due].at_ns <= now_ns {
+            due += 1;
+        }
+        if guard.check(due as u64, index as u64).is_err() {
+            break;
+        }
+        let permit = workers
+            .block_on(sender.in_flight.clone().acquire_owned())
+            .expect("the in-flight semaphore is never closed");
+        let request = Request {
+            index: index as u64,
+            trace_function: schedule.functions()[entry.function as usize].clone(),
+            path: paths[entry.function as usize].clone(),
+            input: entry.input.clone().map(Bytes::from).unwrap_or_default(),
+            scheduled_ns: entry.at_ns,
+        };
+        let sender = sender.clone();
+        let records = records_tx.clone();
+        workers.spawn(async move {
+            let record = sender.send(request, start).await;
+            drop(permit);
+            let _ = records.send(record);
+        });
+    }
+    drop(records_tx);
+    let sender_cpu = thread_cpu().saturating_sub(sender_cpu_before);
+    let mut records: Vec<Record> = records_rx.iter().collect();
+    let wall = start.elapsed();
+    drop(workers);
+    records.sort_by_key(|r| r.index);
+    Ok(Run {
+        records,
+        aborted: guard.aborted,
+        warning: guard.warning,
+        wall,
+        sender_cpu,
+        process_cpu: process_cpu().saturating_sub(process_cpu_before),
+    })
+}
+
+/// Compares the invocations sent with those due.
+struct Guard {
+    warn: f64,
+    abort: f64,
+    after: u64,
+    warning: Option<String>,
+    aborted: Option<String>,
+}
+
+impl Guard {
+    fn new(options: &InjectOptions) -> Self {
+        Guard {
+            warn: options.warn_divergence,
+            abort: options.abort_divergence,
+            after: options.guard_after,
+            warning: None,
+            aborted: None,
+        }
+    }
+
+    /// `Err` once `issued` is more than the abort share behind `due`.
+    fn check(&mut self, due: u64, issued: u64) -> Result<(), ()> {
+        if due < self.after.max(1) {
+            return Ok(());
+        }
+        let behind = due.saturating_sub(issued) as f64 / due as f64;
+        let say = || {
+            format!(
+                "{issued} invocations sent of {due} due ({:.0}% behind): the target or the injector cannot keep up",
+                behind * 100.0
+            )
+        };
+        if behind > self.abort {
+            self.aborted = Some(say());
+            return Err(());
+        }
+        if behind > self.warn && self.warning.is_none() {
+            self.warning = Some(say());
+        }
+        Ok(())
+    }
+}
+
+/// One invocation to send.
+struct Request {
+    index: u64,
+    trace_function: String,
+    path: Arc<str>,
+    input: Bytes,
+    scheduled_ns: u64,
+}
+
+/// What every request shares.
+#[derive(Clone)]
+struct Sender {
+    client: Client<HttpConnector, Full<Bytes>>,
+    base: String,
+    authorization: Option<String>,
+    timeout: Duration,
+    in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+impl Sender {
+    async fn send(&self, request: Request, start: Instant) -> Record {
+        let sent_ns = nanos_since(start);
+        let request_bytes = request.input.len() as u64;
+        let function = request
+            .path
+            .trim_start_matches("/v1/functions/")
+            .trim_end_matches("/invoke")
+            .to_owned();
+        let answer = tokio::time::timeout(self.timeout, self.exchange(&request)).await;
+        let (status, response_bytes, error) = match answer {
+            Ok(Ok((status, body))) if (200..300).contains(&status) => {
+                (status, body.len() as u64, None)
+            }
+            Ok(Ok((status, body))) => {
+                let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+                (status, body.len() as u64, Some(text))
+            }
+            Ok(Err(error)) => (0, 0, Some(error)),
+            Err(_) => (0, 0, Some(format!("no answer within {:?}", self.timeout))),
+        };
+        Record {
+            index: request.index,
+            trace_function: request.trace_function,
+            function,
+            scheduled_ns: request.scheduled_ns,
+            sent_ns,
+            done_ns: nanos_since(start),
+            status,
+            request_bytes,
+            response_bytes,
+            error,
+        }
+    }
+
+    async fn exchange(&self, request: &Request) -> Result<(u16, Bytes), String> {
+        let mut builder = hyper::Request::post(format!("{}{}", self.base, request.path));
+        if let Some(authorization) = &self.authorization {
+            builder = builder.header("authorization", authorization);
+        }
+        let http = builder
+            .body(Full::new(request.input.clone()))
+            .map_err(|e| e.to_string())?;
+        let response = self
+            .client
+            .request(http)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok((status, body))
+    }
+}
+
+fn nanos_since(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Lets the sending thread's sleeps end within a microsecond of their time
+/// instead of the default 50 us.
+fn set_fine_timer_slack() {
+    // SAFETY: PR_SET_TIMERSLACK takes an integer and changes only the
+    // calling thread's timer slack.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1_000 as libc::c_ulong, 0, 0, 0);
+    }
+}
+
+fn thread_cpu() -> Duration {
+    cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+fn process_cpu() -> Duration {
+    cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+fn cpu_clock(clock: libc::clockid_t) -> Duration {
+    let mut time = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `time` is a valid timespec for clock_gettime to fill.
+    if unsafe { libc::clock_gettime(clock, &mut time) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(time.tv_sec as u64, time.tv_nsec as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_guard_warns_past_ten_percent_behind_and_stops_past_twenty() {
+        let mut guard = Guard::new(&InjectOptions::default());
+        assert!(guard.check(50, 0).is_ok(), "too few due to judge");
+        assert!(guard.check(1000, 950).is_ok());
+        assert!(guard.warning.is_none());
+        assert!(guard.check(1000, 850).is_ok());
+        assert!(
+            guard
+                .warning
+                .as_deref()
+                .unwrap()
+                .contains("850 invocations sent of 1000 due")
+        );
+        assert!(guard.check(1000, 790).is_err());
+        assert!(guard.aborted.is_some());
+    }
+}

@@ -1,0 +1,26 @@
+//! faasrt-load: workload injection for faasrt, in the spirit of FaaSLoad.
+//!
+//! This part reads public traces ([`trace`]: Azure Functions 2019 and 2021,
+//! FaaSLoad's per-user files) and turns them into a [`Schedule`]: every
+//! invocation of a run with the time it is meant to be sent, generated
+//! before the run from a seed ([`arrival`]) and saved, so that a run can be
+//! repeated and its latency measured from the scheduled send time.
+//! [`run_http`] sends a schedule to a faasrt server, open loop, and keeps a
+//! [`Record`] of each invocation. The `faasrt-load` binary drives both. It
+//! speaks to faasrt over HTTP and depends on no other faasrt crate.
+
+pub mod arrival;
+mod error;
+pub mod inject;
+mod mapping;
+pub mod record;
+mod schedule;
+mod table;
+pub mod trace;
+
+pub use arrival::{ArrivalLaw, Spread};
+pub use error::TraceError;
+pub use inject::{HttpTarget, InjectError, InjectOptions, Run, run_http};
+pub use mapping::{Mapping, MappingError};
+pub use record::{Percentiles, Record};
+pub use schedule::{Schedule, ScheduledInvocation, Summary};

@@ -1,0 +1,139 @@
+//! What the injector saw of each invocation, from one monotonic clock: when
+//! it was meant to be sent, when it was, when its answer was complete, and
+//! how it ended. Latency is counted from the scheduled time, so a target
+//! that falls behind cannot hide it by slowing the sender.
+
+use std::io::Write;
+use std::path::Path;
+
+/// One invocation as the injector saw it. Times are nanoseconds from the
+/// run's start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// Its index in the schedule.
+    pub index: u64,
+    /// The trace function it replays.
+    pub trace_function: String,
+    /// The deployed function it invoked.
+    pub function: String,
+    /// When the schedule said to send it.
+    pub scheduled_ns: u64,
+    /// When it was sent.
+    pub sent_ns: u64,
+    /// When its whole answer had arrived (or the request failed).
+    pub done_ns: u64,
+    /// The HTTP status, or 0 when there was no answer.
+    pub status: u16,
+    /// Bytes of input sent.
+    pub request_bytes: u64,
+    /// Bytes of answer received.
+    pub response_bytes: u64,
+    /// Why there was no answer, or the error the server gave.
+    pub error: Option<String>,
+}
+
+impl Record {
+    /// From the scheduled send time to the complete answer.
+    pub fn latency_ns(&self) -> u64 {
+        self.done_ns.saturating_sub(self.scheduled_ns)
+    }
+
+    /// How late it was sent.
+    pub fn send_lag_ns(&self) -> u64 {
+        self.sent_ns.saturating_sub(self.scheduled_ns)
+    }
+
+    /// Whether the function answered 2xx.
+    pub fn succeeded(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Median, tail and count of a set of durations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Percentiles {
+    /// How many.
+    pub count: u64,
+    /// Median, microseconds.
+    pub p50_us: f64,
+    /// 99th percentile, microseconds.
+    pub p99_us: f64,
+    /// Largest, microseconds.
+    pub max_us: f64,
+}
+
+impl Percentiles {
+    /// Of `values` (nanoseconds), with HdrHistogram at 3 significant digits.
+    pub fn of(values: impl Iterator<Item = u64>) -> Percentiles {
+        // 1 ns to 1 hour at 3 significant digits; longer values count as
+        // an hour.
+        let mut histogram =
+            hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3)
+                .expect("valid bounds and precision");
+        for value in values {
+            histogram.saturating_record(value.max(1));
+        }
+        let us = |ns: u64| ns as f64 / 1e3;
+        Percentiles {
+            count: histogram.len(),
+            p50_us: us(histogram.value_at_quantile(0.5)),
+            p99_us: us(histogram.value_at_quantile(0.99)),
+            max_us: us(histogram.max()),
+        }
+    }
+}
+
+/// Writes `records` as CSV, one row per invocation, in schedule order.
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_csv(records: &[Record], path: &Path) -> std::io::Result<()> {
+    let file = std::fs::File::create(path)?;
+    let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    writer.write_record([
+        "index",
+        "trace_function",
+        "function",
+        "scheduled_ns",
+        "sent_ns",
+        "done_ns",
+        "latency_ns",
+        "send_lag_ns",
+        "status",
+        "request_bytes",
+        "response_bytes",
+        "error",
+    ])?;
+    for r in records {
+        writer.write_record([
+            r.index.to_string().as_str(),
+            &r.trace_function,
+            &r.function,
+            &r.scheduled_ns.to_string(),
+            &r.sent_ns.to_string(),
+            &r.done_ns.to_string(),
+            &r.latency_ns().to_string(),
+            &r.send_lag_ns().to_string(),
+            &r.status.to_string(),
+            &r.request_bytes.to_string(),
+            &r.response_bytes.to_string(),
+            r.error.as_deref().unwrap_or(""),
+        ])?;
+    }
+    writer.into_inner().map_err(|e| e.into_error())?.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_read_in_microseconds() {
+        let values = (1..=1000u64).map(|i| i * 1_000);
+        let p = Percentiles::of(values);
+        assert_eq!(p.count, 1000);
+        assert!((p.p50_us - 500.0).abs() <= 1.0, "{p:?}");
+        assert!((p.p99_us - 990.0).abs() <= 1.0, "{p:?}");
+        assert!((p.max_us - 1000.0).abs() <= 1.0, "{p:?}");
+    }
+}

@@ -1,0 +1,251 @@
+//! The whole run's invocations, generated before the run and saved, so a
+//! run can be repeated and every record compared with when its invocation
+//! was meant to be sent (latency free of coordinated omission).
+
+use crate::arrival::{Spread, function_arrivals, function_rng};
+use crate::error::TraceError;
+use crate::trace::{azure2019::MinuteCounts, azure2021, faasload};
+use std::io::Write;
+use std::ops::Range;
+use std::path::Path;
+
+/// One invocation to send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduledInvocation {
+    /// When to send it, in nanoseconds from the run's start.
+    pub at_ns: u64,
+    /// Which function: an index into [`Schedule::functions`].
+    pub function: u32,
+    /// Its input where the workload gives one (FaaSLoad traces).
+    pub input: Option<String>,
+}
+
+/// Every invocation of a run, in send order, and the trace functions they
+/// belong to.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Schedule {
+    functions: Vec<String>,
+    entries: Vec<ScheduledInvocation>,
+}
+
+/// How a schedule compares with the workload it was drawn from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    /// Functions with at least one invocation.
+    pub functions: usize,
+    /// Invocations in the schedule.
+    pub scheduled: u64,
+    /// Invocations the workload asked for (the trace's counts).
+    pub requested: u64,
+    /// From the first to the last send time, in seconds.
+    pub span_s: f64,
+    /// The highest number of sends in one second of the schedule.
+    pub peak_per_s: u64,
+}
+
+impl Schedule {
+    /// The schedule of the minutes `minutes` (0-based, end excluded) of an
+    /// Azure 2019 invocations trace, spread by `spread` with each
+    /// function's generator seeded from `seed` and its id. Times start at
+    /// the window's first minute.
+    pub fn from_minute_counts(
+        rows: &[MinuteCounts],
+        minutes: Range<usize>,
+        spread: Spread,
+        seed: u64,
+    ) -> Schedule {
+        let mut schedule = Schedule::default();
+        let mut times = Vec::new();
+        for row in rows {
+            let end = minutes.end.min(row.per_minute.len());
+            let start = minutes.start.min(end);
+            let window = &row.per_minute[start..end];
+            if window.iter().all(|&c| c == 0) {
+                continue;
+            }
+            let id = row.function.id();
+            times.clear();
+            function_arrivals(window, spread, &mut function_rng(seed, &id), &mut times);
+            let function = schedule.add_function(id);
+            schedule
+                .entries
+                .extend(times.iter().map(|&t| ScheduledInvocation {
+                    at_ns: seconds_to_ns(t),
+                    function,
+                    input: None,
+                }));
+        }
+        schedule.sort();
+        schedule
+    }
+
+    /// The schedule of an Azure 2021 trace: each invocation at its start
+    /// time, from the first start on, within the first `seconds` seconds
+    /// (all of them for `None`).
+    pub fn from_invocations(rows: &[azure2021::Invocation], seconds: Option<f64>) -> Schedule {
+        let mut schedule = Schedule::default();
+        let Some(first) = rows.iter().map(|r| r.start_s).reduce(f64::min) else {
+            return schedule;
+        };
+        let mut ids = std::collections::HashMap::new();
+        for row in rows {
+            let offset = row.start_s - first;
+            if seconds.is_some_and(|limit| offset >= limit) {
+                continue;
+            }
+            let id = row.function.id();
+            let function = match ids.get(&id) {
+                Some(&index) => index,
+                None => {
+                    let index = schedule.add_function(id.clone());
+                    ids.insert(id, index);
+                    index
+                }
+            };
+            schedule.entries.push(ScheduledInvocation {
+                at_ns: seconds_to_ns(offset),
+                function,
+                input: None,
+            });
+        }
+        schedule.sort();
+        schedule
+    }
+
+    /// The schedule of FaaSLoad traces, one `(function, entries)` per user
+    /// file, each from the run's start: an entry is sent its `wait` after
+    /// the previous entry of the same file.
+    pub fn from_faasload(traces: &[(String, Vec<faasload::Entry>)]) -> Schedule {
+        let mut schedule = Schedule::default();
+        for (name, entries) in traces {
+            let function = schedule.add_function(name.clone());
+            let mut at = std::time::Duration::ZERO;
+            for entry in entries {
+                at += entry.wait;
+                schedule.entries.push(ScheduledInvocation {
+                    at_ns: u64::try_from(at.as_nanos()).unwrap_or(u64::MAX),
+                    function,
+                    input: Some(entry.input.clone()),
+                });
+            }
+        }
+        schedule.sort();
+        schedule
+    }
+
+    /// The trace functions, by index.
+    pub fn functions(&self) -> &[String] {
+        &self.functions
+    }
+
+    /// The invocations, in send order.
+    pub fn entries(&self) -> &[ScheduledInvocation] {
+        &self.entries
+    }
+
+    /// How the schedule compares with `requested` invocations.
+    pub fn summary(&self, requested: u64) -> Summary {
+        let mut functions = vec![false; self.functions.len()];
+        let mut peak = 0u64;
+        let mut second = u64::MAX;
+        let mut in_second = 0u64;
+        for entry in &self.entries {
+            functions[entry.function as usize] = true;
+            let this = entry.at_ns / 1_000_000_000;
+            if this == second {
+                in_second += 1;
+            } else {
+                second = this;
+                in_second = 1;
+            }
+            peak = peak.max(in_second);
+        }
+        let span_ns = match (self.entries.first(), self.entries.last()) {
+            (Some(first), Some(last)) => last.at_ns - first.at_ns,
+            _ => 0,
+        };
+        Summary {
+            functions: functions.iter().filter(|&&used| used).count(),
+            scheduled: self.entries.len() as u64,
+            requested,
+            span_s: span_ns as f64 / 1e9,
+            peak_per_s: peak,
+        }
+    }
+
+    /// Writes the schedule as CSV: `scheduled_ns,function,input`, the
+    /// function by its trace id.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_csv(&self, path: &Path) -> std::io::Result<()> {
+        let file = std::fs::File::create(path)?;
+        let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(file));
+        writer.write_record(["scheduled_ns", "function", "input"])?;
+        for entry in &self.entries {
+            writer.write_record([
+                entry.at_ns.to_string().as_str(),
+                &self.functions[entry.function as usize],
+                entry.input.as_deref().unwrap_or(""),
+            ])?;
+        }
+        writer.into_inner().map_err(|e| e.into_error())?.flush()
+    }
+
+    /// Reads a schedule that [`Schedule::write_csv`] wrote.
+    ///
+    /// # Errors
+    /// [`TraceError`] naming the line: a send time that is not a whole
+    /// number of nanoseconds, or that goes back in time.
+    pub fn read_csv(path: &Path) -> Result<Schedule, TraceError> {
+        let table = crate::table::Table::open(path, "faasrt-load schedule")?;
+        let at = table.column("scheduled_ns")?;
+        let function = table.column("function")?;
+        let input = table.column("input")?;
+        let mut schedule = Schedule::default();
+        let mut ids = std::collections::HashMap::new();
+        let mut last = 0;
+        table.for_each_row(|row| {
+            let at_ns: u64 = row.parse(at, "scheduled_ns")?;
+            if at_ns < last {
+                return Err(row.error(format!(
+                    "scheduled_ns {at_ns} is before the previous row's {last}"
+                )));
+            }
+            last = at_ns;
+            let id = row.required(function, "function")?;
+            let function = match ids.get(&id) {
+                Some(&index) => index,
+                None => {
+                    let index = schedule.add_function(id.clone());
+                    ids.insert(id, index);
+                    index
+                }
+            };
+            let input = Some(row.text(input))
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned);
+            schedule.entries.push(ScheduledInvocation {
+                at_ns,
+                function,
+                input,
+            });
+            Ok(())
+        })?;
+        Ok(schedule)
+    }
+
+    fn add_function(&mut self, id: String) -> u32 {
+        self.functions.push(id);
+        u32::try_from(self.functions.len() - 1).expect("fewer than 4 billion functions")
+    }
+
+    /// Send order; ties keep the order of generation (stable).
+    fn sort(&mut self) {
+        self.entries.sort_by_key(|entry| entry.at_ns);
+    }
+}
+
+fn seconds_to_ns(seconds: f64) -> u64 {
+    (seconds * 1e9).round() as u64
+}

@@ -1,0 +1,21 @@
+//! faasrt-load's integration tests: the trace readers on fixture files,
+//! schedules built from them, and the binary.
+
+mod cli;
+mod inject;
+mod schedule;
+mod traces;
+
+/// A fixture file under `tests/fixtures`.
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Writes `text` to a new file called `name` in `dir` and returns its path.
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write a test file");
+    path
+}
