@@ -116,13 +116,7 @@ pub fn run_http(
         .enable_all()
         .build()
         .map_err(InjectError::Runtime)?;
-    let sender = Sender {
-        client: Client::builder(TokioExecutor::new()).build_http(),
-        base: format!("http://{}", target.addr),
-        authorization: target.token.as_ref().map(|t| format!("Bearer {t}")),
-        timeout: options.request_timeout,
-        in_flight: Arc::new(tokio::sync::Semaphore::new(options.max_in_flight.max(1))),
-    };
+    let sender = Sender::new(target, options);
     set_fine_timer_slack();
     let process_cpu_before = process_cpu();
     let sender_cpu_before = thread_cpu();
@@ -221,17 +215,17 @@ impl Guard {
 }
 
 /// One invocation to send.
-struct Request {
-    index: u64,
-    trace_function: String,
-    path: Arc<str>,
-    input: Bytes,
-    scheduled_ns: u64,
+pub(crate) struct Request {
+    pub(crate) index: u64,
+    pub(crate) trace_function: String,
+    pub(crate) path: Arc<str>,
+    pub(crate) input: Bytes,
+    pub(crate) scheduled_ns: u64,
 }
 
 /// What every request shares.
 #[derive(Clone)]
-struct Sender {
+pub(crate) struct Sender {
     client: Client<HttpConnector, Full<Bytes>>,
     base: String,
     authorization: Option<String>,
@@ -240,7 +234,19 @@ struct Sender {
 }
 
 impl Sender {
-    async fn send(&self, request: Request, start: Instant) -> Record {
+    /// A sender to `target` with `options`' timeout and in-flight bound.
+    pub(crate) fn new(target: &HttpTarget, options: &InjectOptions) -> Sender {
+        Sender {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            base: format!("http://{}", target.addr),
+            authorization: target.token.as_ref().map(|t| format!("Bearer {t}")),
+            timeout: options.request_timeout,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(options.max_in_flight.max(1))),
+        }
+    }
+
+    /// Sends one invocation and records it, times from `start`.
+    pub(crate) async fn send(&self, request: Request, start: Instant) -> Record {
         let sent_ns = nanos_since(start);
         let request_bytes = request.input.len() as u64;
         let function = request
@@ -298,7 +304,7 @@ impl Sender {
     }
 }
 
-fn nanos_since(start: Instant) -> u64 {
+pub(crate) fn nanos_since(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
@@ -312,11 +318,11 @@ fn set_fine_timer_slack() {
     }
 }
 
-fn thread_cpu() -> Duration {
+pub(crate) fn thread_cpu() -> Duration {
     cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID)
 }
 
-fn process_cpu() -> Duration {
+pub(crate) fn process_cpu() -> Duration {
     cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID)
 }
 

@@ -6,19 +6,23 @@
 //! before the run from a seed ([`arrival`]) and saved, so that a run can be
 //! repeated and its latency measured from the scheduled send time.
 //! [`run_http`] sends a schedule to a faasrt server, open loop, and keeps a
-//! [`Record`] of each invocation. The `faasrt-load` binary drives both. It
+//! [`Record`] of each invocation; [`run_closed_loop`] measures the most it
+//! sustains; [`synthetic`] specs describe workloads no trace has. The `faasrt-load` binary drives both. It
 //! speaks to faasrt over HTTP and depends on no other faasrt crate.
 
 pub mod arrival;
+mod closed_loop;
 mod error;
 pub mod inject;
 mod mapping;
 pub mod record;
 mod schedule;
+pub mod synthetic;
 mod table;
 pub mod trace;
 
 pub use arrival::{ArrivalLaw, Spread};
+pub use closed_loop::{ClosedLoop, run_closed_loop};
 pub use error::TraceError;
 pub use inject::{HttpTarget, InjectError, InjectOptions, Run, run_http};
 pub use mapping::{Mapping, MappingError};

@@ -133,6 +133,27 @@ impl Schedule {
         schedule
     }
 
+    /// The schedule of `(function, input, send times in seconds)` per
+    /// function, all from the run's start.
+    pub fn from_times(per_function: Vec<(String, Option<String>, Vec<f64>)>) -> Schedule {
+        let mut schedule = Schedule::default();
+        for (name, input, times) in per_function {
+            if times.is_empty() {
+                continue;
+            }
+            let function = schedule.add_function(name);
+            schedule
+                .entries
+                .extend(times.iter().map(|&t| ScheduledInvocation {
+                    at_ns: seconds_to_ns(t),
+                    function,
+                    input: input.clone(),
+                }));
+        }
+        schedule.sort();
+        schedule
+    }
+
     /// The trace functions, by index.
     pub fn functions(&self) -> &[String] {
         &self.functions

@@ -49,3 +49,88 @@ fn a_malformed_trace_fails_with_its_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn run_sends_a_synthetic_workload_and_writes_the_run_directory() {
+    let (addr, received) = super::inject::stand_in_server(std::time::Duration::ZERO);
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.json");
+    std::fs::write(
+        &spec,
+        r#"{"duration_s": 0.5, "functions": [{"function": "f", "rate": {"constant": 100}, "arrivals": "regular", "input": "abc"}]}"#,
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    let output = faasrt_load()
+        .args([
+            "run",
+            "--function",
+            "up",
+            "--target",
+            &addr.to_string(),
+            "--synthetic",
+        ])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("50 sent of 50 scheduled"), "{stdout}");
+    assert_eq!(received.lock().unwrap().len(), 50);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["succeeded"], 50);
+    assert_eq!(summary["aborted"], serde_json::Value::Null);
+    let rows = std::fs::read_to_string(out.join("invocations.csv")).unwrap();
+    assert_eq!(
+        rows.lines().count(),
+        51,
+        "a header and one row per invocation"
+    );
+    assert!(rows.lines().nth(1).unwrap().contains(",f,up,"), "{rows}");
+    assert_eq!(
+        Schedule::read_csv(&out.join("schedule.csv"))
+            .unwrap()
+            .entries()
+            .len(),
+        50
+    );
+}
+
+#[test]
+fn closed_reports_its_rate() {
+    let (addr, _) = super::inject::stand_in_server(std::time::Duration::ZERO);
+    let dir = tempfile::tempdir().unwrap();
+    let output = faasrt_load()
+        .args([
+            "closed",
+            "--function",
+            "up",
+            "--clients",
+            "2",
+            "--duration",
+            "0.2",
+            "--target",
+        ])
+        .arg(addr.to_string())
+        .arg("--out")
+        .arg(dir.path().join("c"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("invocations per second with 2 clients"),
+        "{stdout}"
+    );
+}

@@ -2,7 +2,9 @@
 //! invocation sent at its time and recorded consistently, errors recorded,
 //! and an overloaded target stopping the run instead of hiding its delay.
 
-use faasrt_load::{HttpTarget, InjectOptions, Mapping, Schedule, run_http};
+use faasrt_load::{
+    ClosedLoop, HttpTarget, InjectOptions, Mapping, Schedule, run_closed_loop, run_http,
+};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::service::service_fn;
@@ -17,7 +19,7 @@ type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 /// A server on a free port that answers every POST after `delay`: 200 and
 /// the body upper-cased for `/v1/functions/up/invoke`, 404 for any other
 /// function. It runs on its own thread until the test process ends.
-fn stand_in_server(delay: Duration) -> (SocketAddr, Received) {
+pub(crate) fn stand_in_server(delay: Duration) -> (SocketAddr, Received) {
     let received: Received = Arc::default();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -186,4 +188,35 @@ fn a_server_that_is_not_there_is_recorded_as_failed_requests() {
         "{:?}",
         run.records
     );
+}
+
+#[test]
+fn a_closed_loop_keeps_one_invocation_in_flight_per_client() {
+    let delay = Duration::from_millis(5);
+    let (addr, received) = stand_in_server(delay);
+    let load = ClosedLoop {
+        functions: vec!["up".into()],
+        clients: 3,
+        duration: Duration::from_millis(300),
+        input: "x".into(),
+    };
+    let run = run_closed_loop(
+        &load,
+        &HttpTarget { addr, token: None },
+        &InjectOptions::default(),
+    )
+    .unwrap();
+    let sent = run.records.len();
+    // Each client waits for its answer (>= 5 ms) before the next: at most
+    // 3 * (300 / 5) + 3 in all.
+    assert!(sent > 10 && sent <= 3 * 60 + 3, "{sent} sent");
+    assert_eq!(received.lock().unwrap().len(), sent);
+    assert!(
+        run.records
+            .iter()
+            .all(|r| r.succeeded() && r.response_bytes == 1)
+    );
+    assert!(run.records.windows(2).all(|w| w[0].sent_ns <= w[1].sent_ns));
+    let indexes: Vec<u64> = run.records.iter().map(|r| r.index).collect();
+    assert_eq!(indexes, (0..sent as u64).collect::<Vec<_>>());
 }

@@ -27,12 +27,46 @@ enum Command {
     /// Send a schedule (a saved one, or one generated from a trace) to a
     /// faasrt server, open loop, and write the run directory.
     Run(RunArgs),
+    /// Keep a number of clients sending back to back for a time (closed
+    /// loop): the most a server sustains.
+    Closed(ClosedArgs),
+}
+
+#[derive(Args)]
+struct ClosedArgs {
+    /// The server's address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    target: std::net::SocketAddr,
+    /// The server's token file, for a server run with `--auth-all`.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// A function to invoke (repeatable; each client takes them in turn).
+    #[arg(long = "function")]
+    functions: Vec<String>,
+    /// Clients, each with one invocation in flight.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Seconds to keep sending.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// The input of every invocation.
+    #[arg(long)]
+    input: Option<String>,
+    /// Async worker threads for the requests.
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Seconds one request may take.
+    #[arg(long, default_value_t = 60.0)]
+    timeout: f64,
+    /// The run directory (invocations.csv, summary.json).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
 struct RunArgs {
     /// A schedule written by `faasrt-load schedule`.
-    #[arg(long, conflicts_with_all = ["azure2019", "azure2021", "faasload"])]
+    #[arg(long, conflicts_with_all = ["azure2019", "azure2021", "faasload", "synthetic"])]
     schedule: Option<PathBuf>,
     #[command(flatten)]
     generate: GenerateArgs,
@@ -79,6 +113,9 @@ struct Source {
     /// its function.
     #[arg(long, group = "source")]
     faasload: Vec<PathBuf>,
+    /// A synthetic workload spec (JSON; docs/load.md).
+    #[arg(long, group = "source")]
+    synthetic: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -122,6 +159,7 @@ fn main() -> anyhow::Result<()> {
             save_schedule(&schedule, requested, &args.out)
         }
         Command::Run(args) => run::run(args),
+        Command::Closed(args) => run::closed(args),
     }
 }
 
@@ -198,8 +236,12 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<(Schedule, u64)> {
         let schedule = Schedule::from_faasload(&traces);
         let requested = schedule.entries().len() as u64;
         (schedule, requested)
+    } else if let Some(path) = &args.source.synthetic {
+        let schedule = faasrt_load::synthetic::Spec::read(path)?.schedule();
+        let requested = schedule.entries().len() as u64;
+        (schedule, requested)
     } else {
-        anyhow::bail!("no trace: give --azure2019, --azure2021 or --faasload");
+        anyhow::bail!("no workload: give --azure2019, --azure2021, --faasload or --synthetic");
     };
     Ok((schedule, requested))
 }

@@ -1,9 +1,13 @@
 //! `faasrt-load run`: the schedule sent, the run directory written, a
 //! summary printed.
 
-use super::{RunArgs, generate};
+use super::{ClosedArgs, RunArgs, generate};
 use anyhow::Context;
-use faasrt_load::{HttpTarget, InjectOptions, Mapping, Percentiles, Schedule, record, run_http};
+use faasrt_load::{
+    ClosedLoop, HttpTarget, InjectOptions, Mapping, Percentiles, Run, Schedule, record,
+    run_closed_loop, run_http,
+};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -16,7 +20,50 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
         None => generate(&args.generate)?,
     };
     let mapping = Mapping::new(&args.pairs, args.functions.clone())?;
-    let token = match &args.token_file {
+    let target = target(args.target, args.token_file.as_deref())?;
+    let options = options(args.max_in_flight, args.workers, args.timeout)?;
+    create_run_dir(&args.out)?;
+    schedule.write_csv(&args.out.join("schedule.csv"))?;
+    let run = run_http(&schedule, &mapping, &target, &options)?;
+    report(
+        &run,
+        requested,
+        schedule.entries().len() as u64,
+        args.target,
+        &args.out,
+    )
+}
+
+pub(super) fn closed(args: ClosedArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !args.functions.is_empty(),
+        "give --function NAME (repeatable)"
+    );
+    anyhow::ensure!(
+        args.duration.is_finite() && args.duration > 0.0,
+        "--duration must be a positive number of seconds"
+    );
+    let target = target(args.target, args.token_file.as_deref())?;
+    let options = options(args.clients, args.workers, args.timeout)?;
+    create_run_dir(&args.out)?;
+    let load = ClosedLoop {
+        functions: args.functions,
+        clients: args.clients,
+        duration: Duration::from_secs_f64(args.duration),
+        input: args.input.unwrap_or_default().into(),
+    };
+    let run = run_closed_loop(&load, &target, &options)?;
+    let sent = run.records.len() as u64;
+    println!(
+        "{:.0} invocations per second with {} clients",
+        sent as f64 / run.wall.as_secs_f64(),
+        load.clients
+    );
+    report(&run, sent, sent, args.target, &args.out)
+}
+
+fn target(addr: std::net::SocketAddr, token_file: Option<&Path>) -> anyhow::Result<HttpTarget> {
+    let token = match token_file {
         Some(path) => Some(
             std::fs::read_to_string(path)
                 .with_context(|| format!("reading the token file {}", path.display()))?
@@ -25,25 +72,37 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    Ok(HttpTarget { addr, token })
+}
+
+fn options(max_in_flight: usize, workers: usize, timeout: f64) -> anyhow::Result<InjectOptions> {
     anyhow::ensure!(
-        args.timeout.is_finite() && args.timeout > 0.0,
+        timeout.is_finite() && timeout > 0.0,
         "--timeout must be a positive number of seconds"
     );
-    let options = InjectOptions {
-        max_in_flight: args.max_in_flight,
-        workers: args.workers,
-        request_timeout: Duration::from_secs_f64(args.timeout),
+    Ok(InjectOptions {
+        max_in_flight,
+        workers,
+        request_timeout: Duration::from_secs_f64(timeout),
         ..InjectOptions::default()
-    };
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating the run directory {}", args.out.display()))?;
-    schedule.write_csv(&args.out.join("schedule.csv"))?;
-    let target = HttpTarget {
-        addr: args.target,
-        token,
-    };
-    let run = run_http(&schedule, &mapping, &target, &options)?;
-    record::write_csv(&run.records, &args.out.join("invocations.csv"))?;
+    })
+}
+
+fn create_run_dir(out: &PathBuf) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating the run directory {}", out.display()))
+}
+
+/// Writes `invocations.csv` and `summary.json` into `out` and prints the
+/// summary; an aborted run is an error.
+fn report(
+    run: &Run,
+    requested: u64,
+    scheduled: u64,
+    target: std::net::SocketAddr,
+    out: &Path,
+) -> anyhow::Result<()> {
+    record::write_csv(&run.records, &out.join("invocations.csv"))?;
     let succeeded = run.records.iter().filter(|r| r.succeeded()).count();
     let latency = Percentiles::of(
         run.records
@@ -54,7 +113,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
     let lag = Percentiles::of(run.records.iter().map(|r| r.send_lag_ns()));
     let summary = serde_json::json!({
         "requested": requested,
-        "scheduled": schedule.entries().len(),
+        "scheduled": scheduled,
         "sent": run.records.len(),
         "succeeded": succeeded,
         "failed": run.records.len() - succeeded,
@@ -65,17 +124,17 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
         "injector_cpu_s": run.process_cpu.as_secs_f64(),
         "warning": run.warning,
         "aborted": run.aborted,
-        "target": args.target.to_string(),
+        "target": target.to_string(),
         "faasrt_load_version": env!("CARGO_PKG_VERSION"),
     });
     std::fs::write(
-        args.out.join("summary.json"),
+        out.join("summary.json"),
         serde_json::to_string_pretty(&summary)? + "\n",
     )?;
     println!(
         "{} sent of {} scheduled in {:.1} s: {} succeeded, {} failed; latency from the scheduled time p50 {:.0} us p99 {:.0} us; send lag p50 {:.0} us p99 {:.0} us; injector CPU {:.2} s",
         run.records.len(),
-        schedule.entries().len(),
+        scheduled,
         run.wall.as_secs_f64(),
         succeeded,
         run.records.len() - succeeded,
@@ -88,10 +147,10 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
     if let Some(warning) = &run.warning {
         eprintln!("warning: {warning}");
     }
-    if let Some(reason) = run.aborted {
+    if let Some(reason) = &run.aborted {
         anyhow::bail!(
             "run stopped: {reason}; what was sent is in {}",
-            args.out.display()
+            out.display()
         );
     }
     Ok(())
