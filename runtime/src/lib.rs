@@ -18,6 +18,7 @@ mod function;
 mod heap;
 mod host_threads;
 mod invocation;
+mod journal;
 mod kv;
 mod limits;
 mod metrics;
@@ -43,6 +44,7 @@ pub use invocation::{
     EXIT_CODE_OUTPUT_TOO_LARGE, EXIT_CODE_TIMEOUT, EXIT_CODE_TRAP, Invocation, InvocationStatus,
     InvokeRequest, KvUse, Outcome,
 };
+pub use journal::{InvocationRecord, JOURNAL_CAPACITY, JournalFeed};
 pub use kv::{KvEntry, KvPage};
 pub use limits::{DEFAULT_KV_MAX_BYTES, DEFAULT_KV_MAX_KEYS, FunctionLimits, RequestedLimits};
 pub use name::{FunctionName, MAX_NAME_LEN};

@@ -7,6 +7,7 @@ use crate::function::{FunctionInfo, FunctionStatus};
 use crate::host_threads::HostThreads;
 use crate::invocation::{Invocation, InvokeRequest};
 use crate::invocation::{KvUse, RunRequest};
+use crate::journal::InvocationRecord;
 use crate::limits::FunctionLimits;
 use crate::metrics::Metrics;
 use crate::name::FunctionName;
@@ -40,6 +41,8 @@ pub(crate) struct Inner {
     pub(crate) artifacts: ArtifactCache,
     pub(crate) registry: Registry,
     pub(crate) metrics: Metrics,
+    /// One record per invocation, for `GET /v1/invocations` and followers.
+    pub(crate) journal: crate::journal::Journal,
     pub(crate) native: NativeRunner,
     /// Where compiles, store writes, native spawns and splice relays run.
     pub(crate) host: HostThreads,
@@ -85,6 +88,7 @@ impl Runtime {
             artifacts,
             registry: Registry::default(),
             metrics: Metrics::new(),
+            journal: crate::journal::Journal::new(crate::journal::JOURNAL_CAPACITY),
             publish: Mutex::new(()),
             native,
             host,
@@ -138,6 +142,7 @@ impl Runtime {
         name: &str,
         request: InvokeRequest,
     ) -> Result<Invocation, RuntimeError> {
+        let arrival = std::time::Instant::now();
         let name = FunctionName::parse(name)?;
         let function = self.inner.registry.lookup(name.as_str())?;
         if let Some(expected) = request.digest
@@ -169,6 +174,8 @@ impl Runtime {
             .chain(function.info.args.iter().cloned())
             .chain(request.args)
             .collect();
+        let input_bytes = request.input.len() as u64;
+        let start = std::time::Instant::now();
         let run = RunRequest {
             args,
             input: Faasin::Bytes(request.input),
@@ -186,7 +193,43 @@ impl Runtime {
         self.inner
             .metrics
             .record_invocation(name.as_str(), &invocation);
+        let journal = &self.inner.journal;
+        let native = function.is_native();
+        journal.record(InvocationRecord {
+            seq: 0,
+            function: name.to_string(),
+            kind: if native { "native" } else { "wasm" },
+            start_kind: match (native, function.info.snapshot_digest.is_some()) {
+                (true, _) => "fork-exec",
+                (false, true) => "snapshot",
+                (false, false) => "instance",
+            },
+            arrival_ns: journal.nanos(arrival),
+            start_ns: journal.nanos(start),
+            end_ns: journal.nanos(std::time::Instant::now()),
+            outcome: invocation.status.label(),
+            exit_code: invocation.status.exit_code(),
+            input_bytes,
+            output_bytes: invocation.output.len() as u64,
+        });
         Ok(invocation)
+    }
+
+    /// Up to `limit` journal records after `since` (a `seq`), oldest
+    /// first, of `function` only when given: the last
+    /// [`crate::JOURNAL_CAPACITY`] invocations at most.
+    pub fn invocations(
+        &self,
+        function: Option<&str>,
+        since: u64,
+        limit: usize,
+    ) -> Vec<InvocationRecord> {
+        self.inner.journal.recent(function, since, limit)
+    }
+
+    /// A live follower of the journal: every invocation from now on.
+    pub fn follow_invocations(&self) -> crate::JournalFeed {
+        self.inner.journal.follow()
     }
 
     /// Every deployed function, in name order.

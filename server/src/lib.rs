@@ -13,6 +13,7 @@ mod api_error;
 mod app;
 mod auth;
 mod body;
+mod invocations;
 mod kv;
 mod pipelines;
 mod query;

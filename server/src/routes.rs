@@ -100,6 +100,10 @@ async fn route(
             only(&method, Method::POST, "POST")?;
             invoke(app, name, request, body).await
         }
+        ["v1", "invocations"] => {
+            only(&method, Method::GET, "GET")?;
+            crate::invocations::list(app, request)
+        }
         ["v1", "pipelines", "run"] => {
             only(&method, Method::POST, "POST")?;
             pipelines::run_ad_hoc(app, request, body).await

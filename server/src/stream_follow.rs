@@ -81,8 +81,9 @@ async fn feed(
 }
 
 /// The body: chunks as the reader sends them; it ends when the reader does.
-struct FollowBody {
-    receiver: mpsc::Receiver<Bytes>,
+/// Also the body of `GET /v1/invocations?follow=true`.
+pub(crate) struct FollowBody {
+    pub(crate) receiver: mpsc::Receiver<Bytes>,
 }
 
 impl Body for FollowBody {

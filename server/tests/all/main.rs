@@ -6,6 +6,7 @@ mod bad_input;
 mod bounds_checks;
 mod http_api;
 mod invocations;
+mod journal;
 mod kv_http;
 mod limits;
 mod native;

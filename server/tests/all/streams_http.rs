@@ -2,7 +2,7 @@
 //! error codes, the token on management calls, and a keyed word count
 //! from `PUT` to its committed output and state.
 
-use crate::support::{TestServer, example};
+use crate::support::{TestServer, example, read_until};
 use hyper::{Method, StatusCode};
 use std::time::{Duration, Instant};
 
@@ -268,28 +268,6 @@ async fn a_stream_reads_a_file_from_the_source_directory() {
     let escape = spec.replace("words.txt", "../token");
     let refused = http.send(Method::PUT, "/v1/streams/esc", escape).await;
     assert_eq!(refused.error_code(), "invalid_stream_spec");
-}
-
-/// Reads from `socket` into `seen` until `done` says so, within a minute.
-async fn read_until(
-    socket: &mut tokio::net::TcpStream,
-    seen: &mut Vec<u8>,
-    done: impl Fn(&str) -> bool,
-) {
-    use tokio::io::AsyncReadExt;
-    let started = Instant::now();
-    while !done(&String::from_utf8_lossy(seen)) {
-        let left = Duration::from_secs(60).saturating_sub(started.elapsed());
-        let mut buffer = [0u8; 4096];
-        let read = tokio::time::timeout(left, socket.read(&mut buffer))
-            .await
-            .unwrap_or_else(|_| panic!("timed out; so far: {:?}", String::from_utf8_lossy(seen)))
-            .expect("read");
-        if read == 0 {
-            break;
-        }
-        seen.extend_from_slice(&buffer[..read]);
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -148,3 +148,25 @@ impl Drop for TestServer {
         self.shutdown_now();
     }
 }
+
+/// Reads from `socket` into `seen` until `done` says so, within a minute.
+pub async fn read_until(
+    socket: &mut tokio::net::TcpStream,
+    seen: &mut Vec<u8>,
+    done: impl Fn(&str) -> bool,
+) {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    while !done(&String::from_utf8_lossy(seen)) {
+        let left = std::time::Duration::from_secs(60).saturating_sub(started.elapsed());
+        let mut buffer = [0u8; 4096];
+        let read = tokio::time::timeout(left, socket.read(&mut buffer))
+            .await
+            .unwrap_or_else(|_| panic!("timed out; so far: {:?}", String::from_utf8_lossy(seen)))
+            .expect("read");
+        if read == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buffer[..read]);
+    }
+}
