@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::broadcast;
@@ -23,7 +23,8 @@ pub struct InvocationRecord {
     /// Its place in the journal: 1, 2, ... for the life of the runtime.
     pub seq: u64,
     /// The function.
-    pub function: String,
+    #[serde(serialize_with = "as_str")]
+    pub function: Arc<str>,
     /// `wasm` or `native`.
     pub kind: &'static str,
     /// How its instance started: `snapshot` (a pre-initialized wasm
@@ -47,19 +48,35 @@ pub struct InvocationRecord {
     pub output_bytes: u64,
 }
 
+fn as_str<S: serde::Serializer>(text: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(text)
+}
+
 /// What the runtime has recorded, and its live followers.
+///
+/// Recording is on every invocation's path, so it allocates nothing: the
+/// ring is allocated once, the function's name is shared, and the feed is
+/// sent to only while someone follows it.
 pub(crate) struct Journal {
     epoch: Instant,
     next_seq: AtomicU64,
-    ring: Mutex<VecDeque<Arc<InvocationRecord>>>,
+    ring: Mutex<VecDeque<InvocationRecord>>,
     capacity: usize,
     feed: broadcast::Sender<Arc<InvocationRecord>>,
+    followers: Arc<AtomicUsize>,
 }
 
 /// A live follower of the journal.
 pub struct JournalFeed {
     receiver: broadcast::Receiver<Arc<InvocationRecord>>,
     lost: u64,
+    followers: Arc<AtomicUsize>,
+}
+
+impl Drop for JournalFeed {
+    fn drop(&mut self) {
+        self.followers.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Journal {
@@ -68,9 +85,10 @@ impl Journal {
         Journal {
             epoch: Instant::now(),
             next_seq: AtomicU64::new(1),
-            ring: Mutex::new(VecDeque::with_capacity(capacity.min(1 << 16))),
+            ring: Mutex::new(VecDeque::with_capacity(capacity)),
             capacity,
             feed: broadcast::channel(FEED_CAPACITY).0,
+            followers: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -85,22 +103,25 @@ impl Journal {
         if self.capacity == 0 {
             return;
         }
-        let record = {
+        let followed = self.followers.load(Ordering::Relaxed) > 0;
+        let copy = {
             let mut ring = self
                 .ring
                 .lock()
                 .expect("the journal's lock is never poisoned");
             // Numbered under the lock, so the ring is in seq order.
             record.seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-            let record = Arc::new(record);
+            let copy = followed.then(|| Arc::new(record.clone()));
             if ring.len() == self.capacity {
                 ring.pop_front();
             }
-            ring.push_back(record.clone());
-            record
+            ring.push_back(record);
+            copy
         };
-        // No follower is not an error.
-        let _ = self.feed.send(record);
+        if let Some(record) = copy {
+            // A follower that left in between is not an error.
+            let _ = self.feed.send(record);
+        }
     }
 
     /// Up to `limit` records after `since`, oldest first, of `function`
@@ -117,17 +138,19 @@ impl Journal {
             .expect("the journal's lock is never poisoned");
         let first = ring.partition_point(|r| r.seq <= since);
         ring.range(first..)
-            .filter(|r| function.is_none_or(|f| r.function == f))
+            .filter(|r| function.is_none_or(|f| &*r.function == f))
             .take(limit)
-            .map(|r| (**r).clone())
+            .cloned()
             .collect()
     }
 
     /// A follower that gets every record from now on.
     pub(crate) fn follow(&self) -> JournalFeed {
+        self.followers.fetch_add(1, Ordering::Relaxed);
         JournalFeed {
             receiver: self.feed.subscribe(),
             lost: 0,
+            followers: self.followers.clone(),
         }
     }
 }

@@ -23,6 +23,8 @@ pub(crate) enum Executable {
 pub(crate) struct LoadedFunction {
     pub info: FunctionInfo,
     pub executable: Executable,
+    /// Its name, shared by the journal's records of its invocations.
+    pub journal_name: Arc<str>,
     /// Its own concurrency limit, if it has one.
     concurrency: Option<Arc<Semaphore>>,
 }
@@ -34,6 +36,7 @@ impl LoadedFunction {
             .max_concurrency
             .map(|limit| Arc::new(Semaphore::new(limit as usize)));
         LoadedFunction {
+            journal_name: Arc::from(info.name.as_str()),
             info,
             executable,
             concurrency,

@@ -197,7 +197,7 @@ impl Runtime {
         let native = function.is_native();
         journal.record(InvocationRecord {
             seq: 0,
-            function: name.to_string(),
+            function: function.journal_name.clone(),
             kind: if native { "native" } else { "wasm" },
             start_kind: match (native, function.info.snapshot_digest.is_some()) {
                 (true, _) => "fork-exec",

@@ -99,7 +99,7 @@ async fn feed_lines(
     lines: mpsc::Sender<Bytes>,
     mut closing: watch::Receiver<bool>,
 ) {
-    let wanted = |r: &InvocationRecord| query.function.as_deref().is_none_or(|f| r.function == f);
+    let wanted = |r: &InvocationRecord| query.function.as_deref().is_none_or(|f| &*r.function == f);
     let mut last = query.since;
     for record in runtime.invocations(query.function.as_deref(), query.since, JOURNAL_CAPACITY) {
         last = record.seq;

@@ -154,7 +154,10 @@ async fn concurrent_invocations_each_get_one_record() {
     let mut seqs: Vec<u64> = records.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
     seqs.dedup();
     assert_eq!(seqs.len(), 200, "every seq once, in order");
-    let input_total: u64 = records.iter().map(|r| r["input_bytes"].as_u64().unwrap()).sum();
+    let input_total: u64 = records
+        .iter()
+        .map(|r| r["input_bytes"].as_u64().unwrap())
+        .sum();
     let sent_total: u64 = (0..200u64).map(|i| i % 7 + 1).sum();
     assert_eq!(input_total, sent_total);
 }
