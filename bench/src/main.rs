@@ -7,6 +7,7 @@ mod burst;
 mod coldstart;
 mod http_client;
 mod hyper_floor;
+mod inject;
 mod invoke;
 mod isolation;
 mod load;
@@ -48,6 +49,9 @@ enum Bench {
     /// What `faasrt serve` keeps in memory with every example deployed,
     /// invoked and restarted, against an empty server.
     Memory(memory::MemoryArgs),
+    /// Whether faasrt-load's open-loop injector keeps up with what `faasrt
+    /// serve` sustains, against a closed loop in the same run.
+    Load(inject::LoadArgs),
     /// Long-running streams: stateless and keyed throughput, checkpoint
     /// overhead, epoch commits and recovery, against a Redis Streams chain.
     Streams(streams::StreamsArgs),
@@ -62,6 +66,7 @@ fn main() -> anyhow::Result<()> {
         Bench::Isolation(args) => isolation::run(args),
         Bench::Burst(args) => burst::run(args),
         Bench::Memory(args) => memory::run(args),
+        Bench::Load(args) => inject::run(args),
         Bench::Streams(args) => streams::run(args),
     }
 }

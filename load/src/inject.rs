@@ -137,9 +137,13 @@ pub fn run_http(
         if guard.check(due as u64, index as u64).is_err() {
             break;
         }
-        let permit = workers
-            .block_on(sender.in_flight.clone().acquire_owned())
-            .expect("the in-flight semaphore is never closed");
+        let permit = match sender.in_flight.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            // At the bound: wait for an answer (and fall behind).
+            Err(_) => workers
+                .block_on(sender.in_flight.clone().acquire_owned())
+                .expect("the in-flight semaphore is never closed"),
+        };
         let request = Request {
             index: index as u64,
             trace_function: schedule.functions()[entry.function as usize].clone(),
