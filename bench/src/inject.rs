@@ -1,6 +1,7 @@
 //! `faasrt-bench load` (this module is `inject`, beside `load.rs`, the
 //! benchmarks' own HTTP load helpers): whether `faasrt-load`'s open-loop injector keeps up
-//! with what `faasrt serve` sustains on the same machine. A closed loop of
+//! with what `faasrt serve` sustains on the same machine, the server on
+//! all CPUs but the first and the injector on the first. A closed loop of
 //! 32 clients against `hello` measures the most the server serves (the
 //! baseline, in the same run); then open-loop schedules at fractions of
 //! that rate, evenly spaced, each for the same time, report how many were
@@ -12,6 +13,7 @@
 use crate::peers;
 use crate::report::{self, Format, Row};
 use anyhow::Context;
+use faasrt_load::cpus::{parse_cpu_list, pin_to};
 use faasrt_load::synthetic::{FunctionLoad, Process, Rate, Spec};
 use faasrt_load::{
     ClosedLoop, HttpTarget, InjectOptions, Mapping, Percentiles, Run, run_closed_loop, run_http,
@@ -33,6 +35,14 @@ pub struct LoadArgs {
     /// Short phases and two rates.
     #[arg(long)]
     pub quick: bool,
+    /// CPUs for the server (default: all but the first when there are at
+    /// least two).
+    #[arg(long)]
+    pub server_cpus: Option<String>,
+    /// CPUs for the injector (default: the first when there are at least
+    /// two).
+    #[arg(long)]
+    pub injector_cpus: Option<String>,
     /// Output format on stdout.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -105,8 +115,25 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
         (10.0, &[0.25, 0.5, 0.75, 0.9, 1.0, 1.2])
     };
     let binary = peers::faasrt_binary(args.faasrt.as_deref())?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let split =
+        |explicit: &Option<String>, default: Vec<usize>| -> anyhow::Result<Option<Vec<usize>>> {
+            match explicit {
+                Some(list) => Ok(Some(parse_cpu_list(list)?)),
+                None if cores >= 2 => Ok(Some(default)),
+                None => Ok(None),
+            }
+        };
+    let server_cpus = split(&args.server_cpus, (1..cores).collect())?;
+    let injector_cpus = split(&args.injector_cpus, vec![0])?;
     let data = tempfile::tempdir()?;
-    let server = peers::start_faasrt_with(&binary, data.path(), &[])?;
+    let server = peers::start_faasrt_on(&binary, data.path(), &[], server_cpus.as_deref())?;
+    if let Some(cpus) = &injector_cpus {
+        pin_to(cpus)?;
+    }
+    eprintln!(
+        "load: server on CPUs {server_cpus:?}, injector on {injector_cpus:?} (None: unpinned)"
+    );
     let token = std::fs::read_to_string(data.path().join("token")).context("the server's token")?;
     deploy_hello(&server, token.trim())?;
     let target = HttpTarget {

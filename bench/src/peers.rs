@@ -81,7 +81,29 @@ pub fn start_faasrt_with(
     data_dir: &Path,
     flags: &[&str],
 ) -> anyhow::Result<ServerProcess> {
-    let mut child = Command::new(binary)
+    start_faasrt_on(binary, data_dir, flags, None)
+}
+
+/// [`start_faasrt_with`], with every thread of the server on `cpus` when
+/// given (set before exec, so every thread it starts inherits it).
+pub fn start_faasrt_on(
+    binary: &Path,
+    data_dir: &Path,
+    flags: &[&str],
+    cpus: Option<&[usize]>,
+) -> anyhow::Result<ServerProcess> {
+    let mut command = Command::new(binary);
+    if let Some(cpus) = cpus {
+        let cpus = cpus.to_vec();
+        // SAFETY: the closure runs in the forked child before exec and only
+        // calls sched_setaffinity (async-signal-safe) through pin_to.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
+                faasrt_load::cpus::pin_to(&cpus).map_err(std::io::Error::other)
+            });
+        }
+    }
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(flags)
         .arg("--data-dir")

@@ -2,10 +2,13 @@
 //! a faasrt server at its scheduled time, whatever the answers to earlier
 //! ones, and records each ([`Record`]).
 //!
-//! One thread keeps the schedule (it sleeps to each send time with a 1 us
-//! timer slack, and hands the request to the async workers); it never
-//! waits for an answer, so a slow server cannot slow the sending and hide
-//! its latency. When the requests in flight reach their bound the sender
+//! Each sending thread (`workers` of them) keeps its share of the schedule
+//! and carries its own requests: it sleeps while its next invocation is
+//! far off and polls the clock between its requests' I/O in the last
+//! 1.5 ms, so a send costs no wake-up of another thread; it never waits
+//! for an answer, so a slow server cannot slow the sending and hide its
+//! latency. A thread that polls keeps its core busy: pin the injector and
+//! the server to different CPUs (`--cpus`). When the requests in flight reach their bound the sender
 //! does wait, and falls behind: the run then warns when it has sent 10%
 //! fewer invocations than were due, and stops at 20%.
 
@@ -111,68 +114,164 @@ pub fn run_http(
             )))
         })
         .collect::<Result<_, MappingError>>()?;
-    let workers = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(options.workers.max(1))
-        .enable_all()
-        .build()
-        .map_err(InjectError::Runtime)?;
-    let sender = Sender::new(target, options);
-    set_fine_timer_slack();
+    let workers = options.workers.max(1);
     let process_cpu_before = process_cpu();
-    let sender_cpu_before = thread_cpu();
     let (records_tx, records_rx) = std::sync::mpsc::channel();
-    let mut guard = Guard::new(options);
-    let start = Instant::now();
-    let entries = schedule.entries();
-    let mut due = 0;
-    for (index, entry) in entries.iter().enumerate() {
-        let at = start + Duration::from_nanos(entry.at_ns);
-        if let Some(wait) = at.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-        let now_ns = nanos_since(start);
-        while due < entries.len() && entries[due].at_ns <= now_ns {
-            due += 1;
-        }
-        if guard.check(due as u64, index as u64).is_err() {
-            break;
-        }
-        let permit = match sender.in_flight.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            // At the bound: wait for an answer (and fall behind).
-            Err(_) => workers
-                .block_on(sender.in_flight.clone().acquire_owned())
-                .expect("the in-flight semaphore is never closed"),
-        };
-        let request = Request {
-            index: index as u64,
-            trace_function: schedule.functions()[entry.function as usize].clone(),
-            path: paths[entry.function as usize].clone(),
-            input: entry.input.clone().map(Bytes::from).unwrap_or_default(),
-            scheduled_ns: entry.at_ns,
-        };
-        let sender = sender.clone();
-        let records = records_tx.clone();
-        workers.spawn(async move {
-            let record = sender.send(request, start).await;
-            drop(permit);
-            let _ = records.send(record);
-        });
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Every worker opens its connections first; the run's clock starts
+    // when all have, shortly after.
+    let start = Instant::now() + Duration::from_millis(200);
+    let shared = Arc::new(Shared {
+        schedule: schedule.clone(),
+        paths,
+        start,
+    });
+    let mut threads = Vec::new();
+    for worker in 0..workers {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(InjectError::Runtime)?;
+        let mut worker_options = options.clone();
+        worker_options.max_in_flight = (options.max_in_flight / workers).max(1);
+        let sender = Sender::new(target, &worker_options);
+        let (shared, records, stop) = (shared.clone(), records_tx.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("faasrt-load-{worker}"))
+            .spawn(move || {
+                runtime.block_on(send_share(
+                    shared,
+                    worker,
+                    workers,
+                    sender,
+                    worker_options,
+                    records,
+                    stop,
+                ))
+            })
+            .map_err(InjectError::Runtime)?;
+        threads.push(thread);
     }
     drop(records_tx);
-    let sender_cpu = thread_cpu().saturating_sub(sender_cpu_before);
     let mut records: Vec<Record> = records_rx.iter().collect();
+    let mut aborted = None;
+    let mut warning = None;
+    let mut sender_cpu = Duration::ZERO;
+    for thread in threads {
+        let outcome = thread.join().expect("a sending thread does not panic");
+        aborted = aborted.or(outcome.aborted);
+        warning = warning.or(outcome.warning);
+        sender_cpu += outcome.cpu;
+    }
     let wall = start.elapsed();
-    drop(workers);
     records.sort_by_key(|r| r.index);
     Ok(Run {
         records,
-        aborted: guard.aborted,
-        warning: guard.warning,
+        aborted,
+        warning,
         wall,
         sender_cpu,
         process_cpu: process_cpu().saturating_sub(process_cpu_before),
     })
+}
+
+/// What every sending thread reads.
+struct Shared {
+    schedule: Schedule,
+    paths: Vec<Arc<str>>,
+    start: Instant,
+}
+
+/// How one sending thread's share of the run went.
+struct ShareOutcome {
+    aborted: Option<String>,
+    warning: Option<String>,
+    cpu: Duration,
+}
+
+/// How long before an invocation is due its thread stops sleeping and
+/// polls the clock (between its requests' I/O): tokio's timer has a 1 ms
+/// grain.
+const POLL_AHEAD: Duration = Duration::from_micros(1_500);
+
+/// Connections each sending thread opens before the run's clock starts.
+const WARM_CONNECTIONS: usize = 16;
+
+/// Sends invocations `worker`, `worker + workers`, ... of the schedule from
+/// this thread, each at its time: it sleeps while the next is far, and in
+/// the last [`POLL_AHEAD`] polls the clock between its requests' I/O, so
+/// that sending costs no wake-up of another thread.
+async fn send_share(
+    shared: Arc<Shared>,
+    worker: usize,
+    workers: usize,
+    sender: Sender,
+    options: InjectOptions,
+    records: std::sync::mpsc::Sender<Record>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> ShareOutcome {
+    use std::sync::atomic::Ordering;
+    let cpu_before = thread_cpu();
+    sender.warm_up(WARM_CONNECTIONS).await;
+    tokio::time::sleep_until(shared.start.into()).await;
+    let start = shared.start;
+    let entries = shared.schedule.entries();
+    let mine: Vec<usize> = (worker..entries.len()).step_by(workers).collect();
+    let mut guard = Guard::new(&options);
+    let (mut next, mut due) = (0, 0);
+    while next < mine.len() && !stop.load(Ordering::Relaxed) {
+        let now_ns = nanos_since(start);
+        while due < mine.len() && entries[mine[due]].at_ns <= now_ns {
+            due += 1;
+        }
+        if next < due {
+            if guard.check(due as u64, next as u64).is_err() {
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
+            let index = mine[next];
+            let entry = &entries[index];
+            let permit = match sender.in_flight.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                // At the bound: wait for an answer (and fall behind).
+                Err(_) => sender
+                    .in_flight
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the in-flight semaphore is never closed"),
+            };
+            let request = Request {
+                index: index as u64,
+                trace_function: shared.schedule.functions()[entry.function as usize].clone(),
+                path: shared.paths[entry.function as usize].clone(),
+                input: entry.input.clone().map(Bytes::from).unwrap_or_default(),
+                scheduled_ns: entry.at_ns,
+            };
+            let (sender, records) = (sender.clone(), records.clone());
+            tokio::spawn(async move {
+                let record = sender.send(request, start).await;
+                drop(permit);
+                let _ = records.send(record);
+            });
+            next += 1;
+            continue;
+        }
+        let wait = Duration::from_nanos(entries[mine[next]].at_ns.saturating_sub(now_ns));
+        if wait > POLL_AHEAD {
+            tokio::time::sleep(wait - POLL_AHEAD + Duration::from_micros(500)).await;
+        } else {
+            tokio::task::yield_now().await;
+        }
+    }
+    // Every request answered (or timed out): all permits back.
+    let all = u32::try_from(options.max_in_flight.max(1)).unwrap_or(u32::MAX);
+    let _ = sender.in_flight.acquire_many(all).await;
+    ShareOutcome {
+        aborted: guard.aborted,
+        warning: guard.warning,
+        cpu: thread_cpu().saturating_sub(cpu_before),
+    }
 }
 
 /// Compares the invocations sent with those due.
@@ -249,6 +348,24 @@ impl Sender {
         }
     }
 
+    /// Opens up to `connections` keep-alive connections (concurrent
+    /// `GET /healthz`), so that the first scheduled invocations find them.
+    pub(crate) async fn warm_up(&self, connections: usize) {
+        let probes = (0..connections).map(|_| async {
+            let Ok(request) =
+                hyper::Request::get(format!("{}/healthz", self.base)).body(Full::new(Bytes::new()))
+            else {
+                return;
+            };
+            if let Ok(Ok(response)) =
+                tokio::time::timeout(self.timeout, self.client.request(request)).await
+            {
+                let _ = response.into_body().collect().await;
+            }
+        });
+        futures::future::join_all(probes).await;
+    }
+
     /// Sends one invocation and records it, times from `start`.
     pub(crate) async fn send(&self, request: Request, start: Instant) -> Record {
         let sent_ns = nanos_since(start);
@@ -310,16 +427,6 @@ impl Sender {
 
 pub(crate) fn nanos_since(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// Lets the sending thread's sleeps end within a microsecond of their time
-/// instead of the default 50 us.
-fn set_fine_timer_slack() {
-    // SAFETY: PR_SET_TIMERSLACK takes an integer and changes only the
-    // calling thread's timer slack.
-    unsafe {
-        libc::prctl(libc::PR_SET_TIMERSLACK, 1_000 as libc::c_ulong, 0, 0, 0);
-    }
 }
 
 pub(crate) fn thread_cpu() -> Duration {

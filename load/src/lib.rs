@@ -12,6 +12,7 @@
 
 pub mod arrival;
 mod closed_loop;
+pub mod cpus;
 mod error;
 pub mod inject;
 mod mapping;

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// What the stand-in server received: `(path, body)` per request.
+/// What the stand-in server received: `(path, body)` per invocation.
 type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 
 /// A server on a free port that answers every POST after `delay`: 200 and
@@ -46,7 +46,11 @@ pub(crate) fn stand_in_server(delay: Duration) -> (SocketAddr, Received) {
                                     Ok(body) => body.to_bytes(),
                                     Err(_) => Bytes::new(),
                                 };
-                                seen.lock().unwrap().push((path.clone(), body.to_vec()));
+                                // The injector's connection warm-up (GET /healthz) is not
+                                // an invocation.
+                                if path.ends_with("/invoke") {
+                                    seen.lock().unwrap().push((path.clone(), body.to_vec()));
+                                }
                                 tokio::time::sleep(delay).await;
                                 let (status, answer) = if path == "/v1/functions/up/invoke" {
                                     (200, body.to_ascii_uppercase())

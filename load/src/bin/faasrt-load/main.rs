@@ -58,6 +58,10 @@ struct ClosedArgs {
     /// Seconds one request may take.
     #[arg(long, default_value_t = 60.0)]
     timeout: f64,
+    /// Pin the injector to these CPUs (`0`, `0,2`, `0-3`), away from the
+    /// server's.
+    #[arg(long)]
+    cpus: Option<String>,
     /// The run directory (invocations.csv, summary.json).
     #[arg(long)]
     out: PathBuf,
@@ -94,6 +98,10 @@ struct RunArgs {
     /// Seconds one request may take.
     #[arg(long, default_value_t = 60.0)]
     timeout: f64,
+    /// Pin the injector to these CPUs (`0`, `0,2`, `0-3`), away from the
+    /// server's.
+    #[arg(long)]
+    cpus: Option<String>,
     /// The run directory (schedule.csv, invocations.csv, summary.json).
     #[arg(long)]
     out: PathBuf,

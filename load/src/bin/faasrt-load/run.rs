@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
+    pin(args.cpus.as_deref())?;
     let (schedule, requested) = match &args.schedule {
         Some(path) => {
             let schedule = Schedule::read_csv(path)?;
@@ -35,6 +36,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
 }
 
 pub(super) fn closed(args: ClosedArgs) -> anyhow::Result<()> {
+    pin(args.cpus.as_deref())?;
     anyhow::ensure!(
         !args.functions.is_empty(),
         "give --function NAME (repeatable)"
@@ -60,6 +62,14 @@ pub(super) fn closed(args: ClosedArgs) -> anyhow::Result<()> {
         load.clients
     );
     report(&run, sent, sent, args.target, &args.out)
+}
+
+/// Pins the process to `cpus` before it starts any thread.
+fn pin(cpus: Option<&str>) -> anyhow::Result<()> {
+    if let Some(list) = cpus {
+        faasrt_load::cpus::pin_to(&faasrt_load::cpus::parse_cpu_list(list)?)?;
+    }
+    Ok(())
 }
 
 fn target(addr: std::net::SocketAddr, token_file: Option<&Path>) -> anyhow::Result<HttpTarget> {
