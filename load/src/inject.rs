@@ -48,6 +48,9 @@ pub struct InjectOptions {
     pub abort_divergence: f64,
     /// The guard looks only once this many invocations were due.
     pub guard_after: u64,
+    /// ... and only this long into the run: the first sends of a run pay
+    /// for connections and cold caches on both sides.
+    pub guard_grace: Duration,
 }
 
 impl Default for InjectOptions {
@@ -59,6 +62,7 @@ impl Default for InjectOptions {
             warn_divergence: 0.10,
             abort_divergence: 0.20,
             guard_after: 100,
+            guard_grace: Duration::from_secs(1),
         }
     }
 }
@@ -225,7 +229,8 @@ async fn send_share(
             due += 1;
         }
         if next < due {
-            if guard.check(due as u64, next as u64).is_err() {
+            let judged = now_ns >= options.guard_grace.as_nanos() as u64;
+            if judged && guard.check(due as u64, next as u64).is_err() {
                 stop.store(true, Ordering::Relaxed);
                 break;
             }
