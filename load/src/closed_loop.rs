@@ -60,8 +60,10 @@ pub fn run_closed_loop(
                 while Instant::now() < deadline {
                     let which = turn % paths.len();
                     turn += 1;
+                    // Unique per client and turn, so that each trace id
+                    // is; the records are numbered afresh at the end.
                     let request = Request {
-                        index: 0,
+                        index: ((client as u64) << 40) | turn as u64,
                         trace_function: functions[which].clone(),
                         path: paths[which].clone(),
                         input: input.clone(),

@@ -48,6 +48,10 @@ pub struct InjectOptions {
     pub abort_divergence: f64,
     /// The guard looks only once this many invocations were due.
     pub guard_after: u64,
+    /// The first half of every trace id the run sends: each invocation
+    /// carries `traceparent: 00-<run id><schedule index>-...`, so that the
+    /// server's journal records can be joined with the injector's.
+    pub run_id: u64,
     /// ... and only this long into the run: the first sends of a run pay
     /// for connections and cold caches on both sides.
     pub guard_grace: Duration,
@@ -63,6 +67,7 @@ impl Default for InjectOptions {
             abort_divergence: 0.20,
             guard_after: 100,
             guard_grace: Duration::from_secs(1),
+            run_id: new_run_id(),
         }
     }
 }
@@ -339,6 +344,8 @@ pub(crate) struct Sender {
     authorization: Option<String>,
     timeout: Duration,
     in_flight: Arc<tokio::sync::Semaphore>,
+    /// The first half of every trace id this run sends.
+    run_id: u64,
 }
 
 impl Sender {
@@ -350,6 +357,7 @@ impl Sender {
             authorization: target.token.as_ref().map(|t| format!("Bearer {t}")),
             timeout: options.request_timeout,
             in_flight: Arc::new(tokio::sync::Semaphore::new(options.max_in_flight.max(1))),
+            run_id: options.run_id,
         }
     }
 
@@ -395,6 +403,7 @@ impl Sender {
         Record {
             index: request.index,
             trace_function: request.trace_function,
+            trace_id: trace_id(self.run_id, request.index),
             function,
             scheduled_ns: request.scheduled_ns,
             sent_ns,
@@ -407,7 +416,8 @@ impl Sender {
     }
 
     async fn exchange(&self, request: &Request) -> Result<(u16, Bytes), String> {
-        let mut builder = hyper::Request::post(format!("{}{}", self.base, request.path));
+        let mut builder = hyper::Request::post(format!("{}{}", self.base, request.path))
+            .header("traceparent", traceparent(self.run_id, request.index));
         if let Some(authorization) = &self.authorization {
             builder = builder.header("authorization", authorization);
         }
@@ -428,6 +438,26 @@ impl Sender {
             .to_bytes();
         Ok((status, body))
     }
+}
+
+/// A run id unlikely to repeat: the clock and the process id, hashed.
+fn new_run_id() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed = format!("{now}/{}", std::process::id());
+    xxhash_rust::xxh3::xxh3_64(seed.as_bytes()) | 1
+}
+
+/// The trace id of invocation `index` of run `run_id`: 32 hex digits.
+pub(crate) fn trace_id(run_id: u64, index: u64) -> String {
+    format!("{run_id:016x}{index:016x}")
+}
+
+/// The `traceparent` of invocation `index`: its trace id, a span id that is
+/// its index plus one (never zero), sampled.
+fn traceparent(run_id: u64, index: u64) -> String {
+    format!("00-{}-{:016x}-01", trace_id(run_id, index), index + 1)
 }
 
 pub(crate) fn nanos_since(start: Instant) -> u64 {

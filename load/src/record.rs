@@ -14,6 +14,9 @@ pub struct Record {
     pub index: u64,
     /// The trace function it replays.
     pub trace_function: String,
+    /// The W3C trace id it was sent with (`traceparent`), which the
+    /// server's journal keeps: the key to join the two.
+    pub trace_id: String,
     /// The deployed function it invoked.
     pub function: String,
     /// When the schedule said to send it.
@@ -92,6 +95,7 @@ pub fn write_csv(records: &[Record], path: &Path) -> std::io::Result<()> {
     let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(file));
     writer.write_record([
         "index",
+        "trace_id",
         "trace_function",
         "function",
         "scheduled_ns",
@@ -107,6 +111,7 @@ pub fn write_csv(records: &[Record], path: &Path) -> std::io::Result<()> {
     for r in records {
         writer.write_record([
             r.index.to_string().as_str(),
+            &r.trace_id,
             &r.trace_function,
             &r.function,
             &r.scheduled_ns.to_string(),

@@ -18,6 +18,8 @@ pub struct InvokeRequest {
     pub digest: Option<String>,
     /// Whether the invocation may use its function's key-value state.
     pub kv: KvUse,
+    /// The caller's W3C trace context, kept in the journal's record.
+    pub trace: Option<crate::TraceContext>,
 }
 
 /// Whether an invocation may use its function's key-value state

@@ -46,6 +46,20 @@ pub struct InvocationRecord {
     pub input_bytes: u64,
     /// Bytes of output.
     pub output_bytes: u64,
+    /// The trace id of the caller's `traceparent`, if it sent one (32 hex
+    /// digits in JSON).
+    #[serde(serialize_with = "trace_hex", skip_serializing_if = "Option::is_none")]
+    pub trace: Option<crate::TraceContext>,
+}
+
+fn trace_hex<S: serde::Serializer>(
+    trace: &Option<crate::TraceContext>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match trace {
+        Some(context) => serializer.serialize_str(&context.trace_id_hex()),
+        None => serializer.serialize_none(),
+    }
 }
 
 fn as_str<S: serde::Serializer>(text: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -192,6 +206,7 @@ mod tests {
             exit_code: 0,
             input_bytes: 0,
             output_bytes: 0,
+            trace: None,
         }
     }
 

@@ -31,6 +31,7 @@ mod resource_use;
 mod runtime;
 mod store;
 mod thread_role;
+mod trace_context;
 mod wasm;
 
 pub use bounds_checks::BoundsChecks;
@@ -52,4 +53,5 @@ pub use resource_use::ResourceUse;
 pub use runtime::Runtime;
 pub use store::data_dir::{DataDir, STORE_FILE, TOKEN_FILE};
 pub use thread_role::install_server_seccomp;
+pub use trace_context::TraceContext;
 pub use wasm::artifacts::ARTIFACTS_DIR;

@@ -175,6 +175,7 @@ impl Runtime {
             .chain(request.args)
             .collect();
         let input_bytes = request.input.len() as u64;
+        let trace = request.trace;
         let start = std::time::Instant::now();
         let run = RunRequest {
             args,
@@ -211,6 +212,7 @@ impl Runtime {
             exit_code: invocation.status.exit_code(),
             input_bytes,
             output_bytes: invocation.output.len() as u64,
+            trace,
         });
         Ok(invocation)
     }

@@ -261,6 +261,11 @@ async fn invoke(
             InvokeRequest {
                 args,
                 input,
+                trace: request
+                    .headers
+                    .get("traceparent")
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(faasrt_runtime::TraceContext::parse),
                 ..Default::default()
             },
         )

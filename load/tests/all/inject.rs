@@ -108,7 +108,16 @@ fn every_invocation_is_sent_at_its_time_and_recorded_consistently() {
         assert_eq!(record.trace_function, "trace/f");
         assert_eq!(record.request_bytes, format!("in-{i}").len() as u64);
         assert_eq!(record.response_bytes, record.request_bytes);
+        assert_eq!(record.trace_id.len(), 32, "{record:?}");
+        assert!(
+            record.trace_id.ends_with(&format!("{i:016x}")),
+            "{record:?}"
+        );
     }
+    let mut trace_ids: Vec<&str> = run.records.iter().map(|r| r.trace_id.as_str()).collect();
+    trace_ids.sort_unstable();
+    trace_ids.dedup();
+    assert_eq!(trace_ids.len(), 200, "one trace id per invocation");
     // The whole run takes the schedule's span, not the sum of the answers.
     assert!(run.wall >= Duration::from_millis(398), "{:?}", run.wall);
     let mut bodies: Vec<Vec<u8>> = received

@@ -161,3 +161,38 @@ async fn concurrent_invocations_each_get_one_record() {
     let sent_total: u64 = (0..200u64).map(|i| i % 7 + 1).sum();
     assert_eq!(input_total, sent_total);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_callers_traceparent_is_kept_with_its_record() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::fresh();
+    let http = server.http();
+    http.deploy("hello", example("hello")).await;
+    for traceparent in [
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        // Invalid (uppercase): ignored, the invocation still runs.
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+    ] {
+        let mut socket = tokio::net::TcpStream::connect(server.addr)
+            .await
+            .expect("connect");
+        let request = format!(
+            "POST /v1/functions/hello/invoke HTTP/1.1\r\nhost: faasrt\r\ntraceparent: {traceparent}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        );
+        socket.write_all(request.as_bytes()).await.expect("request");
+        let mut answer = String::new();
+        socket.read_to_string(&mut answer).await.expect("answer");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    http.invoke("hello", "", "").await;
+    let body = http.get("/v1/invocations").await.json();
+    let records = body["invocations"].as_array().unwrap();
+    assert_eq!(records.len(), 3);
+    assert_eq!(
+        records[0]["trace"], "4bf92f3577b34da6a3ce929d0e0e4736",
+        "{}",
+        records[0]
+    );
+    assert!(records[1].get("trace").is_none(), "{}", records[1]);
+    assert!(records[2].get("trace").is_none(), "{}", records[2]);
+}

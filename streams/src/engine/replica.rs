@@ -268,6 +268,7 @@ impl Replica {
             // A stage's state is the stream's (checkpointed with the
             // records), not its function's: the kv imports are refused.
             kv: faasrt_runtime::KvUse::Refused,
+            trace: None,
         };
         let mut wait = Duration::from_micros(200);
         loop {
