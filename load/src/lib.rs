@@ -18,6 +18,7 @@ pub mod inject;
 mod mapping;
 pub mod record;
 mod schedule;
+pub mod server_journal;
 pub mod synthetic;
 mod table;
 pub mod trace;

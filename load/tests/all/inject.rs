@@ -233,3 +233,16 @@ fn a_closed_loop_keeps_one_invocation_in_flight_per_client() {
     let indexes: Vec<u64> = run.records.iter().map(|r| r.index).collect();
     assert_eq!(indexes, (0..sent as u64).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_server_without_the_journal_is_reported_not_fatal() {
+    // The stand-in answers 404 to GET /v1/invocations, as a server before
+    // the journal would.
+    let (addr, _) = stand_in_server(Duration::ZERO);
+    let follower =
+        faasrt_load::server_journal::JournalFollower::start(&HttpTarget { addr, token: None });
+    let followed = follower.finish(Duration::from_millis(200));
+    assert!(followed.by_trace.is_empty());
+    let error = followed.error.expect("the 404 is reported");
+    assert!(error.contains("404"), "{error}");
+}

@@ -102,7 +102,11 @@ struct RunArgs {
     /// server's.
     #[arg(long)]
     cpus: Option<String>,
-    /// The run directory (schedule.csv, invocations.csv, summary.json).
+    /// Do not follow the server's journal (server.csv).
+    #[arg(long)]
+    no_journal: bool,
+    /// The run directory (schedule.csv, invocations.csv, server.csv,
+    /// summary.json).
     #[arg(long)]
     out: PathBuf,
 }

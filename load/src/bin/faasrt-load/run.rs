@@ -3,6 +3,7 @@
 
 use super::{ClosedArgs, RunArgs, generate};
 use anyhow::Context;
+use faasrt_load::server_journal::{Followed, JournalFollower};
 use faasrt_load::{
     ClosedLoop, HttpTarget, InjectOptions, Mapping, Percentiles, Run, Schedule, record,
     run_closed_loop, run_http,
@@ -25,7 +26,12 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
     let options = options(args.max_in_flight, args.workers, args.timeout)?;
     create_run_dir(&args.out)?;
     schedule.write_csv(&args.out.join("schedule.csv"))?;
+    let follower = (!args.no_journal).then(|| JournalFollower::start(&target));
     let run = run_http(&schedule, &mapping, &target, &options)?;
+    if let Some(follower) = follower {
+        let followed = follower.finish(Duration::from_millis(300));
+        write_server_records(&run, &followed, &args.out)?;
+    }
     report(
         &run,
         requested,
@@ -33,6 +39,55 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
         args.target,
         &args.out,
     )
+}
+
+/// Writes `server.csv`: the server's journal record of each invocation the
+/// run sent, by trace id, and says how many joined.
+fn write_server_records(run: &Run, followed: &Followed, out: &Path) -> anyhow::Result<()> {
+    let mut writer = csv::Writer::from_path(out.join("server.csv"))?;
+    writer.write_record([
+        "trace_id",
+        "seq",
+        "start_kind",
+        "server_arrival_ns",
+        "server_start_ns",
+        "server_end_ns",
+        "server_queue_ns",
+        "server_run_ns",
+        "outcome",
+    ])?;
+    let mut joined = 0;
+    for record in &run.records {
+        let Some(server) = followed.by_trace.get(&record.trace_id) else {
+            continue;
+        };
+        joined += 1;
+        writer.write_record([
+            record.trace_id.as_str(),
+            &server.seq.to_string(),
+            &server.start_kind,
+            &server.arrival_ns.to_string(),
+            &server.start_ns.to_string(),
+            &server.end_ns.to_string(),
+            &server
+                .start_ns
+                .saturating_sub(server.arrival_ns)
+                .to_string(),
+            &server.end_ns.saturating_sub(server.start_ns).to_string(),
+            &server.outcome,
+        ])?;
+    }
+    writer.flush()?;
+    let answered = run.records.iter().filter(|r| r.status != 0).count();
+    println!(
+        "server journal: {joined} of {answered} answered invocations joined by trace id ({} lost by the feed){}",
+        followed.lost,
+        followed
+            .error
+            .as_ref()
+            .map_or(String::new(), |e| format!("; {e}"))
+    );
+    Ok(())
 }
 
 pub(super) fn closed(args: ClosedArgs) -> anyhow::Result<()> {
