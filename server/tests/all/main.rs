@@ -9,6 +9,7 @@ mod invocations;
 mod journal;
 mod kv_http;
 mod limits;
+mod load_replay;
 mod native;
 mod pipelines_http;
 mod preinit;
