@@ -86,6 +86,59 @@ impl Percentiles {
     }
 }
 
+/// Writes the distribution of `values` (nanoseconds) in HdrHistogram's
+/// percentile-distribution text format (`.hgrm`, values in microseconds),
+/// which HdrHistogram's plotters read.
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_hgrm(values: impl Iterator<Item = u64>, path: &Path) -> std::io::Result<()> {
+    let mut histogram = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3)
+        .expect("valid bounds and precision");
+    for value in values {
+        histogram.saturating_record(value.max(1));
+    }
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(
+        out,
+        "{:>12} {:>14} {:>10} {:>14}\n",
+        "Value", "Percentile", "TotalCount", "1/(1-Percentile)"
+    )?;
+    let mut total = 0u64;
+    if histogram.len() > 0 {
+        for step in histogram.iter_quantiles(1) {
+            total += step.count_since_last_iteration();
+            let quantile = step.quantile_iterated_to();
+            let inverse = if quantile < 1.0 {
+                1.0 / (1.0 - quantile)
+            } else {
+                f64::INFINITY
+            };
+            writeln!(
+                out,
+                "{:>12.3} {:>14.12} {:>10} {:>14.2}",
+                step.value_iterated_to() as f64 / 1e3,
+                quantile,
+                total,
+                inverse
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "#[Mean    = {:>12.3}, StdDeviation   = {:>12.3}]",
+        histogram.mean() / 1e3,
+        histogram.stdev() / 1e3
+    )?;
+    writeln!(
+        out,
+        "#[Max     = {:>12.3}, Total count    = {:>12}]",
+        histogram.max() as f64 / 1e3,
+        histogram.len()
+    )?;
+    out.flush()
+}
+
 /// Writes `records` as CSV, one row per invocation, in schedule order.
 ///
 /// # Errors
@@ -131,6 +184,25 @@ pub fn write_csv(records: &[Record], path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hgrm_file_ends_at_every_value_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latency.hgrm");
+        write_hgrm((1..=100u64).map(|i| i * 10_000), &path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with(char::is_numeric))
+            .collect();
+        let last: Vec<&str> = rows.last().unwrap().split_whitespace().collect();
+        assert_eq!(last[2], "100", "{text}");
+        assert!(
+            (last[0].parse::<f64>().unwrap() - 1000.0).abs() < 1.0,
+            "{text}"
+        );
+        assert!(text.contains("Total count    =          100"), "{text}");
+    }
 
     #[test]
     fn percentiles_are_read_in_microseconds() {

@@ -101,6 +101,12 @@ fn run_sends_a_synthetic_workload_and_writes_the_run_directory() {
             .len(),
         50
     );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["target"], addr.to_string());
+    assert!(manifest["command_line"].as_array().unwrap().len() > 3);
+    let hgrm = std::fs::read_to_string(out.join("latency.hgrm")).unwrap();
+    assert!(hgrm.contains("Total count    =           50"), "{hgrm}");
 }
 
 #[test]

@@ -119,6 +119,39 @@ pub(super) fn closed(args: ClosedArgs) -> anyhow::Result<()> {
     report(&run, sent, sent, args.target, &args.out)
 }
 
+/// Writes `manifest.json`: what ran, where, and how it was asked for.
+fn write_manifest(target: std::net::SocketAddr, out: &Path) -> anyhow::Result<()> {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let cpu_model = read("/proc/cpuinfo")
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("model name")
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_default();
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let manifest = serde_json::json!({
+        "faasrt_load_version": env!("CARGO_PKG_VERSION"),
+        "command_line": std::env::args().collect::<Vec<_>>(),
+        "target": target.to_string(),
+        "written_at_unix_s": started,
+        "kernel": read("/proc/sys/kernel/osrelease").trim(),
+        "cpu_model": cpu_model,
+        "cpus_online": std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "cpus_allowed": read("/proc/self/status")
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:").map(|v| v.trim().to_owned()))
+            .unwrap_or_default(),
+    });
+    std::fs::write(
+        out.join("manifest.json"),
+        serde_json::to_string_pretty(&manifest)? + "\n",
+    )?;
+    Ok(())
+}
+
 /// Pins the process to `cpus` before it starts any thread.
 fn pin(cpus: Option<&str>) -> anyhow::Result<()> {
     if let Some(list) = cpus {
@@ -168,6 +201,14 @@ fn report(
     out: &Path,
 ) -> anyhow::Result<()> {
     record::write_csv(&run.records, &out.join("invocations.csv"))?;
+    record::write_hgrm(
+        run.records
+            .iter()
+            .filter(|r| r.succeeded())
+            .map(|r| r.latency_ns()),
+        &out.join("latency.hgrm"),
+    )?;
+    write_manifest(target, out)?;
     let succeeded = run.records.iter().filter(|r| r.succeeded()).count();
     let latency = Percentiles::of(
         run.records
