@@ -105,7 +105,7 @@ pub fn write_hgrm(values: impl Iterator<Item = u64>, path: &Path) -> std::io::Re
         "Value", "Percentile", "TotalCount", "1/(1-Percentile)"
     )?;
     let mut total = 0u64;
-    if histogram.len() > 0 {
+    if !histogram.is_empty() {
         for step in histogram.iter_quantiles(1) {
             total += step.count_since_last_iteration();
             let quantile = step.quantile_iterated_to();
