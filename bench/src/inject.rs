@@ -150,13 +150,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
     };
     let baseline = run_closed_loop(&closed, &target, &options)?;
     let max_rate = baseline.records.len() as f64 / baseline.wall.as_secs_f64();
-    let mut rows = vec![row(
-        "closed-loop-32",
-        max_rate,
-        &baseline,
-        max_rate,
-        seconds,
-    )];
+    let mut rows = vec![row(max_rate, &baseline, max_rate, None)];
 
     let mapping = Mapping::new(&[], vec!["hello".into()])?;
     let mut sustainable = 0.0f64;
@@ -176,7 +170,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
         };
         let schedule = spec.schedule();
         let run = run_http(&schedule, &mapping, &target, &options)?;
-        let row = row("open-loop", rate, &run, max_rate, seconds);
+        let row = row(rate, &run, max_rate, Some(schedule.entries().len() as u64));
         if row.result == "kept up" {
             sustainable = sustainable.max(rate);
         }
@@ -192,7 +186,9 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn row(case: &'static str, offered: f64, run: &Run, max_rate: f64, seconds: f64) -> LoadRow {
+/// The row of one phase: an open-loop run of `scheduled` invocations, or
+/// the closed-loop baseline for `None`.
+fn row(offered: f64, run: &Run, max_rate: f64, scheduled: Option<u64>) -> LoadRow {
     let succeeded = run.records.iter().filter(|r| r.succeeded()).count() as u64;
     let sent = run.records.len() as u64;
     let lag = Percentiles::of(run.records.iter().map(|r| r.send_lag_ns()));
@@ -202,27 +198,27 @@ fn row(case: &'static str, offered: f64, run: &Run, max_rate: f64, seconds: f64)
             .filter(|r| r.succeeded())
             .map(|r| r.latency_ns()),
     );
-    let scheduled = if case == "open-loop" {
-        (offered * seconds).round() as u64
+    let case = if scheduled.is_some() {
+        "open-loop"
     } else {
-        sent
+        "closed-loop-32"
     };
     let achieved = succeeded as f64 / run.wall.as_secs_f64();
     let result = match (&run.aborted, &run.warning) {
         (Some(_), _) => "stopped: fell behind".to_owned(),
         (None, Some(_)) => "warned: fell behind".to_owned(),
-        (None, None) if case == "open-loop" && (sent < scheduled || lag.p99_us > LAG_BOUND_US) => {
-            "late".to_owned()
-        }
-        (None, None) if case == "open-loop" => "kept up".to_owned(),
-        (None, None) => "baseline".to_owned(),
+        (None, None) => match scheduled {
+            None => "baseline".to_owned(),
+            Some(scheduled) if sent < scheduled || lag.p99_us > LAG_BOUND_US => "late".to_owned(),
+            Some(_) => "kept up".to_owned(),
+        },
     };
     LoadRow {
         case,
         offered_per_s: offered,
         achieved_per_s: achieved,
         ratio_to_closed_loop: achieved / max_rate,
-        scheduled,
+        scheduled: scheduled.unwrap_or(sent),
         sent,
         failed: sent - succeeded,
         send_lag_p50_us: lag.p50_us,

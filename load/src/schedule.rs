@@ -54,29 +54,21 @@ impl Schedule {
         spread: Spread,
         seed: u64,
     ) -> Schedule {
-        let mut schedule = Schedule::default();
-        let mut times = Vec::new();
-        for row in rows {
-            let end = minutes.end.min(row.per_minute.len());
-            let start = minutes.start.min(end);
-            let window = &row.per_minute[start..end];
-            if window.iter().all(|&c| c == 0) {
-                continue;
-            }
-            let id = row.function.id();
-            times.clear();
-            function_arrivals(window, spread, &mut function_rng(seed, &id), &mut times);
-            let function = schedule.add_function(id);
-            schedule
-                .entries
-                .extend(times.iter().map(|&t| ScheduledInvocation {
-                    at_ns: seconds_to_ns(t),
-                    function,
-                    input: None,
-                }));
-        }
-        schedule.sort();
-        schedule
+        let per_function = rows
+            .iter()
+            .filter_map(|row| {
+                let end = minutes.end.min(row.per_minute.len());
+                let window = &row.per_minute[minutes.start.min(end)..end];
+                if window.iter().all(|&c| c == 0) {
+                    return None;
+                }
+                let id = row.function.id();
+                let mut times = Vec::new();
+                function_arrivals(window, spread, &mut function_rng(seed, &id), &mut times);
+                Some((id, None, times))
+            })
+            .collect();
+        Schedule::from_times(per_function)
     }
 
     /// The schedule of an Azure 2021 trace: each invocation at its start
@@ -94,14 +86,7 @@ impl Schedule {
                 continue;
             }
             let id = row.function.id();
-            let function = match ids.get(&id) {
-                Some(&index) => index,
-                None => {
-                    let index = schedule.add_function(id.clone());
-                    ids.insert(id, index);
-                    index
-                }
-            };
+            let function = schedule.function_index(&mut ids, id);
             schedule.entries.push(ScheduledInvocation {
                 at_ns: seconds_to_ns(offset),
                 function,
@@ -235,14 +220,7 @@ impl Schedule {
             }
             last = at_ns;
             let id = row.required(function, "function")?;
-            let function = match ids.get(&id) {
-                Some(&index) => index,
-                None => {
-                    let index = schedule.add_function(id.clone());
-                    ids.insert(id, index);
-                    index
-                }
-            };
+            let function = schedule.function_index(&mut ids, id);
             let input = Some(row.text(input))
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned);
@@ -254,6 +232,23 @@ impl Schedule {
             Ok(())
         })?;
         Ok(schedule)
+    }
+
+    /// The index of function `id`, added on first sight; `ids` remembers
+    /// the ones seen.
+    fn function_index(
+        &mut self,
+        ids: &mut std::collections::HashMap<String, u32>,
+        id: String,
+    ) -> u32 {
+        match ids.get(&id) {
+            Some(&index) => index,
+            None => {
+                let index = self.add_function(id.clone());
+                ids.insert(id, index);
+                index
+            }
+        }
     }
 
     fn add_function(&mut self, id: String) -> u32 {

@@ -99,10 +99,8 @@ pub fn read_durations(path: &Path) -> Result<Vec<DurationPercentiles>, TraceErro
     let [average, count, minimum, maximum] =
         ["Average", "Count", "Minimum", "Maximum"].map(|name| table.column(name));
     let (average, count, minimum, maximum) = (average?, count?, minimum?, maximum?);
-    let percentiles = DURATION_PERCENTILES
-        .iter()
-        .map(|&p| Ok((p, table.column(&format!("percentile_Average_{p}"))?)))
-        .collect::<Result<Vec<_>, TraceError>>()?;
+    let percentiles =
+        PercentileColumns::find(&table, "percentile_Average_", &DURATION_PERCENTILES)?;
     let mut rows = Vec::new();
     table.for_each_row(|row| {
         rows.push(DurationPercentiles {
@@ -111,7 +109,7 @@ pub fn read_durations(path: &Path) -> Result<Vec<DurationPercentiles>, TraceErro
             count: row.parse(count, "Count")?,
             minimum_ms: row.non_negative(minimum, "Minimum")?,
             maximum_ms: row.non_negative(maximum, "Maximum")?,
-            percentiles: read_percentiles(row, &percentiles, "percentile_Average_")?,
+            percentiles: percentiles.read(row)?,
         });
         Ok(())
     })?;
@@ -128,10 +126,8 @@ pub fn read_memory(path: &Path) -> Result<Vec<AppMemory>, TraceError> {
     let app = table.column("HashApp")?;
     let samples = table.column("SampleCount")?;
     let average = table.column("AverageAllocatedMb")?;
-    let percentiles = MEMORY_PERCENTILES
-        .iter()
-        .map(|&p| Ok((p, table.column(&format!("AverageAllocatedMb_pct{p}"))?)))
-        .collect::<Result<Vec<_>, TraceError>>()?;
+    let percentiles =
+        PercentileColumns::find(&table, "AverageAllocatedMb_pct", &MEMORY_PERCENTILES)?;
     let mut rows = Vec::new();
     table.for_each_row(|row| {
         rows.push(AppMemory {
@@ -139,7 +135,7 @@ pub fn read_memory(path: &Path) -> Result<Vec<AppMemory>, TraceError> {
             app: row.required(app, "HashApp")?,
             sample_count: row.parse(samples, "SampleCount")?,
             average_mb: row.non_negative(average, "AverageAllocatedMb")?,
-            percentiles: read_percentiles(row, &percentiles, "AverageAllocatedMb_pct")?,
+            percentiles: percentiles.read(row)?,
         });
         Ok(())
     })?;
@@ -206,13 +202,26 @@ fn minute_columns(
     Ok(minutes.into_iter().map(|(_, index)| index).collect())
 }
 
-fn read_percentiles(
-    row: &Row<'_>,
-    columns: &[(u8, usize)],
-    prefix: &str,
-) -> Result<Vec<(u8, f64)>, TraceError> {
-    columns
-        .iter()
-        .map(|&(p, index)| Ok((p, row.non_negative(index, &format!("{prefix}{p}"))?)))
-        .collect()
+/// The `<prefix><P>` columns of a set of percentiles.
+struct PercentileColumns {
+    prefix: &'static str,
+    columns: Vec<(u8, usize)>,
+}
+
+impl PercentileColumns {
+    fn find(table: &Table, prefix: &'static str, percentiles: &[u8]) -> Result<Self, TraceError> {
+        let columns = percentiles
+            .iter()
+            .map(|&p| Ok((p, table.column(&format!("{prefix}{p}"))?)))
+            .collect::<Result<_, TraceError>>()?;
+        Ok(PercentileColumns { prefix, columns })
+    }
+
+    /// `(percentile, value)` of `row`, each a number >= 0.
+    fn read(&self, row: &Row<'_>) -> Result<Vec<(u8, f64)>, TraceError> {
+        self.columns
+            .iter()
+            .map(|&(p, index)| Ok((p, row.non_negative(index, &format!("{}{p}", self.prefix))?)))
+            .collect()
+    }
 }

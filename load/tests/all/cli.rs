@@ -8,6 +8,18 @@ fn faasrt_load() -> Command {
     Command::new(env!("CARGO_BIN_EXE_faasrt-load"))
 }
 
+/// The stdout of a run that must have succeeded (its output in the failure
+/// message otherwise).
+fn succeeded(output: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 #[test]
 fn schedule_writes_the_csv_and_says_what_it_holds() {
     let dir = tempfile::tempdir().unwrap();
@@ -19,12 +31,7 @@ fn schedule_writes_the_csv_and_says_what_it_holds() {
         .arg(&out)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout} {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = succeeded(&output);
     assert!(stdout.contains("11 invocations of 2 functions"), "{stdout}");
     assert!(stdout.contains("the trace asks for 11"), "{stdout}");
     assert_eq!(Schedule::read_csv(&out).unwrap().entries().len(), 11);
@@ -75,12 +82,7 @@ fn run_sends_a_synthetic_workload_and_writes_the_run_directory() {
         .arg(&out)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout} {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = succeeded(&output);
     assert!(stdout.contains("50 sent of 50 scheduled"), "{stdout}");
     assert_eq!(received.lock().unwrap().len(), 50);
     let summary: serde_json::Value =
@@ -129,12 +131,7 @@ fn closed_reports_its_rate() {
         .arg(dir.path().join("c"))
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout} {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = succeeded(&output);
     assert!(
         stdout.contains("invocations per second with 2 clients"),
         "{stdout}"

@@ -34,12 +34,8 @@ enum Command {
 
 #[derive(Args)]
 struct ClosedArgs {
-    /// The server's address.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    target: std::net::SocketAddr,
-    /// The server's token file, for a server run with `--auth-all`.
-    #[arg(long)]
-    token_file: Option<PathBuf>,
+    #[command(flatten)]
+    connect: ConnectArgs,
     /// A function to invoke (repeatable; each client takes them in turn).
     #[arg(long = "function")]
     functions: Vec<String>,
@@ -52,6 +48,22 @@ struct ClosedArgs {
     /// The input of every invocation.
     #[arg(long)]
     input: Option<String>,
+    /// The run directory (invocations.csv, summary.json).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// The server to send to and how the injector runs: what `run` and
+/// `closed` share.
+#[derive(Args)]
+struct ConnectArgs {
+    /// The server's address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    target: std::net::SocketAddr,
+    /// The server's token file, for a server run with `--auth-all`
+    /// (`<data-dir>/token`).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
     /// Async worker threads for the requests.
     #[arg(long, default_value_t = 1)]
     workers: usize,
@@ -62,9 +74,6 @@ struct ClosedArgs {
     /// server's.
     #[arg(long)]
     cpus: Option<String>,
-    /// The run directory (invocations.csv, summary.json).
-    #[arg(long)]
-    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -74,13 +83,8 @@ struct RunArgs {
     schedule: Option<PathBuf>,
     #[command(flatten)]
     generate: GenerateArgs,
-    /// The server's address.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    target: std::net::SocketAddr,
-    /// The server's token file, for a server run with `--auth-all`
-    /// (`<data-dir>/token`).
-    #[arg(long)]
-    token_file: Option<PathBuf>,
+    #[command(flatten)]
+    connect: ConnectArgs,
     /// A deployed function the trace functions are shared out to
     /// (repeatable; by a stable hash of the trace id).
     #[arg(long = "function")]
@@ -92,16 +96,6 @@ struct RunArgs {
     /// Requests in flight at most.
     #[arg(long, default_value_t = 4096)]
     max_in_flight: usize,
-    /// Async worker threads for the requests.
-    #[arg(long, default_value_t = 1)]
-    workers: usize,
-    /// Seconds one request may take.
-    #[arg(long, default_value_t = 60.0)]
-    timeout: f64,
-    /// Pin the injector to these CPUs (`0`, `0,2`, `0-3`), away from the
-    /// server's.
-    #[arg(long)]
-    cpus: Option<String>,
     /// Do not follow the server's journal (server.csv).
     #[arg(long)]
     no_journal: bool,

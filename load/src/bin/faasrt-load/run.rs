@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
-    pin(args.cpus.as_deref())?;
+    pin(args.connect.cpus.as_deref())?;
     let (schedule, requested) = match &args.schedule {
         Some(path) => {
             let schedule = Schedule::read_csv(path)?;
@@ -22,8 +22,12 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
         None => generate(&args.generate)?,
     };
     let mapping = Mapping::new(&args.pairs, args.functions.clone())?;
-    let target = target(args.target, args.token_file.as_deref())?;
-    let options = options(args.max_in_flight, args.workers, args.timeout)?;
+    let target = target(args.connect.target, args.connect.token_file.as_deref())?;
+    let options = options(
+        args.max_in_flight,
+        args.connect.workers,
+        args.connect.timeout,
+    )?;
     create_run_dir(&args.out)?;
     schedule.write_csv(&args.out.join("schedule.csv"))?;
     let follower = (!args.no_journal).then(|| JournalFollower::start(&target));
@@ -36,7 +40,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
         &run,
         requested,
         schedule.entries().len() as u64,
-        args.target,
+        args.connect.target,
         &args.out,
     )
 }
@@ -91,7 +95,7 @@ fn write_server_records(run: &Run, followed: &Followed, out: &Path) -> anyhow::R
 }
 
 pub(super) fn closed(args: ClosedArgs) -> anyhow::Result<()> {
-    pin(args.cpus.as_deref())?;
+    pin(args.connect.cpus.as_deref())?;
     anyhow::ensure!(
         !args.functions.is_empty(),
         "give --function NAME (repeatable)"
@@ -100,8 +104,8 @@ pub(super) fn closed(args: ClosedArgs) -> anyhow::Result<()> {
         args.duration.is_finite() && args.duration > 0.0,
         "--duration must be a positive number of seconds"
     );
-    let target = target(args.target, args.token_file.as_deref())?;
-    let options = options(args.clients, args.workers, args.timeout)?;
+    let target = target(args.connect.target, args.connect.token_file.as_deref())?;
+    let options = options(args.clients, args.connect.workers, args.connect.timeout)?;
     create_run_dir(&args.out)?;
     let load = ClosedLoop {
         functions: args.functions,
@@ -116,7 +120,7 @@ pub(super) fn closed(args: ClosedArgs) -> anyhow::Result<()> {
         sent as f64 / run.wall.as_secs_f64(),
         load.clients
     );
-    report(&run, sent, sent, args.target, &args.out)
+    report(&run, sent, sent, args.connect.target, &args.out)
 }
 
 /// Writes `manifest.json`: what ran, where, and how it was asked for.
