@@ -314,6 +314,44 @@ impl Client {
         ))
     }
 
+    /// GETs `path` (built from checked names), a route that answers JSON
+    /// lines, and calls `on_line` with each complete line as it comes, until
+    /// the server ends the body or `on_line` fails.
+    ///
+    /// # Errors
+    /// [`ClientError::Api`] for a refused request, [`ClientError::Unreachable`],
+    /// [`ClientError::BadResponse`] when the body breaks off, and what
+    /// `on_line` returns.
+    pub async fn follow_lines(
+        &self,
+        path: &str,
+        mut on_line: impl FnMut(&[u8]) -> Result<(), ClientError>,
+    ) -> Result<(), ClientError> {
+        let response = self.send(Method::GET, path, Bytes::new()).await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(api_error(status, &collect(response).await?));
+        }
+        let mut body = response.into_body();
+        let mut pending = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame =
+                frame.map_err(|e| ClientError::BadResponse(format!("the feed broke: {e}")))?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            pending.extend_from_slice(&data);
+            while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                on_line(&pending[..end])?;
+                pending.drain(..=end);
+            }
+        }
+        if !pending.is_empty() {
+            on_line(&pending)?;
+        }
+        Ok(())
+    }
+
     /// Lists the deployed functions.
     pub async fn list(&self) -> Result<Vec<FunctionInfo>, ClientError> {
         #[derive(serde::Deserialize)]

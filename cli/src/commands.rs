@@ -34,6 +34,7 @@ pub(super) fn run(cli: Cli) -> i32 {
         Command::Pipe(args) => client_command(|| pipe(args, json)),
         Command::Stream(command) => client_command(|| crate::stream_commands::run(command, json)),
         Command::Kv(command) => client_command(|| crate::kv_commands::run(command, json)),
+        Command::Logs(args) => client_command(|| crate::log_commands::run(args, json)),
         Command::Doctor(engine) => doctor(&engine, json),
     };
     result.unwrap_or_else(|error| {

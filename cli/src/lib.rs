@@ -12,6 +12,7 @@ mod client;
 mod commands;
 mod examples;
 mod kv_commands;
+mod log_commands;
 mod session;
 mod stream_commands;
 mod units;
@@ -76,6 +77,30 @@ pub enum Command {
     /// Read and write a function's key-value state: ls, get, put, rm.
     #[command(subcommand)]
     Kv(KvCommand),
+    /// Print a function's recent logs (each line prefixed by its
+    /// invocation's number); `-f` keeps printing each new invocation's log
+    /// as it ends, until interrupted.
+    Logs(LogsArgs),
+}
+
+/// Options of `faasrt logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Function name.
+    pub name: String,
+    /// Keep printing new invocations' logs as they end.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only invocations after this journal number (`GET /v1/invocations`'s
+    /// `seq`).
+    #[arg(long, default_value_t = 0)]
+    pub since: u64,
+    /// Only this invocation's log (its journal number).
+    #[arg(long, conflicts_with = "follow")]
+    pub invocation: Option<u64>,
+    /// Server and token.
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// The `faasrt kv` subcommands. Keys are given as text.

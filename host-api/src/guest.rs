@@ -28,7 +28,7 @@ pub struct GuestSetup {
 /// The data a wasmtime `Store` carries for one invocation.
 pub struct GuestState {
     wasi: WasiP1Ctx,
-    limits: StoreLimits,
+    limits: PeakTrackingLimits,
     log: LogTail,
     kv: KvAccess,
 }
@@ -60,7 +60,7 @@ impl GuestState {
             .build();
         GuestState {
             wasi,
-            limits,
+            limits: PeakTrackingLimits { limits, peak: 0 },
             log: setup.log,
             kv: setup.kv,
         }
@@ -76,6 +76,12 @@ impl GuestState {
         &mut self.limits
     }
 
+    /// The largest its linear memories have been, together, in bytes: a
+    /// memory only grows, so this is every memory's size at its largest.
+    pub fn peak_memory_bytes(&self) -> usize {
+        self.limits.peak
+    }
+
     /// The function's log.
     pub fn log(&self) -> &LogTail {
         &self.log
@@ -84,5 +90,56 @@ impl GuestState {
     /// The invocation's key-value state.
     pub fn kv(&self) -> &KvAccess {
         &self.kv
+    }
+}
+
+/// The store's limits, and the most linear memory they allowed.
+struct PeakTrackingLimits {
+    limits: StoreLimits,
+    /// Bytes of every memory granted so far (each memory's latest size).
+    peak: usize,
+}
+
+impl ResourceLimiter for PeakTrackingLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let granted = self.limits.memory_growing(current, desired, maximum)?;
+        if granted {
+            self.peak = self.peak.saturating_sub(current) + desired;
+        }
+        Ok(granted)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
     }
 }

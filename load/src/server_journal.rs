@@ -27,10 +27,20 @@ pub struct ServerRecord {
     pub arrival_ns: u64,
     /// When it began to run.
     pub start_ns: u64,
+    /// When its instance or process was ready (a server before the field
+    /// existed: 0).
+    #[serde(default)]
+    pub ready_ns: u64,
     /// When it ended.
     pub end_ns: u64,
     /// How it ended.
     pub outcome: String,
+    /// Its CPU time, ns, when the server measured it.
+    #[serde(default)]
+    pub cpu_ns: Option<u64>,
+    /// The most memory it held, bytes, when the server measured it.
+    #[serde(default)]
+    pub peak_memory_bytes: Option<u64>,
     /// The trace id the injector sent.
     #[serde(default)]
     pub trace: Option<String>,

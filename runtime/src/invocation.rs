@@ -179,6 +179,29 @@ pub struct Invocation {
     pub log_tail: String,
     /// Wall time from instantiation to the end.
     pub duration: Duration,
+    /// What it used, as far as this machine can tell.
+    pub usage: InvocationUsage,
+    /// Its number in the runtime's journal (`GET /v1/invocations`'s
+    /// `seq`); 0 for a pipeline stage or before it is recorded.
+    pub seq: u64,
+}
+
+/// What one invocation used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InvocationUsage {
+    /// From when it began to run to when its instance (wasm) or process
+    /// (native) was ready to run its code.
+    pub ready_after: Duration,
+    /// CPU time: for wasm, the time its guest ran on a thread (every poll
+    /// of it, on the monotonic clock: it includes time the kernel took the
+    /// thread away); for native, the user and system time the kernel
+    /// accounted to its process and the children it reaped. `None` when
+    /// not measured (the process could not be waited for).
+    pub cpu: Option<Duration>,
+    /// The most memory it held: for wasm, exactly its linear memory's
+    /// largest size; for native, the peak resident set of its process
+    /// (`ru_maxrss`). `None` when not measured.
+    pub peak_memory_bytes: Option<u64>,
 }
 
 #[cfg(test)]

@@ -4,17 +4,15 @@
 //! oldest record, and a follower that falls behind loses records (counted)
 //! rather than slowing invocations.
 
+use crate::live_feed::{FEED_CAPACITY, Follower, LiveFeed};
 use serde::Serialize;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::sync::broadcast;
 
 /// Records the ring keeps.
 pub const JOURNAL_CAPACITY: usize = 10_000;
-/// Records in flight to each follower before it starts losing them.
-const FEED_CAPACITY: usize = 4_096;
 
 /// One invocation as the runtime saw it. Times are nanoseconds on the
 /// runtime's monotonic clock, from when it was opened.
@@ -35,6 +33,9 @@ pub struct InvocationRecord {
     pub arrival_ns: u64,
     /// When it had its instance slot and began to run.
     pub start_ns: u64,
+    /// When its instance (wasm) or process (native) was ready to run its
+    /// code.
+    pub ready_ns: u64,
     /// When it ended.
     pub end_ns: u64,
     /// How it ended (`ok`, `exit`, `trap`, `timeout`, `output_too_large`,
@@ -46,10 +47,39 @@ pub struct InvocationRecord {
     pub input_bytes: u64,
     /// Bytes of output.
     pub output_bytes: u64,
+    /// Its CPU time in nanoseconds ([`crate::InvocationUsage::cpu`]), or
+    /// null when not measured.
+    pub cpu_ns: Option<u64>,
+    /// The most memory it held, in bytes
+    /// ([`crate::InvocationUsage::peak_memory_bytes`]), or null.
+    pub peak_memory_bytes: Option<u64>,
+    /// For a pipeline stage: which run and stage it was; absent for an
+    /// invocation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<StageRecord>,
     /// The trace id of the caller's `traceparent`, if it sent one (32 hex
     /// digits in JSON).
     #[serde(serialize_with = "trace_hex", skip_serializing_if = "Option::is_none")]
     pub trace: Option<crate::TraceContext>,
+}
+
+/// Where a pipeline stage sat in its run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct StageRecord {
+    /// The run: the `seq` of its first stage's record (a run's stages are
+    /// recorded together, with consecutive numbers).
+    pub run: u64,
+    /// Its position, counted from 0.
+    pub index: usize,
+    /// How many stages the run had.
+    pub stages: usize,
+    /// What fed its faasin: `caller` (the pipeline's input, for the first
+    /// stage), `pipe` (faasrt's in-process pipe) or `splice` (an OS pipe
+    /// between two native stages, moved by the kernel).
+    pub input_edge: &'static str,
+    /// Where its faasout went: `caller` (the pipeline's output, for the
+    /// last stage), `pipe` or `splice`.
+    pub output_edge: &'static str,
 }
 
 fn trace_hex<S: serde::Serializer>(
@@ -62,7 +92,10 @@ fn trace_hex<S: serde::Serializer>(
     }
 }
 
-fn as_str<S: serde::Serializer>(text: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn as_str<S: serde::Serializer>(
+    text: &Arc<str>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(text)
 }
 
@@ -76,22 +109,11 @@ pub(crate) struct Journal {
     next_seq: AtomicU64,
     ring: Mutex<VecDeque<InvocationRecord>>,
     capacity: usize,
-    feed: broadcast::Sender<Arc<InvocationRecord>>,
-    followers: Arc<AtomicUsize>,
+    feed: LiveFeed<InvocationRecord>,
 }
 
 /// A live follower of the journal.
-pub struct JournalFeed {
-    receiver: broadcast::Receiver<Arc<InvocationRecord>>,
-    lost: u64,
-    followers: Arc<AtomicUsize>,
-}
-
-impl Drop for JournalFeed {
-    fn drop(&mut self) {
-        self.followers.fetch_sub(1, Ordering::Relaxed);
-    }
-}
+pub type JournalFeed = Follower<InvocationRecord>;
 
 impl Journal {
     /// A journal that keeps `capacity` records.
@@ -101,8 +123,7 @@ impl Journal {
             next_seq: AtomicU64::new(1),
             ring: Mutex::new(VecDeque::with_capacity(capacity)),
             capacity,
-            feed: broadcast::channel(FEED_CAPACITY).0,
-            followers: Arc::new(AtomicUsize::new(0)),
+            feed: LiveFeed::new(FEED_CAPACITY),
         }
     }
 
@@ -112,13 +133,13 @@ impl Journal {
     }
 
     /// Adds `record` (its `seq` is assigned here) to the ring and sends it
-    /// to the followers.
-    pub(crate) fn record(&self, mut record: InvocationRecord) {
+    /// to the followers; returns its `seq`.
+    pub(crate) fn record(&self, mut record: InvocationRecord) -> u64 {
         if self.capacity == 0 {
-            return;
+            return self.next_seq.fetch_add(1, Ordering::Relaxed);
         }
-        let followed = self.followers.load(Ordering::Relaxed) > 0;
-        let copy = {
+        let followed = self.feed.followed();
+        let (seq, copy) = {
             let mut ring = self
                 .ring
                 .lock()
@@ -129,13 +150,45 @@ impl Journal {
             if ring.len() == self.capacity {
                 ring.pop_front();
             }
+            let seq = record.seq;
             ring.push_back(record);
-            copy
+            (seq, copy)
         };
         if let Some(record) = copy {
-            // A follower that left in between is not an error.
-            let _ = self.feed.send(record);
+            self.feed.publish(record);
         }
+        seq
+    }
+
+    /// Adds the records of one pipeline run's stages, first to last, with
+    /// consecutive numbers; each one's `stage.run` is set to the first's.
+    /// Returns their numbers.
+    pub(crate) fn record_run(&self, records: Vec<InvocationRecord>) -> Vec<u64> {
+        let followed = self.feed.followed();
+        let mut ring = self
+            .ring
+            .lock()
+            .expect("the journal's lock is never poisoned");
+        let first = self.next_seq.load(Ordering::Relaxed);
+        let mut seqs = Vec::with_capacity(records.len());
+        for mut record in records {
+            record.seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+            if let Some(stage) = &mut record.stage {
+                stage.run = first;
+            }
+            seqs.push(record.seq);
+            if followed {
+                self.feed.publish(Arc::new(record.clone()));
+            }
+            if self.capacity == 0 {
+                continue;
+            }
+            if ring.len() == self.capacity {
+                ring.pop_front();
+            }
+            ring.push_back(record);
+        }
+        seqs
     }
 
     /// Up to `limit` records after `since`, oldest first, of `function`
@@ -160,32 +213,7 @@ impl Journal {
 
     /// A follower that gets every record from now on.
     pub(crate) fn follow(&self) -> JournalFeed {
-        self.followers.fetch_add(1, Ordering::Relaxed);
-        JournalFeed {
-            receiver: self.feed.subscribe(),
-            lost: 0,
-            followers: self.followers.clone(),
-        }
-    }
-}
-
-impl JournalFeed {
-    /// The next record; `None` once the runtime is gone. Records this
-    /// follower was too slow for are skipped and counted in
-    /// [`JournalFeed::lost`].
-    pub async fn next(&mut self) -> Option<Arc<InvocationRecord>> {
-        loop {
-            match self.receiver.recv().await {
-                Ok(record) => return Some(record),
-                Err(broadcast::error::RecvError::Lagged(skipped)) => self.lost += skipped,
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
-    }
-
-    /// Records this follower lost by falling behind.
-    pub fn lost(&self) -> u64 {
-        self.lost
+        self.feed.follow()
     }
 }
 
@@ -201,11 +229,15 @@ mod tests {
             start_kind: "snapshot",
             arrival_ns: 1,
             start_ns: 2,
+            ready_ns: 2,
             end_ns: 3,
             outcome: "ok",
             exit_code: 0,
             input_bytes: 0,
             output_bytes: 0,
+            cpu_ns: None,
+            peak_memory_bytes: None,
+            stage: None,
             trace: None,
         }
     }
@@ -241,6 +273,26 @@ mod tests {
         let first = io.block_on(feed.next()).unwrap();
         assert_eq!(feed.lost(), 10);
         assert_eq!(first.seq, 11);
+    }
+
+    #[test]
+    fn a_runs_stages_are_numbered_together_and_know_their_run() {
+        let journal = Journal::new(10);
+        journal.record(record("a"));
+        let stage = |index| InvocationRecord {
+            stage: Some(StageRecord {
+                run: 0,
+                index,
+                stages: 2,
+                input_edge: "pipe",
+                output_edge: "pipe",
+            }),
+            ..record("s")
+        };
+        assert_eq!(journal.record_run(vec![stage(0), stage(1)]), vec![2, 3]);
+        let kept = journal.recent(Some("s"), 0, 10);
+        assert_eq!(kept.len(), 2);
+        assert!(kept.iter().all(|r| r.stage.unwrap().run == 2));
     }
 
     #[test]

@@ -15,16 +15,19 @@ mod deploy;
 pub mod doctor;
 mod error;
 mod function;
+mod function_logs;
 mod heap;
 mod host_threads;
 mod invocation;
 mod journal;
 mod kv;
 mod limits;
+mod live_feed;
 mod metrics;
 mod name;
 mod native;
 pub mod pipeline;
+mod poll_time;
 mod registry;
 mod resident;
 mod resource_use;
@@ -40,14 +43,16 @@ pub use error::{RuntimeError, error_chain, quiet_library_backtraces};
 pub use function::{
     Code, DeployOptions, EntryKind, FunctionInfo, FunctionKind, FunctionStatus, WasmOptions,
 };
+pub use function_logs::{FUNCTION_LOG_BYTES, LogEntry, LogFeed};
 pub use host_threads::HOST_THREAD_NAME;
 pub use invocation::{
     EXIT_CODE_OUTPUT_TOO_LARGE, EXIT_CODE_TIMEOUT, EXIT_CODE_TRAP, Invocation, InvocationStatus,
-    InvokeRequest, KvUse, Outcome,
+    InvocationUsage, InvokeRequest, KvUse, Outcome,
 };
-pub use journal::{InvocationRecord, JOURNAL_CAPACITY, JournalFeed};
+pub use journal::{InvocationRecord, JOURNAL_CAPACITY, JournalFeed, StageRecord};
 pub use kv::{KvEntry, KvPage};
 pub use limits::{DEFAULT_KV_MAX_BYTES, DEFAULT_KV_MAX_KEYS, FunctionLimits, RequestedLimits};
+pub use live_feed::Follower;
 pub use name::{FunctionName, MAX_NAME_LEN};
 pub use resource_use::ResourceUse;
 pub use runtime::Runtime;

@@ -48,6 +48,17 @@ impl LoadedFunction {
         matches!(self.executable, Executable::Native(_))
     }
 
+    /// How its invocations start, in the journal: `snapshot` (a
+    /// pre-initialized wasm instance from the pool), `instance` (a wasm
+    /// instance from the pool, no snapshot), `fork-exec` (a native process).
+    pub(crate) fn start_kind(&self) -> &'static str {
+        match (self.is_native(), self.info.snapshot_digest.is_some()) {
+            (true, _) => "fork-exec",
+            (false, true) => "snapshot",
+            (false, false) => "instance",
+        }
+    }
+
     /// Takes one of the function's concurrency permits, if it is limited.
     ///
     /// # Errors

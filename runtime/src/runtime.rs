@@ -4,6 +4,7 @@
 use crate::config::RuntimeConfig;
 use crate::error::RuntimeError;
 use crate::function::{FunctionInfo, FunctionStatus};
+use crate::function_logs::LogEntry;
 use crate::host_threads::HostThreads;
 use crate::invocation::{Invocation, InvokeRequest};
 use crate::invocation::{KvUse, RunRequest};
@@ -43,6 +44,8 @@ pub(crate) struct Inner {
     pub(crate) metrics: Metrics,
     /// One record per invocation, for `GET /v1/invocations` and followers.
     pub(crate) journal: crate::journal::Journal,
+    /// Each function's recent logs, for `GET /v1/functions/{name}/logs`.
+    pub(crate) logs: crate::function_logs::FunctionLogs,
     pub(crate) native: NativeRunner,
     /// Where compiles, store writes, native spawns and splice relays run.
     pub(crate) host: HostThreads,
@@ -89,6 +92,7 @@ impl Runtime {
             registry: Registry::default(),
             metrics: Metrics::new(),
             journal: crate::journal::Journal::new(crate::journal::JOURNAL_CAPACITY),
+            logs: crate::function_logs::FunctionLogs::new(crate::FUNCTION_LOG_BYTES),
             publish: Mutex::new(()),
             native,
             host,
@@ -189,32 +193,69 @@ impl Runtime {
         // async task on a fiber: it yields at every epoch tick and whenever
         // WASI blocks, so it never holds the thread for long, and no
         // cross-thread hand-off sits on the invocation's path.
-        let invocation = self.inner.execute(&function, run).await;
+        let mut invocation = self.inner.execute(&function, run).await;
         drop((slot, admitted));
         self.inner
             .metrics
             .record_invocation(name.as_str(), &invocation);
         let journal = &self.inner.journal;
         let native = function.is_native();
-        journal.record(InvocationRecord {
+        let end_ns = journal.nanos(std::time::Instant::now());
+        let seq = journal.record(InvocationRecord {
             seq: 0,
             function: function.journal_name.clone(),
             kind: if native { "native" } else { "wasm" },
-            start_kind: match (native, function.info.snapshot_digest.is_some()) {
-                (true, _) => "fork-exec",
-                (false, true) => "snapshot",
-                (false, false) => "instance",
-            },
+            start_kind: function.start_kind(),
             arrival_ns: journal.nanos(arrival),
             start_ns: journal.nanos(start),
-            end_ns: journal.nanos(std::time::Instant::now()),
+            ready_ns: journal.nanos(start + invocation.usage.ready_after),
+            end_ns,
             outcome: invocation.status.label(),
             exit_code: invocation.status.exit_code(),
             input_bytes,
             output_bytes: invocation.output.len() as u64,
+            cpu_ns: invocation.usage.cpu.map(|cpu| cpu.as_nanos() as u64),
+            peak_memory_bytes: invocation.usage.peak_memory_bytes,
+            stage: None,
             trace,
         });
+        invocation.seq = seq;
+        self.inner.logs.record(LogEntry {
+            invocation: seq,
+            function: function.journal_name.clone(),
+            end_ns,
+            outcome: invocation.status.label(),
+            log: invocation.log_tail.clone(),
+        });
         Ok(invocation)
+    }
+
+    /// Up to `limit` of `function`'s logs of invocations after `since` (a
+    /// journal `seq`), oldest first; only that of `invocation` when given.
+    /// Only invocations that wrote to their log are kept, the newest
+    /// [`crate::FUNCTION_LOG_BYTES`] of them per function.
+    ///
+    /// # Errors
+    /// [`RuntimeError::InvalidName`], [`RuntimeError::NotFound`] when no
+    /// function has that name.
+    pub fn logs(
+        &self,
+        function: &str,
+        since: u64,
+        invocation: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, RuntimeError> {
+        let name = FunctionName::parse(function)?;
+        self.inner.registry.lookup(name.as_str())?;
+        Ok(self
+            .inner
+            .logs
+            .recent(name.as_str(), since, invocation, limit))
+    }
+
+    /// A live follower of every function's logs from now on.
+    pub fn follow_logs(&self) -> crate::LogFeed {
+        self.inner.logs.follow()
     }
 
     /// Up to `limit` journal records after `since` (a `seq`), oldest
@@ -325,6 +366,7 @@ impl Runtime {
             })
             .await??;
         self.inner.registry.remove(name.as_str());
+        self.inner.logs.forget(name.as_str());
         self.inner
             .metrics
             .set_function_count(self.inner.registry.len());
@@ -434,7 +476,10 @@ impl Inner {
         let invocation = match &function.executable {
             Executable::Wasm(prepared) => {
                 debug_assert!(os.stdin.is_none() && os.stdout.is_none());
-                self.engines.of(prepared).run(prepared, run, access).await
+                let run = self.engines.of(prepared).run(prepared, run, access);
+                let (mut invocation, ran) = crate::poll_time::timed_polls(run).await;
+                invocation.usage.cpu = Some(ran);
+                invocation
             }
             Executable::Native(executable) => {
                 self.native

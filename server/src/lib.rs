@@ -15,6 +15,8 @@ mod auth;
 mod body;
 mod invocations;
 mod kv;
+mod logs;
+mod ndjson_feed;
 mod pipelines;
 mod query;
 mod record_body;

@@ -54,7 +54,7 @@ pub(crate) async fn run_ad_hoc(
             "the spec query parameter is required, e.g. spec=grep%20x%20|%20wc%20-l",
         )
     })?;
-    run(app, &spec, summary, body).await
+    run(app, &spec, summary, crate::wire::traceparent(request), body).await
 }
 
 /// `POST /v1/pipelines/{name}/invoke[?summary=json]`, body = the input.
@@ -75,7 +75,7 @@ pub(crate) async fn run_named(
     let spec = PipelineSpec {
         stages: info.stages,
     };
-    run(app, &spec, summary, body).await
+    run(app, &spec, summary, crate::wire::traceparent(request), body).await
 }
 
 fn parse_summary(value: &str) -> Result<bool, ApiError> {
@@ -129,10 +129,11 @@ async fn run(
     app: &App,
     spec: &PipelineSpec,
     summary: bool,
+    trace: Option<faasrt_runtime::TraceContext>,
     body: &mut PendingBody,
 ) -> Result<HttpResponse, ApiError> {
     // Every check that can fail is done before the answer starts.
-    let prepared = app.runtime.prepare_pipeline(spec)?;
+    let prepared = app.runtime.prepare_pipeline(spec)?.with_trace(trace);
     let capacity = app.runtime.config().get_pipe_capacity();
     let (input_writer, input_reader) = pipe(capacity);
     let (output_writer, output_reader) = pipe(capacity);

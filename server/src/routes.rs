@@ -7,7 +7,7 @@ use crate::kv;
 use crate::pipelines;
 use crate::query::{parse_bool, parse_number, query_pairs, unknown_parameter};
 use crate::streams;
-use crate::wire::{DURATION_HEADER, EXIT_CODE_HEADER};
+use crate::wire::{DURATION_HEADER, EXIT_CODE_HEADER, INVOCATION_HEADER};
 use bytes::Bytes;
 use faasrt_runtime::{DeployOptions, InvokeRequest, Runtime};
 use http_body_util::{BodyExt, Full};
@@ -50,14 +50,15 @@ async fn route(
             .map(|()| json(StatusCode::OK, &health(&app.runtime)));
     }
     // Reads and invocations are open unless --auth-all; writes always need
-    // the token, and so does a function's key-value state, which is data,
-    // not metadata.
+    // the token, and so do a function's key-value state and its logs, which
+    // are data, not metadata.
     let writes = method == Method::PUT
         || method == Method::DELETE
         || method == Method::PATCH
         || matches!(
             segments.as_slice(),
-            ["v1", "streams", _, "start" | "drain" | "stop"] | ["v1", "functions", _, "kv", ..]
+            ["v1", "streams", _, "start" | "drain" | "stop"]
+                | ["v1", "functions", _, "kv" | "logs", ..]
         );
     if (writes || app.auth_all) && !app.token.admits(&request.headers) {
         return Err(ApiError::unauthorized());
@@ -96,6 +97,10 @@ async fn route(
             Method::DELETE => kv::delete(app, name, key).await,
             _ => Err(ApiError::method_not_allowed("GET, PUT, DELETE")),
         },
+        ["v1", "functions", name, "logs"] => {
+            only(&method, Method::GET, "GET")?;
+            crate::logs::get(app, name, request)
+        }
         ["v1", "functions", name, "invoke"] => {
             only(&method, Method::POST, "POST")?;
             invoke(app, name, request, body).await
@@ -261,17 +266,14 @@ async fn invoke(
             InvokeRequest {
                 args,
                 input,
-                trace: request
-                    .headers
-                    .get("traceparent")
-                    .and_then(|value| value.to_str().ok())
-                    .and_then(faasrt_runtime::TraceContext::parse),
+                trace: crate::wire::traceparent(request),
                 ..Default::default()
             },
         )
         .await?;
     let duration_us = invocation.duration.as_micros().to_string();
     let exit_code = invocation.status.exit_code().to_string();
+    let invocation_seq = invocation.seq;
     let mut response = if invocation.status.is_success() {
         let mut response = Response::new(Full::new(invocation.output).boxed());
         response.headers_mut().insert(
@@ -293,6 +295,7 @@ async fn invoke(
         DURATION_HEADER,
         HeaderValue::from_str(&duration_us).expect("digits"),
     );
+    headers.insert(INVOCATION_HEADER, HeaderValue::from(invocation_seq));
     Ok(response)
 }
 

@@ -7,6 +7,10 @@ pub const EXIT_CODE_HEADER: &str = "x-faasrt-exit-code";
 /// Header carrying the invocation's duration in microseconds.
 pub const DURATION_HEADER: &str = "x-faasrt-duration-us";
 
+/// Header carrying the invocation's number in the journal
+/// (`GET /v1/invocations`'s `seq`; `GET /v1/functions/{name}/logs?invocation=`).
+pub const INVOCATION_HEADER: &str = "x-faasrt-invocation";
+
 /// Header of a stream log read: the offset to read from next.
 pub const NEXT_OFFSET_HEADER: &str = "x-faasrt-next-offset";
 /// Header of a stream output read: the committed output log's length.
@@ -32,4 +36,16 @@ pub struct StageError {
     pub function: String,
     /// What went wrong.
     pub message: String,
+}
+
+/// The caller's W3C trace context: its `traceparent` header, when valid
+/// (an invalid one is ignored, as the W3C recommendation says).
+pub(crate) fn traceparent(
+    request: &hyper::http::request::Parts,
+) -> Option<faasrt_runtime::TraceContext> {
+    request
+        .headers
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+        .and_then(faasrt_runtime::TraceContext::parse)
 }

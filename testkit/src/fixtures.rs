@@ -48,6 +48,21 @@ pub fn exit_module(code: i32, message: &str) -> Vec<u8> {
     ))
 }
 
+/// A module that writes what it reads from faasin (one read, up to 4 KiB)
+/// to its log (fd 2), and nothing to faasout.
+pub fn log_echo_module() -> Vec<u8> {
+    wat(r#"(module
+        (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (func (export "_start")
+            (i32.store (i32.const 0) (i32.const 1024))
+            (i32.store (i32.const 4) (i32.const 4096))
+            (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (i32.store (i32.const 4) (i32.load (i32.const 8)))
+            (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 12)))))"#)
+}
+
 /// A module whose `_start` traps at once.
 pub fn trap_module() -> Vec<u8> {
     wat(r#"(module (func (export "_start") unreachable))"#)

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
-const FAASRT: &str = env!("CARGO_BIN_EXE_faasrt");
+pub(crate) const FAASRT: &str = env!("CARGO_BIN_EXE_faasrt");
 
 /// A `faasrt serve` process on a free port.
 pub(crate) struct Serve {
@@ -169,7 +169,7 @@ pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+pub(crate) fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).expect("write fixture");
     path

@@ -4,6 +4,7 @@
 
 mod cli;
 mod kv;
+mod logs;
 mod pipe;
 mod server_under_load;
 mod stream;

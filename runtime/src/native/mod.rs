@@ -16,6 +16,7 @@
 //! not live here: the seccomp and Landlock mechanisms themselves (in
 //! `faasrt-isolation`), and anything of wasm (`wasm/`).
 
+mod child_usage;
 mod executable;
 mod runner;
 mod sandbox;

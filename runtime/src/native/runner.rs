@@ -2,12 +2,13 @@
 //! from a host thread, its stdio pumped while it runs, its whole process
 //! group killed and gone at the end, and how it ended.
 
+use super::child_usage::{ChildUsage, ExitWatch};
 use super::executable::NativeExecutable;
 use super::sandbox::{Confinement, child_limits, sandboxed_command};
 use super::stdio::{Captured, OsStdio, drain_log, feed_stdin, pump_stdout};
 use crate::error::RuntimeError;
 use crate::host_threads::HostThreads;
-use crate::invocation::{Invocation, InvocationStatus, RunRequest};
+use crate::invocation::{Invocation, InvocationStatus, InvocationUsage, RunRequest};
 use bytes::Bytes;
 use faasrt_host_api::{Faasin, KvAccess, LogTail, PipeWriter};
 use faasrt_isolation::{ChildCgroup, ChildLimits, SeccompProgram};
@@ -146,7 +147,8 @@ impl NativeRunner {
             channel: kv_host,
             access: kv,
         };
-        let (waited, captured) = self
+        let ready_after = started.elapsed();
+        let (waited, captured, used) = self
             .supervise(child, run.input, run.output, run.timeout, &log, kv)
             .await;
         // Ends anything still in the cgroup (a process that called setsid)
@@ -157,7 +159,13 @@ impl NativeRunner {
             Captured::Bytes(bytes) => bytes,
             Captured::Streamed | Captured::TooLarge => Bytes::new(),
         };
-        finished(status, output, &log, started)
+        let mut invocation = finished(status, output, &log, started);
+        invocation.usage = InvocationUsage {
+            ready_after,
+            cpu: used.map(|u| u.cpu),
+            peak_memory_bytes: used.map(|u| u.peak_rss_bytes),
+        };
+        invocation
     }
 
     /// The run's own cgroup, where delegated: memory, process and CPU
@@ -183,8 +191,9 @@ impl NativeRunner {
     /// Feeds the child's stdin, pumps its stdout, drains its log, serves
     /// its key-value calls and waits for it, for at most `timeout`; then
     /// kills its whole process group and waits until the group is gone.
-    /// Returns how the wait ended (`Err` on timeout) and what came of its
-    /// stdout. No key-value call is served after that.
+    /// Returns how the wait ended (`Err` on timeout), what came of its
+    /// stdout and what the kernel accounted to it (when it exited before
+    /// its timeout). No key-value call is served after that.
     async fn supervise(
         &self,
         mut child: Child,
@@ -193,7 +202,7 @@ impl NativeRunner {
         timeout: Duration,
         log: &LogTail,
         kv: KvService,
-    ) -> (WaitResult, Captured) {
+    ) -> (WaitResult, Captured, Option<ChildUsage>) {
         let (gone, gone_seen) = tokio::sync::oneshot::channel::<()>();
         let pid = child.id().and_then(|id| Pid::from_raw(id as i32));
         let stdin = child.stdin.take();
@@ -216,8 +225,16 @@ impl NativeRunner {
                 let _ = rustix::process::kill_process_group(pid, Signal::KILL);
             }
         };
+        let watch = child.id().and_then(ExitWatch::new);
+        let mut usage = None;
         let wait = async {
-            let status = match tokio::time::timeout(timeout, child.wait()).await {
+            let exited = async {
+                if let Some(watch) = &watch {
+                    usage = watch.exited().await;
+                }
+                child.wait().await
+            };
+            let status = match tokio::time::timeout(timeout, exited).await {
                 Ok(status) => Ok(status),
                 Err(elapsed) => {
                     kill_group();
@@ -243,7 +260,7 @@ impl NativeRunner {
         let serve_kv = kv.serve(log.clone(), gone_seen);
         let ((), captured, (), waited, ()) =
             tokio::join!(feed, pump, drain_log(stderr, log), wait, serve_kv);
-        (waited, captured)
+        (waited, captured, usage)
     }
 
     /// How the run ended: its timeout, its output limit, its exit status
@@ -373,6 +390,8 @@ fn finished(
         output,
         log_tail: log.text(),
         duration: started.elapsed(),
+        usage: InvocationUsage::default(),
+        seq: 0,
     }
 }
 

@@ -1,7 +1,10 @@
 //! Running a prepared pipeline: one fiber per stage, pipes between them.
 
 use super::{PipelineResult, PipelineSpec, StageResult};
-use crate::invocation::RunRequest;
+use crate::TraceContext;
+use crate::function_logs::LogEntry;
+use crate::invocation::{InvocationUsage, RunRequest};
+use crate::journal::{InvocationRecord, StageRecord};
 use crate::native::OsStdio;
 use crate::native::splice::SpliceEdge;
 use crate::registry::LoadedFunction;
@@ -10,6 +13,7 @@ use faasrt_host_api::{Faasin, PipeCounter, PipeReader, PipeWriter};
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 use tokio::sync::OwnedSemaphorePermit;
 
 /// A pipeline whose functions are resolved and whose instance slots are
@@ -18,6 +22,10 @@ pub struct PreparedPipeline {
     runtime: Runtime,
     spec: PipelineSpec,
     functions: Vec<Arc<LoadedFunction>>,
+    /// When it was asked for: its stages' arrival in the journal.
+    prepared_at: Instant,
+    /// The caller's trace context, kept in its stages' records.
+    trace: Option<TraceContext>,
     /// The instance slots and the functions' own concurrency permits of
     /// every stage, held until the run ends.
     _slots: (OwnedSemaphorePermit, Vec<OwnedSemaphorePermit>),
@@ -34,8 +42,17 @@ impl PreparedPipeline {
             runtime,
             spec,
             functions,
+            prepared_at: Instant::now(),
+            trace: None,
             _slots: slots,
         }
+    }
+
+    /// Keeps the caller's W3C trace context in every stage's journal
+    /// record.
+    pub fn with_trace(mut self, trace: Option<TraceContext>) -> Self {
+        self.trace = trace;
+        self
     }
 
     /// The spec being run.
@@ -84,7 +101,7 @@ impl PreparedPipeline {
             }
         }
         outputs.push(StageOutput::Pipe(output));
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let runs = self
             .spec
             .stages
@@ -108,6 +125,7 @@ impl PreparedPipeline {
                 let os = OsStdio { stdin, stdout };
                 async move {
                     let invocation = inner.execute_stage(function, run, os).await;
+                    let ended = Instant::now();
                     let result = StageResult {
                         function: stage.function.clone(),
                         args: stage.args.clone(),
@@ -119,7 +137,13 @@ impl PreparedPipeline {
                         duration_us: invocation.duration.as_micros() as u64,
                         log_tail: invocation.log_tail,
                     };
-                    (result, bytes_in, bytes_out)
+                    let ran = StageRun {
+                        ended,
+                        usage: invocation.usage,
+                        input_edge: bytes_in.edge(),
+                        output_edge: bytes_out.edge(),
+                    };
+                    (result, ran, bytes_in, bytes_out)
                 }
             });
         let (ended, _) = futures::join!(
@@ -129,24 +153,92 @@ impl PreparedPipeline {
         // Counted once every relay is done too: a native stage can exit
         // with its last bytes still in its OS pipe, which the splice relay
         // moves (and counts) after it.
-        let stages: Vec<StageResult> = ended
+        let (stages, runs): (Vec<StageResult>, Vec<StageRun>) = ended
             .into_iter()
-            .map(|(mut result, bytes_in, bytes_out)| {
+            .map(|(mut result, ran, bytes_in, bytes_out)| {
                 result.bytes_in = bytes_in.get();
                 result.bytes_out = bytes_out.get();
-                result
+                (result, ran)
             })
-            .collect();
+            .unzip();
         for stage in &stages {
             inner
                 .metrics
                 .record_stage(&stage.function, stage.outcome, stage.duration_us);
         }
+        self.record(started, &stages, &runs);
         PipelineResult {
             stages,
             duration_us: started.elapsed().as_micros() as u64,
         }
     }
+}
+
+impl PreparedPipeline {
+    /// Journals every stage of the run that began at `started`, and keeps
+    /// their logs.
+    fn record(&self, started: Instant, stages: &[StageResult], runs: &[StageRun]) {
+        let inner = &self.runtime.inner;
+        let journal = &inner.journal;
+        let count = stages.len();
+        let records = stages
+            .iter()
+            .zip(runs)
+            .zip(&self.functions)
+            .enumerate()
+            .map(|(index, ((stage, ran), function))| {
+                let native = function.is_native();
+                InvocationRecord {
+                    seq: 0,
+                    function: function.journal_name.clone(),
+                    kind: if native { "native" } else { "wasm" },
+                    start_kind: function.start_kind(),
+                    arrival_ns: journal.nanos(self.prepared_at),
+                    start_ns: journal.nanos(started),
+                    ready_ns: journal.nanos(started + ran.usage.ready_after),
+                    end_ns: journal.nanos(ran.ended),
+                    outcome: stage.outcome.label(),
+                    exit_code: stage.exit_code,
+                    input_bytes: stage.bytes_in,
+                    output_bytes: stage.bytes_out,
+                    cpu_ns: ran.usage.cpu.map(|cpu| cpu.as_nanos() as u64),
+                    peak_memory_bytes: ran.usage.peak_memory_bytes,
+                    stage: Some(StageRecord {
+                        run: 0,
+                        index,
+                        stages: count,
+                        input_edge: if index == 0 { "caller" } else { ran.input_edge },
+                        output_edge: if index + 1 == count {
+                            "caller"
+                        } else {
+                            ran.output_edge
+                        },
+                    }),
+                    trace: self.trace,
+                }
+            })
+            .collect();
+        let seqs = journal.record_run(records);
+        for (((seq, stage), ran), function) in
+            seqs.into_iter().zip(stages).zip(runs).zip(&self.functions)
+        {
+            inner.logs.record(LogEntry {
+                invocation: seq,
+                function: function.journal_name.clone(),
+                end_ns: journal.nanos(ran.ended),
+                outcome: stage.outcome.label(),
+                log: stage.log_tail.clone(),
+            });
+        }
+    }
+}
+
+/// What the journal keeps of one stage besides its result.
+struct StageRun {
+    ended: Instant,
+    usage: InvocationUsage,
+    input_edge: &'static str,
+    output_edge: &'static str,
 }
 
 /// Where a stage reads from.
@@ -201,6 +293,14 @@ enum ByteCount {
 }
 
 impl ByteCount {
+    /// The edge's kind in the journal: `pipe` or `splice`.
+    fn edge(&self) -> &'static str {
+        match self {
+            ByteCount::Read(_) | ByteCount::Written(_) => "pipe",
+            ByteCount::Moved(_) => "splice",
+        }
+    }
+
     fn get(&self) -> u64 {
         match self {
             ByteCount::Read(counter) => counter.read(),

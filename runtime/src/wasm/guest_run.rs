@@ -6,7 +6,7 @@
 use super::engine::FunctionEngine;
 use super::module::{ENTRY_POINT, Entry, PreparedModule, REACTOR_ENTRY, REACTOR_INITIALIZE};
 use crate::error::RuntimeError;
-use crate::invocation::{Invocation, InvocationStatus, RunRequest};
+use crate::invocation::{Invocation, InvocationStatus, InvocationUsage, RunRequest};
 use faasrt_host_api::{
     Faasin, Faasout, GuestSetup, GuestState, InputUnavailable, KvAccess, LogTail, OutputCapture,
     OutputTooLarge,
@@ -117,8 +117,10 @@ impl FunctionEngine {
             kv,
         };
         let mut store = self.new_store(setup, request.timeout);
+        let mut ready = None;
         let result = async {
             let instance = prepared.pre.instantiate_async(&mut store).await?;
+            ready = Some(Instant::now());
             match prepared.entry {
                 Entry::Command => {
                     let start = instance.get_typed_func::<(), ()>(&mut store, ENTRY_POINT)?;
@@ -153,12 +155,20 @@ impl FunctionEngine {
         // The instance's slot returns to the pool here, before the reply;
         // resetting it touches its memory from this thread.
         self.open_stripes_to_host();
+        let peak_memory = store.data().peak_memory_bytes() as u64;
         drop(store);
         Invocation {
             status,
             output: output.take(),
             log_tail: log.text(),
             duration: started.elapsed(),
+            usage: InvocationUsage {
+                ready_after: ready.map_or(Duration::ZERO, |at| at - started),
+                // Measured around this future by the caller.
+                cpu: None,
+                peak_memory_bytes: Some(peak_memory),
+            },
+            seq: 0,
         }
     }
 }

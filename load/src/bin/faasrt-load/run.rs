@@ -55,11 +55,15 @@ fn write_server_records(run: &Run, followed: &Followed, out: &Path) -> anyhow::R
         "start_kind",
         "server_arrival_ns",
         "server_start_ns",
+        "server_ready_ns",
         "server_end_ns",
         "server_queue_ns",
         "server_run_ns",
         "outcome",
+        "cpu_ns",
+        "peak_memory_bytes",
     ])?;
+    let optional = |value: Option<u64>| value.map_or(String::new(), |v| v.to_string());
     let mut joined = 0;
     for record in &run.records {
         let Some(server) = followed.by_trace.get(&record.trace_id) else {
@@ -72,6 +76,7 @@ fn write_server_records(run: &Run, followed: &Followed, out: &Path) -> anyhow::R
             &server.start_kind,
             &server.arrival_ns.to_string(),
             &server.start_ns.to_string(),
+            &server.ready_ns.to_string(),
             &server.end_ns.to_string(),
             &server
                 .start_ns
@@ -79,6 +84,8 @@ fn write_server_records(run: &Run, followed: &Followed, out: &Path) -> anyhow::R
                 .to_string(),
             &server.end_ns.saturating_sub(server.start_ns).to_string(),
             &server.outcome,
+            &optional(server.cpu_ns),
+            &optional(server.peak_memory_bytes),
         ])?;
     }
     writer.flush()?;
