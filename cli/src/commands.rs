@@ -95,6 +95,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             auth_all: args.auth_all,
             max_body_bytes: args.max_body,
             source_dir: args.source_dir.clone(),
+            sample_interval: (!args.sample_interval.is_zero()).then_some(args.sample_interval),
         };
         let server = Server::bind(runtime.clone(), Token::new(token), server_config)
             .await

@@ -298,6 +298,10 @@ pub struct ServeArgs {
     /// needs them.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub host_thread_keep_alive: std::time::Duration,
+    /// How often the platform is sampled for `GET /v1/platform` (CPU per
+    /// core, memory, slots, in flight, ...), e.g. 1s; 0 turns sampling off.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub sample_interval: std::time::Duration,
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

@@ -7,15 +7,19 @@
 //! repeated and its latency measured from the scheduled send time.
 //! [`run_http`] sends a schedule to a faasrt server, open loop, and keeps a
 //! [`Record`] of each invocation; [`run_closed_loop`] measures the most it
-//! sustains; [`synthetic`] specs describe workloads no trace has. The `faasrt-load` binary drives both. It
-//! speaks to faasrt over HTTP and depends on no other faasrt crate.
+//! sustains; [`synthetic`] specs describe workloads no trace has. During a
+//! run, [`server_journal`] follows the server's journal (its own record of
+//! each invocation) and [`platform_series`] its platform samples. The
+//! `faasrt-load` binary drives all of it. It speaks to faasrt over HTTP and depends on no other faasrt crate.
 
 pub mod arrival;
 mod closed_loop;
 pub mod cpus;
 mod error;
+pub mod feed_follower;
 pub mod inject;
 mod mapping;
+pub mod platform_series;
 pub mod record;
 mod schedule;
 pub mod server_journal;

@@ -8,6 +8,7 @@ use crate::function::FunctionInfo;
 use crate::native::NativeExecutable;
 use crate::wasm::PreparedModule;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -27,6 +28,17 @@ pub(crate) struct LoadedFunction {
     pub journal_name: Arc<str>,
     /// Its own concurrency limit, if it has one.
     concurrency: Option<Arc<Semaphore>>,
+    /// Its invocations and pipeline stages running now.
+    in_flight: AtomicUsize,
+}
+
+/// Counts one run of a function as in flight while it lives.
+pub(crate) struct Running<'a>(&'a AtomicUsize);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl LoadedFunction {
@@ -40,7 +52,19 @@ impl LoadedFunction {
             info,
             executable,
             concurrency,
+            in_flight: AtomicUsize::new(0),
         }
+    }
+
+    /// Counts a run as in flight until the guard is dropped.
+    pub(crate) fn running(&self) -> Running<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        Running(&self.in_flight)
+    }
+
+    /// Its runs in flight now.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Whether it runs as a native child process.

@@ -60,7 +60,7 @@ fn resident_bytes_in(range: Range<*const u8>) -> u64 {
     (resident * page) as u64
 }
 
-fn page_size() -> usize {
+pub(crate) fn page_size() -> usize {
     // SAFETY: sysconf only reads a constant of the system.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     usize::try_from(size).unwrap_or(4096)

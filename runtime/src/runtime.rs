@@ -46,6 +46,10 @@ pub(crate) struct Inner {
     pub(crate) journal: crate::journal::Journal,
     /// Each function's recent logs, for `GET /v1/functions/{name}/logs`.
     pub(crate) logs: crate::function_logs::FunctionLogs,
+    /// The platform's time series, for `GET /v1/platform`.
+    pub(crate) platform: crate::platform::Platform,
+    /// The pipes of running pipelines, for the platform's samples.
+    pub(crate) live_pipes: crate::platform::LivePipes,
     pub(crate) native: NativeRunner,
     /// Where compiles, store writes, native spawns and splice relays run.
     pub(crate) host: HostThreads,
@@ -93,6 +97,8 @@ impl Runtime {
             metrics: Metrics::new(),
             journal: crate::journal::Journal::new(crate::journal::JOURNAL_CAPACITY),
             logs: crate::function_logs::FunctionLogs::new(crate::FUNCTION_LOG_BYTES),
+            platform: crate::platform::Platform::new(),
+            live_pipes: crate::platform::LivePipes::default(),
             publish: Mutex::new(()),
             native,
             host,
@@ -165,11 +171,13 @@ impl Runtime {
                 limit,
             });
         }
-        let admitted = function
-            .admit()
-            .inspect_err(|_| self.inner.metrics.record_rejected(name.as_str()))?;
+        let admitted = function.admit().inspect_err(|_| {
+            self.inner.metrics.record_rejected(name.as_str());
+            self.inner.platform.counters.rejected();
+        })?;
         let Ok(slot) = self.inner.slots.clone().try_acquire_owned() else {
             self.inner.metrics.record_rejected(name.as_str());
+            self.inner.platform.counters.rejected();
             return Err(RuntimeError::Busy {
                 limit: self.inner.config.get_max_instances(),
             });
@@ -193,8 +201,13 @@ impl Runtime {
         // async task on a fiber: it yields at every epoch tick and whenever
         // WASI blocks, so it never holds the thread for long, and no
         // cross-thread hand-off sits on the invocation's path.
+        let running = function.running();
         let mut invocation = self.inner.execute(&function, run).await;
-        drop((slot, admitted));
+        drop((slot, admitted, running));
+        self.inner
+            .platform
+            .counters
+            .ended(invocation.status.outcome());
         self.inner
             .metrics
             .record_invocation(name.as_str(), &invocation);
@@ -228,51 +241,6 @@ impl Runtime {
             log: invocation.log_tail.clone(),
         });
         Ok(invocation)
-    }
-
-    /// Up to `limit` of `function`'s logs of invocations after `since` (a
-    /// journal `seq`), oldest first; only that of `invocation` when given.
-    /// Only invocations that wrote to their log are kept, the newest
-    /// [`crate::FUNCTION_LOG_BYTES`] of them per function.
-    ///
-    /// # Errors
-    /// [`RuntimeError::InvalidName`], [`RuntimeError::NotFound`] when no
-    /// function has that name.
-    pub fn logs(
-        &self,
-        function: &str,
-        since: u64,
-        invocation: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<LogEntry>, RuntimeError> {
-        let name = FunctionName::parse(function)?;
-        self.inner.registry.lookup(name.as_str())?;
-        Ok(self
-            .inner
-            .logs
-            .recent(name.as_str(), since, invocation, limit))
-    }
-
-    /// A live follower of every function's logs from now on.
-    pub fn follow_logs(&self) -> crate::LogFeed {
-        self.inner.logs.follow()
-    }
-
-    /// Up to `limit` journal records after `since` (a `seq`), oldest
-    /// first, of `function` only when given: the last
-    /// [`crate::JOURNAL_CAPACITY`] invocations at most.
-    pub fn invocations(
-        &self,
-        function: Option<&str>,
-        since: u64,
-        limit: usize,
-    ) -> Vec<InvocationRecord> {
-        self.inner.journal.recent(function, since, limit)
-    }
-
-    /// A live follower of the journal: every invocation from now on.
-    pub fn follow_invocations(&self) -> crate::JournalFeed {
-        self.inner.journal.follow()
     }
 
     /// Every deployed function, in name order.

@@ -18,6 +18,7 @@ mod kv;
 mod logs;
 mod ndjson_feed;
 mod pipelines;
+mod platform;
 mod query;
 mod record_body;
 mod routes;
@@ -54,6 +55,8 @@ pub struct ServerConfig {
     /// Where streams' file sources are read from; `None`: `sources` in
     /// the data directory.
     pub source_dir: Option<std::path::PathBuf>,
+    /// How often the platform is sampled (`GET /v1/platform`); `None`: never.
+    pub sample_interval: Option<std::time::Duration>,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +66,7 @@ impl Default for ServerConfig {
             auth_all: false,
             max_body_bytes: 64 << 20,
             source_dir: None,
+            sample_interval: Some(std::time::Duration::from_secs(1)),
         }
     }
 }
@@ -71,6 +75,7 @@ impl Default for ServerConfig {
 pub struct Server {
     listener: TcpListener,
     app: Arc<App>,
+    sample_interval: Option<std::time::Duration>,
 }
 
 impl Server {
@@ -87,6 +92,7 @@ impl Server {
         config: ServerConfig,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.listen).await?;
+        let sample_interval = config.sample_interval;
         let streams = faasrt_streams::Streams::open(runtime.clone())
             .map_err(|e| std::io::Error::other(format!("cannot open the streams: {e}")))?;
         let source_dir = config.source_dir.or_else(|| {
@@ -110,7 +116,11 @@ impl Server {
             max_body_bytes: config.max_body_bytes,
             closing: tokio::sync::watch::Sender::new(false),
         });
-        Ok(Server { listener, app })
+        Ok(Server {
+            listener,
+            app,
+            sample_interval,
+        })
     }
 
     /// The address actually bound.
@@ -122,6 +132,13 @@ impl Server {
     /// the connections in progress to finish their current request.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
+        if let Some(interval) = self.sample_interval {
+            tokio::spawn(platform::sample_every(
+                self.app.runtime.clone(),
+                interval,
+                self.app.closing.subscribe(),
+            ));
+        }
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
             let (stream, peer) = tokio::select! {

@@ -105,6 +105,10 @@ async fn route(
             only(&method, Method::POST, "POST")?;
             invoke(app, name, request, body).await
         }
+        ["v1", "platform"] => {
+            only(&method, Method::GET, "GET")?;
+            crate::platform::get(app, request)
+        }
         ["v1", "invocations"] => {
             only(&method, Method::GET, "GET")?;
             crate::invocations::list(app, request)

@@ -112,7 +112,11 @@ impl Runtime {
                 }
                 Err(error) => return Err(error),
             };
-            admitted.extend(function.admit()?);
+            admitted.extend(
+                function
+                    .admit()
+                    .inspect_err(|_| self.inner.platform.counters.rejected())?,
+            );
             functions.push(function);
         }
         let slots = self
@@ -120,8 +124,11 @@ impl Runtime {
             .slots
             .clone()
             .try_acquire_many_owned(spec.stages.len() as u32)
-            .map_err(|_| RuntimeError::Busy {
-                limit: self.inner.config.get_max_instances(),
+            .map_err(|_| {
+                self.inner.platform.counters.rejected();
+                RuntimeError::Busy {
+                    limit: self.inner.config.get_max_instances(),
+                }
             })?;
         Ok(PreparedPipeline::new(
             self.clone(),

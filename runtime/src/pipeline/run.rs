@@ -100,6 +100,16 @@ impl PreparedPipeline {
                 }
             }
         }
+        let mut counters: Vec<_> = inputs
+            .iter()
+            .filter_map(|input| match input {
+                StageInput::Pipe(reader) => Some(reader.counter()),
+                StageInput::Os(..) => None,
+            })
+            .collect();
+        counters.push(output.counter());
+        let _live = inner.live_pipes.register(counters);
+        let _running: Vec<_> = self.functions.iter().map(|f| f.running()).collect();
         outputs.push(StageOutput::Pipe(output));
         let started = Instant::now();
         let runs = self
@@ -165,6 +175,7 @@ impl PreparedPipeline {
             inner
                 .metrics
                 .record_stage(&stage.function, stage.outcome, stage.duration_us);
+            inner.platform.counters.ended(stage.outcome);
         }
         self.record(started, &stages, &runs);
         PipelineResult {

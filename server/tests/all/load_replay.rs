@@ -1,8 +1,10 @@
 //! faasrt-load against a real server: an open-loop schedule replayed while
 //! the server's journal is followed, every answered invocation joined with
-//! the server's record of it by trace id, and the two views consistent.
+//! the server's record of it by trace id, and the two views consistent;
+//! the platform series followed alongside counts every one of them.
 
 use crate::support::{TestServer, example};
+use faasrt_load::platform_series::PlatformFollower;
 use faasrt_load::server_journal::JournalFollower;
 use faasrt_load::synthetic::{FunctionLoad, Process, Rate, Spec};
 use faasrt_load::{HttpTarget, InjectOptions, Mapping, run_http};
@@ -35,13 +37,26 @@ async fn a_replayed_schedule_joins_the_servers_journal_record_for_record() {
         addr: server.addr,
         token: None,
     };
-    let (run, followed) = tokio::task::spawn_blocking(move || {
+    let (run, followed, series) = tokio::task::spawn_blocking(move || {
         let follower = JournalFollower::start(&target);
+        let platform = PlatformFollower::start(&target);
+        // The platform follower connects before the run starts.
+        std::thread::sleep(Duration::from_millis(100));
         let run = run_http(&schedule, &mapping, &target, &InjectOptions::default()).unwrap();
-        (run, follower.finish(Duration::from_millis(500)))
+        let followed = follower.finish(Duration::from_millis(500));
+        (run, followed, platform.finish(Duration::from_millis(200)))
     })
     .await
     .unwrap();
+    assert_eq!(series.error, None);
+    let samples = &series.collected.samples;
+    assert!(samples.len() >= 10, "{} samples", samples.len());
+    let ended: u64 = samples.iter().map(|s| s.ended["ok"]).sum();
+    assert_eq!(
+        ended,
+        run.records.len() as u64,
+        "every invocation ended in one sample"
+    );
     assert!(run.aborted.is_none(), "{:?}", run.aborted);
     assert!(run.records.len() > 100, "{} sent", run.records.len());
     assert_eq!(followed.error, None);

@@ -14,6 +14,7 @@ mod logs;
 mod native;
 mod observed;
 mod pipelines_http;
+mod platform;
 mod preinit;
 mod resident;
 mod restart;

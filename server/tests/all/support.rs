@@ -4,6 +4,10 @@
 pub use faasrt_testkit::http::Http;
 pub use faasrt_testkit::*;
 
+/// How often a test server samples its platform: often, so tests need not
+/// wait long for a sample.
+pub const SAMPLE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
 use faasrt_runtime::{Runtime, RuntimeConfig};
 use faasrt_server::{Server, ServerConfig, Token};
 use std::net::SocketAddr;
@@ -99,6 +103,7 @@ impl TestServer {
                     auth_all,
                     max_body_bytes: TEST_MAX_BODY,
                     source_dir: None,
+                    sample_interval: Some(SAMPLE_INTERVAL),
                 };
                 let server = Server::bind(runtime, Token::new(server_token), config)
                     .await

@@ -99,8 +99,11 @@ struct RunArgs {
     /// Do not follow the server's journal (server.csv).
     #[arg(long)]
     no_journal: bool,
+    /// Do not follow the server's platform series (platform.csv).
+    #[arg(long)]
+    no_platform: bool,
     /// The run directory (schedule.csv, invocations.csv, server.csv,
-    /// summary.json).
+    /// platform.csv, latency.hgrm, manifest.json, summary.json).
     #[arg(long)]
     out: PathBuf,
 }

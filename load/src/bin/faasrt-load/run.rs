@@ -3,6 +3,7 @@
 
 use super::{ClosedArgs, RunArgs, generate};
 use anyhow::Context;
+use faasrt_load::platform_series::{self, PlatformFollower};
 use faasrt_load::server_journal::{Followed, JournalFollower};
 use faasrt_load::{
     ClosedLoop, HttpTarget, InjectOptions, Mapping, Percentiles, Run, Schedule, record,
@@ -31,10 +32,23 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
     create_run_dir(&args.out)?;
     schedule.write_csv(&args.out.join("schedule.csv"))?;
     let follower = (!args.no_journal).then(|| JournalFollower::start(&target));
+    let platform = (!args.no_platform).then(|| PlatformFollower::start(&target));
     let run = run_http(&schedule, &mapping, &target, &options)?;
     if let Some(follower) = follower {
         let followed = follower.finish(Duration::from_millis(300));
         write_server_records(&run, &followed, &args.out)?;
+    }
+    if let Some(platform) = platform {
+        // The sample that covers the run's end comes at the server's next
+        // tick (1 s by default).
+        let series = platform.finish(Duration::from_millis(1_100));
+        platform_series::write_csv(&series.collected.samples, &args.out.join("platform.csv"))?;
+        println!(
+            "platform: {} samples ({} lost by the feed){}",
+            series.collected.samples.len(),
+            series.collected.lost,
+            series.error.map_or(String::new(), |e| format!("; {e}"))
+        );
     }
     report(
         &run,
