@@ -55,6 +55,35 @@ pub struct InjectOptions {
     /// ... and only this long into the run: the first sends of a run pay
     /// for connections and cold caches on both sides.
     pub guard_grace: Duration,
+    /// Counted as each invocation's answer arrives, for a progress bar.
+    pub progress: Option<Arc<Progress>>,
+}
+
+/// How far a run is: the invocations answered (or failed) so far.
+#[derive(Debug, Default)]
+pub struct Progress {
+    done: std::sync::atomic::AtomicU64,
+    failed: std::sync::atomic::AtomicU64,
+}
+
+impl Progress {
+    /// Invocations done (answered or failed).
+    pub fn done(&self) -> u64 {
+        self.done.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Of those, the ones that did not succeed.
+    pub fn failed(&self) -> u64 {
+        self.failed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count(&self, succeeded: bool) {
+        self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if !succeeded {
+            self.failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 impl Default for InjectOptions {
@@ -68,6 +97,7 @@ impl Default for InjectOptions {
             guard_after: 100,
             guard_grace: Duration::from_secs(1),
             run_id: new_run_id(),
+            progress: None,
         }
     }
 }
@@ -346,6 +376,7 @@ pub(crate) struct Sender {
     in_flight: Arc<tokio::sync::Semaphore>,
     /// The first half of every trace id this run sends.
     run_id: u64,
+    progress: Option<Arc<Progress>>,
 }
 
 impl Sender {
@@ -358,6 +389,7 @@ impl Sender {
             timeout: options.request_timeout,
             in_flight: Arc::new(tokio::sync::Semaphore::new(options.max_in_flight.max(1))),
             run_id: options.run_id,
+            progress: options.progress.clone(),
         }
     }
 
@@ -400,6 +432,9 @@ impl Sender {
             Ok(Err(error)) => (0, 0, Some(error)),
             Err(_) => (0, 0, Some(format!("no answer within {:?}", self.timeout))),
         };
+        if let Some(progress) = &self.progress {
+            progress.count(error.is_none());
+        }
         Record {
             index: request.index,
             trace_function: request.trace_function,

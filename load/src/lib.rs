@@ -15,6 +15,7 @@
 pub mod arrival;
 mod closed_loop;
 pub mod cpus;
+pub mod dataset;
 mod error;
 pub mod feed_follower;
 pub mod inject;
@@ -30,7 +31,7 @@ pub mod trace;
 pub use arrival::{ArrivalLaw, Spread};
 pub use closed_loop::{ClosedLoop, run_closed_loop};
 pub use error::TraceError;
-pub use inject::{HttpTarget, InjectError, InjectOptions, Run, run_http};
+pub use inject::{HttpTarget, InjectError, InjectOptions, Progress, Run, run_http};
 pub use mapping::{Mapping, MappingError};
 pub use record::{Percentiles, Record};
 pub use schedule::{Schedule, ScheduledInvocation, Summary};

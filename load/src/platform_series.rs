@@ -1,13 +1,12 @@
 //! Following a faasrt server's platform series during a run
-//! (`GET /v1/platform?follow=true&since=now`) and writing it as
-//! `platform.csv`: one row per sample, the server's CPU per core, memory,
-//! slots, runs in flight, what ended, refusals, kills, denials and pipes.
+//! (`GET /v1/platform?follow=true&since=now`): one sample per interval,
+//! the server's CPU per core, memory, slots, runs in flight, what ended,
+//! refusals, kills, denials and pipes (written by `dataset`).
 
 use crate::feed_follower::{Collected, Collector, FeedFollower};
 use crate::inject::HttpTarget;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 /// One sample of `GET /v1/platform`, as a run keeps it.
@@ -93,84 +92,7 @@ impl PlatformFollower {
 }
 
 /// The outcomes a sample's `ended` counts, in the columns' order.
-const OUTCOMES: [&str; 5] = ["ok", "exit", "trap", "timeout", "output_too_large"];
-
-/// Writes `samples` to `path` as CSV: fixed columns, then one
-/// `cpuN_busy` column per core, and the runs in flight per function as
-/// one JSON object.
-///
-/// # Errors
-/// The file cannot be written.
-pub fn write_csv(samples: &[PlatformSample], path: &Path) -> std::io::Result<()> {
-    let cores = samples.iter().map(|s| s.cpu_busy.len()).max().unwrap_or(0);
-    let mut writer = csv::Writer::from_path(path)?;
-    let mut header: Vec<String> = [
-        "seq",
-        "time_ns",
-        "interval_ns",
-        "process_cpu",
-        "rss_bytes",
-        "instance_slots",
-        "instance_slots_in_use",
-        "in_flight_total",
-    ]
-    .iter()
-    .map(|c| c.to_string())
-    .collect();
-    header.extend(OUTCOMES.iter().map(|o| format!("ended_{o}")));
-    header.extend(
-        [
-            "rejected",
-            "kills",
-            "seccomp_denials",
-            "native_processes",
-            "open_fds",
-            "live_pipes",
-            "pipe_buffered_bytes",
-            "in_flight",
-        ]
-        .iter()
-        .map(|c| c.to_string()),
-    );
-    header.extend((0..cores).map(|i| format!("cpu{i}_busy")));
-    writer.write_record(&header)?;
-    let optional = |value: Option<String>| value.unwrap_or_default();
-    for sample in samples {
-        let mut row = vec![
-            sample.seq.to_string(),
-            sample.time_ns.to_string(),
-            sample.interval_ns.to_string(),
-            optional(sample.process_cpu.map(|c| format!("{c:.4}"))),
-            optional(sample.rss_bytes.map(|b| b.to_string())),
-            sample.instance_slots.to_string(),
-            sample.instance_slots_in_use.to_string(),
-            sample.in_flight.values().sum::<u64>().to_string(),
-        ];
-        row.extend(
-            OUTCOMES
-                .iter()
-                .map(|o| sample.ended.get(*o).copied().unwrap_or(0).to_string()),
-        );
-        row.extend([
-            sample.rejected.to_string(),
-            sample.kills.to_string(),
-            sample.seccomp_denials.to_string(),
-            sample.native_processes.to_string(),
-            sample.open_fds.to_string(),
-            sample.live_pipes.to_string(),
-            sample.pipe_buffered_bytes.to_string(),
-            serde_json::to_string(&sample.in_flight).expect("a map serializes"),
-        ]);
-        row.extend((0..cores).map(|i| {
-            sample
-                .cpu_busy
-                .get(i)
-                .map_or(String::new(), |b| format!("{b:.4}"))
-        }));
-        writer.write_record(&row)?;
-    }
-    writer.flush()
-}
+pub(crate) const OUTCOMES: [&str; 5] = ["ok", "exit", "trap", "timeout", "output_too_large"];
 
 #[cfg(test)]
 mod tests {
@@ -179,28 +101,14 @@ mod tests {
     const LINE: &str = r#"{"seq":4,"time_ns":9,"interval_ns":1000,"cpu_busy":[0.5,0.25],"process_cpu":0.75,"rss_bytes":4096,"instance_slots":8,"instance_slots_in_use":2,"in_flight":{"a":1,"b":1},"ended":{"exit":0,"ok":3,"output_too_large":0,"timeout":1,"trap":0},"rejected":2,"kills":1,"seccomp_denials":0,"native_processes":0,"open_fds":12,"live_pipes":0,"pipe_buffered_bytes":0}"#;
 
     #[test]
-    fn lines_are_samples_or_losses_and_become_rows() {
+    fn lines_are_samples_or_losses() {
         let mut series = Series::default();
         series.take_line(LINE.as_bytes());
         series.take_line(br#"{"lost":2}"#);
         series.take_line(b"not json");
         assert_eq!(series.samples.len(), 1);
         assert_eq!(series.lost, 2);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("platform.csv");
-        write_csv(&series.samples, &path).unwrap();
-        let mut reader = csv::Reader::from_path(&path).unwrap();
-        let header = reader.headers().unwrap().clone();
-        let row = reader.records().next().unwrap().unwrap();
-        let get = |column: &str| {
-            let index = header.iter().position(|h| h == column).expect(column);
-            row[index].to_owned()
-        };
-        assert_eq!(get("seq"), "4");
-        assert_eq!(get("in_flight_total"), "2");
-        assert_eq!(get("ended_ok"), "3");
-        assert_eq!(get("ended_timeout"), "1");
-        assert_eq!(get("cpu1_busy"), "0.2500");
-        assert_eq!(get("in_flight"), r#"{"a":1,"b":1}"#);
+        assert_eq!(series.samples[0].ended["ok"], 3);
+        assert_eq!(series.samples[0].cpu_busy, vec![0.5, 0.25]);
     }
 }

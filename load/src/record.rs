@@ -139,48 +139,6 @@ pub fn write_hgrm(values: impl Iterator<Item = u64>, path: &Path) -> std::io::Re
     out.flush()
 }
 
-/// Writes `records` as CSV, one row per invocation, in schedule order.
-///
-/// # Errors
-/// The file cannot be written.
-pub fn write_csv(records: &[Record], path: &Path) -> std::io::Result<()> {
-    let file = std::fs::File::create(path)?;
-    let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(file));
-    writer.write_record([
-        "index",
-        "trace_id",
-        "trace_function",
-        "function",
-        "scheduled_ns",
-        "sent_ns",
-        "done_ns",
-        "latency_ns",
-        "send_lag_ns",
-        "status",
-        "request_bytes",
-        "response_bytes",
-        "error",
-    ])?;
-    for r in records {
-        writer.write_record([
-            r.index.to_string().as_str(),
-            &r.trace_id,
-            &r.trace_function,
-            &r.function,
-            &r.scheduled_ns.to_string(),
-            &r.sent_ns.to_string(),
-            &r.done_ns.to_string(),
-            &r.latency_ns().to_string(),
-            &r.send_lag_ns().to_string(),
-            &r.status.to_string(),
-            &r.request_bytes.to_string(),
-            &r.response_bytes.to_string(),
-            r.error.as_deref().unwrap_or(""),
-        ])?;
-    }
-    writer.into_inner().map_err(|e| e.into_error())?.flush()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

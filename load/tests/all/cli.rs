@@ -107,8 +107,41 @@ fn run_sends_a_synthetic_workload_and_writes_the_run_directory() {
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["target"], addr.to_string());
     assert!(manifest["command_line"].as_array().unwrap().len() > 3);
+    assert_eq!(manifest["seed"], 1);
+    assert_ne!(manifest["git_revision"], "");
+    assert_eq!(manifest["config_xxh3"].as_str().unwrap().len(), 16);
     let hgrm = std::fs::read_to_string(out.join("latency.hgrm")).unwrap();
     assert!(hgrm.contains("Total count    =           50"), "{hgrm}");
+    // The dataset: Parquet next to the CSV, and the plots.
+    let parquet = std::fs::read(out.join("invocations.parquet")).unwrap();
+    assert!(parquet.starts_with(b"PAR1") && parquet.ends_with(b"PAR1"));
+    assert!(out.join("platform.parquet").exists() && out.join("platform.csv").exists());
+    for plot in ["latency_cdf.svg", "over_time.svg", "start_kinds.svg"] {
+        let svg = std::fs::read_to_string(out.join(plot)).unwrap();
+        assert!(svg.starts_with("<svg"), "{plot}");
+    }
+    // The same configuration, run again into another directory, hashes
+    // the same.
+    let again = dir.path().join("again");
+    let output = faasrt_load()
+        .args([
+            "run",
+            "--function",
+            "up",
+            "--target",
+            &addr.to_string(),
+            "--synthetic",
+        ])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&again)
+        .output()
+        .unwrap();
+    succeeded(&output);
+    let second: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(again.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(second["config_xxh3"], manifest["config_xxh3"]);
 }
 
 #[test]

@@ -96,14 +96,16 @@ struct RunArgs {
     /// Requests in flight at most.
     #[arg(long, default_value_t = 4096)]
     max_in_flight: usize,
-    /// Do not follow the server's journal (server.csv).
+    /// Do not follow the server's journal (the server's columns of
+    /// invocations.csv).
     #[arg(long)]
     no_journal: bool,
     /// Do not follow the server's platform series (platform.csv).
     #[arg(long)]
     no_platform: bool,
-    /// The run directory (schedule.csv, invocations.csv, server.csv,
-    /// platform.csv, latency.hgrm, manifest.json, summary.json).
+    /// The run directory (schedule.csv, invocations.{csv,parquet},
+    /// platform.{csv,parquet}, latency.hgrm, the SVG plots, manifest.json,
+    /// summary.json).
     #[arg(long)]
     out: PathBuf,
 }

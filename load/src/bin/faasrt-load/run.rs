@@ -3,12 +3,14 @@
 
 use super::{ClosedArgs, RunArgs, generate};
 use anyhow::Context;
-use faasrt_load::platform_series::{self, PlatformFollower};
-use faasrt_load::server_journal::{Followed, JournalFollower};
+use faasrt_load::dataset;
+use faasrt_load::platform_series::{PlatformFollower, PlatformSample};
+use faasrt_load::server_journal::{Followed, JournalFollower, ServerRecord};
 use faasrt_load::{
     ClosedLoop, HttpTarget, InjectOptions, Mapping, Percentiles, Run, Schedule, record,
     run_closed_loop, run_http,
 };
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -33,76 +35,122 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
     schedule.write_csv(&args.out.join("schedule.csv"))?;
     let follower = (!args.no_journal).then(|| JournalFollower::start(&target));
     let platform = (!args.no_platform).then(|| PlatformFollower::start(&target));
-    let run = run_http(&schedule, &mapping, &target, &options)?;
-    if let Some(follower) = follower {
-        let followed = follower.finish(Duration::from_millis(300));
-        write_server_records(&run, &followed, &args.out)?;
+    let progress = ProgressBar::start(schedule.entries().len() as u64);
+    let options = InjectOptions {
+        progress: Some(progress.counts()),
+        ..options
+    };
+    let run = run_http(&schedule, &mapping, &target, &options);
+    progress.finish();
+    let run = run?;
+    let followed = follower.map(|f| f.finish(Duration::from_millis(300)));
+    if let Some(followed) = &followed {
+        report_joined(&run, followed);
     }
-    if let Some(platform) = platform {
-        // The sample that covers the run's end comes at the server's next
-        // tick (1 s by default).
-        let series = platform.finish(Duration::from_millis(1_100));
-        platform_series::write_csv(&series.collected.samples, &args.out.join("platform.csv"))?;
+    // The sample that covers the run's end comes at the server's next
+    // tick (1 s by default).
+    let series = platform.map(|p| p.finish(Duration::from_millis(1_100)));
+    if let Some(series) = &series {
         println!(
             "platform: {} samples ({} lost by the feed){}",
             series.collected.samples.len(),
             series.collected.lost,
-            series.error.map_or(String::new(), |e| format!("; {e}"))
+            series
+                .error
+                .as_ref()
+                .map_or(String::new(), |e| format!("; {e}"))
         );
     }
+    let server = followed.map(|f| f.by_trace).unwrap_or_default();
+    let samples = series.map(|s| s.collected.samples).unwrap_or_default();
+    write_dataset(&args.out, &run, &server, &samples)?;
+    let manifest = Manifest {
+        target: args.connect.target,
+        seed: args.schedule.is_none().then_some(args.generate.seed),
+        schedule: &args.out.join("schedule.csv"),
+    };
     report(
         &run,
         requested,
         schedule.entries().len() as u64,
-        args.connect.target,
+        &manifest,
         &args.out,
     )
 }
 
-/// Writes `server.csv`: the server's journal record of each invocation the
-/// run sent, by trace id, and says how many joined.
-fn write_server_records(run: &Run, followed: &Followed, out: &Path) -> anyhow::Result<()> {
-    let mut writer = csv::Writer::from_path(out.join("server.csv"))?;
-    writer.write_record([
-        "trace_id",
-        "seq",
-        "start_kind",
-        "server_arrival_ns",
-        "server_start_ns",
-        "server_ready_ns",
-        "server_end_ns",
-        "server_queue_ns",
-        "server_run_ns",
-        "outcome",
-        "cpu_ns",
-        "peak_memory_bytes",
-    ])?;
-    let optional = |value: Option<u64>| value.map_or(String::new(), |v| v.to_string());
-    let mut joined = 0;
-    for record in &run.records {
-        let Some(server) = followed.by_trace.get(&record.trace_id) else {
-            continue;
-        };
-        joined += 1;
-        writer.write_record([
-            record.trace_id.as_str(),
-            &server.seq.to_string(),
-            &server.start_kind,
-            &server.arrival_ns.to_string(),
-            &server.start_ns.to_string(),
-            &server.ready_ns.to_string(),
-            &server.end_ns.to_string(),
-            &server
-                .start_ns
-                .saturating_sub(server.arrival_ns)
-                .to_string(),
-            &server.end_ns.saturating_sub(server.start_ns).to_string(),
-            &server.outcome,
-            &optional(server.cpu_ns),
-            &optional(server.peak_memory_bytes),
-        ])?;
+/// Writes `invocations.{csv,parquet}` (the injector's rows joined with the
+/// server's), `platform.{csv,parquet}` and the plots.
+fn write_dataset(
+    out: &Path,
+    run: &Run,
+    server: &HashMap<String, ServerRecord>,
+    samples: &[PlatformSample],
+) -> anyhow::Result<()> {
+    let invocations = dataset::invocations_table(&run.records, server);
+    invocations.write_csv(&out.join("invocations.csv"))?;
+    invocations.write(&out.join("invocations.parquet"))?;
+    let platform = dataset::platform_table(samples);
+    platform.write_csv(&out.join("platform.csv"))?;
+    platform.write(&out.join("platform.parquet"))?;
+    dataset::plots::draw_all(out, &run.records, server, samples)?;
+    Ok(())
+}
+
+/// A progress bar on stderr while a run goes, when stderr is a terminal
+/// (indicatif draws nothing otherwise).
+struct ProgressBar {
+    counts: std::sync::Arc<faasrt_load::Progress>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    drawer: std::thread::JoinHandle<()>,
+}
+
+impl ProgressBar {
+    fn start(total: u64) -> Self {
+        let counts = std::sync::Arc::new(faasrt_load::Progress::default());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} invocations done, {msg}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        let (seen, flag) = (counts.clone(), stop.clone());
+        // Its own thread: the bar never runs on the sending threads.
+        let drawer = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                bar.set_position(seen.done());
+                bar.set_message(format!("{} failed", seen.failed()));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            bar.set_position(seen.done());
+            bar.finish_and_clear();
+        });
+        ProgressBar {
+            counts,
+            stop,
+            drawer,
+        }
     }
-    writer.flush()?;
+
+    fn counts(&self) -> std::sync::Arc<faasrt_load::Progress> {
+        self.counts.clone()
+    }
+
+    fn finish(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.drawer.join();
+    }
+}
+
+/// Says how many answered invocations joined their server record.
+fn report_joined(run: &Run, followed: &Followed) {
+    let joined = run
+        .records
+        .iter()
+        .filter(|r| followed.by_trace.contains_key(&r.trace_id))
+        .count();
     let answered = run.records.iter().filter(|r| r.status != 0).count();
     println!(
         "server journal: {joined} of {answered} answered invocations joined by trace id ({} lost by the feed){}",
@@ -112,7 +160,6 @@ fn write_server_records(run: &Run, followed: &Followed, out: &Path) -> anyhow::R
             .as_ref()
             .map_or(String::new(), |e| format!("; {e}"))
     );
-    Ok(())
 }
 
 pub(super) fn closed(args: ClosedArgs) -> anyhow::Result<()> {
@@ -141,11 +188,27 @@ pub(super) fn closed(args: ClosedArgs) -> anyhow::Result<()> {
         sent as f64 / run.wall.as_secs_f64(),
         load.clients
     );
-    report(&run, sent, sent, args.connect.target, &args.out)
+    write_dataset(&args.out, &run, &HashMap::new(), &[])?;
+    let manifest = Manifest {
+        target: args.connect.target,
+        seed: None,
+        schedule: Path::new(""),
+    };
+    report(&run, sent, sent, &manifest, &args.out)
 }
 
-/// Writes `manifest.json`: what ran, where, and how it was asked for.
-fn write_manifest(target: std::net::SocketAddr, out: &Path) -> anyhow::Result<()> {
+/// What the manifest says of a run besides the machine.
+struct Manifest<'a> {
+    target: std::net::SocketAddr,
+    /// The generators' seed, when the schedule was generated here.
+    seed: Option<u64>,
+    /// The saved schedule, hashed into the manifest.
+    schedule: &'a Path,
+}
+
+/// Writes `manifest.json`: the versions, the configuration and its hash,
+/// the seed and the machine.
+fn write_manifest(manifest: &Manifest, out: &Path) -> anyhow::Result<()> {
     let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
     let cpu_model = read("/proc/cpuinfo")
         .lines()
@@ -157,10 +220,31 @@ fn write_manifest(target: std::net::SocketAddr, out: &Path) -> anyhow::Result<()
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
+    let command_line: Vec<String> = std::env::args().collect();
+    let schedule = std::fs::read(manifest.schedule).unwrap_or_default();
+    // The command line without the run directory, and the schedule: two
+    // runs with the same hash sent the same invocations the same way.
+    let mut configuration: Vec<&str> = Vec::new();
+    let mut args = command_line.iter().skip(1).map(String::as_str);
+    while let Some(arg) = args.next() {
+        match arg {
+            "--out" => {
+                args.next();
+            }
+            _ if arg.starts_with("--out=") => {}
+            _ => configuration.push(arg),
+        }
+    }
+    let mut hashed = configuration.join("\0").into_bytes();
+    hashed.extend_from_slice(&schedule);
     let manifest = serde_json::json!({
         "faasrt_load_version": env!("CARGO_PKG_VERSION"),
-        "command_line": std::env::args().collect::<Vec<_>>(),
-        "target": target.to_string(),
+        "git_revision": env!("FAASRT_GIT_REVISION"),
+        "command_line": command_line,
+        "config_xxh3": format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&hashed)),
+        "schedule_xxh3": format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&schedule)),
+        "seed": manifest.seed,
+        "target": manifest.target.to_string(),
         "written_at_unix_s": started,
         "kernel": read("/proc/sys/kernel/osrelease").trim(),
         "cpu_model": cpu_model,
@@ -216,16 +300,16 @@ fn create_run_dir(out: &PathBuf) -> anyhow::Result<()> {
         .with_context(|| format!("creating the run directory {}", out.display()))
 }
 
-/// Writes `invocations.csv` and `summary.json` into `out` and prints the
-/// summary; an aborted run is an error.
+/// Writes `latency.hgrm`, `manifest.json` and `summary.json` into `out`
+/// and prints the summary; an aborted run is an error.
 fn report(
     run: &Run,
     requested: u64,
     scheduled: u64,
-    target: std::net::SocketAddr,
+    manifest: &Manifest,
     out: &Path,
 ) -> anyhow::Result<()> {
-    record::write_csv(&run.records, &out.join("invocations.csv"))?;
+    let target = manifest.target;
     record::write_hgrm(
         run.records
             .iter()
@@ -233,7 +317,7 @@ fn report(
             .map(|r| r.latency_ns()),
         &out.join("latency.hgrm"),
     )?;
-    write_manifest(target, out)?;
+    write_manifest(manifest, out)?;
     let succeeded = run.records.iter().filter(|r| r.succeeded()).count();
     let latency = Percentiles::of(
         run.records

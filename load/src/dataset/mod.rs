@@ -1,0 +1,203 @@
+//! A run as a dataset: `invocations.parquet` (one row per invocation sent,
+//! the injector's view joined with the server's journal record by trace
+//! id), `platform.parquet` (the server's platform series) and the SVG plots
+//! (`plots`). The CSV files next to them carry the same columns.
+
+mod parquet_table;
+pub mod plots;
+
+pub use parquet_table::{ParquetError, Table, Values};
+
+use crate::platform_series::PlatformSample;
+use crate::record::Record;
+use crate::server_journal::ServerRecord;
+use std::collections::HashMap;
+
+/// The table of `invocations.{csv,parquet}`: the injector's view of each
+/// invocation, then the server's journal record of it (null where the
+/// invocation has no server record: never answered, or lost by the feed).
+pub fn invocations_table(records: &[Record], server: &HashMap<String, ServerRecord>) -> Table {
+    let joined: Vec<Option<&ServerRecord>> =
+        records.iter().map(|r| server.get(&r.trace_id)).collect();
+    let u64s = |f: fn(&Record) -> u64| Values::U64(records.iter().map(|r| Some(f(r))).collect());
+    let texts =
+        |f: fn(&Record) -> String| Values::Text(records.iter().map(|r| Some(f(r))).collect());
+    let server_u64 = |f: fn(&ServerRecord) -> Option<u64>| {
+        Values::U64(joined.iter().map(|s| s.and_then(f)).collect())
+    };
+    let server_text =
+        |f: fn(&ServerRecord) -> String| Values::Text(joined.iter().map(|s| s.map(f)).collect());
+    let mut table = Table::default();
+    table
+        .required("index", u64s(|r| r.index))
+        .required("trace_id", texts(|r| r.trace_id.clone()))
+        .required("trace_function", texts(|r| r.trace_function.clone()))
+        .required("function", texts(|r| r.function.clone()))
+        .required("scheduled_ns", u64s(|r| r.scheduled_ns))
+        .required("sent_ns", u64s(|r| r.sent_ns))
+        .required("done_ns", u64s(|r| r.done_ns))
+        .required("latency_ns", u64s(Record::latency_ns))
+        .required("send_lag_ns", u64s(Record::send_lag_ns))
+        .required(
+            "status",
+            Values::I32(records.iter().map(|r| Some(i32::from(r.status))).collect()),
+        )
+        .required("request_bytes", u64s(|r| r.request_bytes))
+        .required("response_bytes", u64s(|r| r.response_bytes))
+        .nullable(
+            "error",
+            Values::Text(records.iter().map(|r| r.error.clone()).collect()),
+        )
+        .nullable("seq", server_u64(|s| Some(s.seq)))
+        .nullable("start_kind", server_text(|s| s.start_kind.clone()))
+        .nullable("server_arrival_ns", server_u64(|s| Some(s.arrival_ns)))
+        .nullable("server_start_ns", server_u64(|s| Some(s.start_ns)))
+        .nullable("server_ready_ns", server_u64(|s| Some(s.ready_ns)))
+        .nullable("server_end_ns", server_u64(|s| Some(s.end_ns)))
+        .nullable(
+            "server_queue_ns",
+            server_u64(|s| Some(s.start_ns.saturating_sub(s.arrival_ns))),
+        )
+        .nullable(
+            "server_run_ns",
+            server_u64(|s| Some(s.end_ns.saturating_sub(s.start_ns))),
+        )
+        .nullable("outcome", server_text(|s| s.outcome.clone()))
+        .nullable("cpu_ns", server_u64(|s| s.cpu_ns))
+        .nullable("peak_memory_bytes", server_u64(|s| s.peak_memory_bytes));
+    table
+}
+
+/// The table of `platform.{csv,parquet}`: one row per platform sample.
+pub fn platform_table(samples: &[PlatformSample]) -> Table {
+    let u64s =
+        |f: fn(&PlatformSample) -> u64| Values::U64(samples.iter().map(|s| Some(f(s))).collect());
+    let mut table = Table::default();
+    table
+        .required("seq", u64s(|s| s.seq))
+        .required("time_ns", u64s(|s| s.time_ns))
+        .required("interval_ns", u64s(|s| s.interval_ns))
+        .nullable(
+            "process_cpu",
+            Values::F64(samples.iter().map(|s| s.process_cpu).collect()),
+        )
+        .nullable(
+            "rss_bytes",
+            Values::U64(samples.iter().map(|s| s.rss_bytes).collect()),
+        )
+        .required("instance_slots", u64s(|s| s.instance_slots))
+        .required("instance_slots_in_use", u64s(|s| s.instance_slots_in_use))
+        .required("in_flight_total", u64s(|s| s.in_flight.values().sum()));
+    for outcome in crate::platform_series::OUTCOMES {
+        table.required(
+            &format!("ended_{outcome}"),
+            Values::U64(
+                samples
+                    .iter()
+                    .map(|s| Some(s.ended.get(outcome).copied().unwrap_or(0)))
+                    .collect(),
+            ),
+        );
+    }
+    table
+        .required("rejected", u64s(|s| s.rejected))
+        .required("kills", u64s(|s| s.kills))
+        .required("seccomp_denials", u64s(|s| s.seccomp_denials))
+        .required("native_processes", u64s(|s| s.native_processes))
+        .required("open_fds", u64s(|s| s.open_fds))
+        .required("live_pipes", u64s(|s| s.live_pipes))
+        .required("pipe_buffered_bytes", u64s(|s| s.pipe_buffered_bytes))
+        .required(
+            "in_flight",
+            Values::Text(
+                samples
+                    .iter()
+                    .map(|s| Some(serde_json::to_string(&s.in_flight).expect("a map serializes")))
+                    .collect(),
+            ),
+        );
+    let cores = samples.iter().map(|s| s.cpu_busy.len()).max().unwrap_or(0);
+    for core in 0..cores {
+        table.nullable(
+            &format!("cpu{core}_busy"),
+            Values::F64(
+                samples
+                    .iter()
+                    .map(|s| s.cpu_busy.get(core).copied())
+                    .collect(),
+            ),
+        );
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::RowAccessor;
+
+    fn record(index: u64, trace_id: &str) -> Record {
+        Record {
+            index,
+            trace_function: "t".into(),
+            trace_id: trace_id.into(),
+            function: "hello".into(),
+            scheduled_ns: 100,
+            sent_ns: 110,
+            done_ns: 200,
+            status: 200,
+            request_bytes: 3,
+            response_bytes: 14,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn an_invocation_joins_its_server_record_or_has_nulls() {
+        let server = ServerRecord {
+            seq: 9,
+            start_kind: "snapshot".into(),
+            arrival_ns: 1_000,
+            start_ns: 1_010,
+            ready_ns: 1_020,
+            end_ns: 1_050,
+            outcome: "ok".into(),
+            cpu_ns: Some(30),
+            peak_memory_bytes: Some(65_536),
+            trace: Some("aa".into()),
+        };
+        let records = [record(0, "aa"), record(1, "bb")];
+        let table = invocations_table(&records, &HashMap::from([("aa".into(), server)]));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("invocations.parquet");
+        table.write(&path).unwrap();
+        let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let schema = reader.metadata().file_metadata().schema_descr_ptr();
+        let column = |name: &str| {
+            (0..schema.num_columns())
+                .find(|&i| schema.column(i).name() == name)
+                .unwrap_or_else(|| panic!("no column {name}"))
+        };
+        let rows: Vec<_> = reader
+            .get_row_iter(None)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(rows[0].get_ulong(column("latency_ns")).unwrap(), 100);
+        assert_eq!(rows[0].get_ulong(column("server_queue_ns")).unwrap(), 10);
+        assert_eq!(
+            rows[0].get_string(column("start_kind")).unwrap(),
+            "snapshot"
+        );
+        assert_eq!(
+            rows[0].get_ulong(column("peak_memory_bytes")).unwrap(),
+            65_536
+        );
+        assert!(
+            rows[1].get_ulong(column("seq")).is_err(),
+            "no server record: null"
+        );
+        assert_eq!(rows[1].get_int(column("status")).unwrap(), 200);
+    }
+}
