@@ -3,7 +3,9 @@
 //! measures the most a server sustains, not its latency at a given rate
 //! (a closed loop slows down with its target; use a schedule for that).
 
-use crate::inject::{HttpTarget, InjectOptions, Request, Run, Sender, nanos_since, process_cpu};
+use crate::inject::{
+    HttpSender, HttpTarget, InjectOptions, Invoker, Request, Run, nanos_since, process_cpu,
+};
 use crate::record::Record;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -37,39 +39,48 @@ pub fn run_closed_loop(
         .enable_all()
         .build()
         .map_err(crate::InjectError::Runtime)?;
-    let sender = Sender::new(target, options);
-    let paths: Arc<[Arc<str>]> = load
+    let functions: Vec<Arc<str>> = load
         .functions
         .iter()
-        .map(|f| Arc::from(format!("/v1/functions/{f}/invoke")))
+        .map(|f| Arc::from(f.as_str()))
         .collect();
+    let sender = {
+        let _entered = workers.enter();
+        Arc::new(HttpSender::new(target, &functions, options))
+    };
+    let invoker = Invoker {
+        timeout: options.request_timeout,
+        progress: options.progress.clone(),
+        run_id: options.run_id,
+    };
     let cpu_before = process_cpu();
     let start = Instant::now();
     let deadline = start + load.duration;
     let clients: Vec<_> = (0..load.clients.max(1))
         .map(|client| {
-            let (sender, paths, functions, input) = (
+            let (sender, invoker, functions, input) = (
                 sender.clone(),
-                paths.clone(),
-                load.functions.clone(),
+                invoker.clone(),
+                functions.clone(),
                 load.input.clone(),
             );
             workers.spawn(async move {
                 let mut records = Vec::new();
                 let mut turn = client;
                 while Instant::now() < deadline {
-                    let which = turn % paths.len();
+                    let which = turn % functions.len();
                     turn += 1;
                     // Unique per client and turn, so that each trace id
                     // is; the records are numbered afresh at the end.
                     let request = Request {
                         index: ((client as u64) << 40) | turn as u64,
-                        trace_function: functions[which].clone(),
-                        path: paths[which].clone(),
+                        function: which,
+                        trace_function: functions[which].to_string(),
+                        deployed: functions[which].clone(),
                         input: input.clone(),
                         scheduled_ns: nanos_since(start),
                     };
-                    records.push(sender.send(request, start).await);
+                    records.push(invoker.invoke(&*sender, request, start).await);
                 }
                 records
             })

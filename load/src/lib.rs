@@ -10,7 +10,9 @@
 //! sustains; [`synthetic`] specs describe workloads no trace has. During a
 //! run, [`server_journal`] follows the server's journal (its own record of
 //! each invocation) and [`platform_series`] its platform samples. The
-//! `faasrt-load` binary drives all of it. It speaks to faasrt over HTTP and depends on no other faasrt crate.
+//! `faasrt-load` binary drives all of it. The library speaks to faasrt
+//! over HTTP and depends on no other faasrt crate; the binary's
+//! `--in-process` mode runs the runtime itself behind a [`Target`].
 
 pub mod arrival;
 mod closed_loop;
@@ -31,7 +33,10 @@ pub mod trace;
 pub use arrival::{ArrivalLaw, Spread};
 pub use closed_loop::{ClosedLoop, run_closed_loop};
 pub use error::TraceError;
-pub use inject::{HttpTarget, InjectError, InjectOptions, Progress, Run, run_http};
+pub use inject::{
+    Answer, HttpTarget, InjectError, InjectOptions, NullTarget, Progress, Run, Target, TraceIds,
+    deployed_functions, run_http, run_open_loop,
+};
 pub use mapping::{Mapping, MappingError};
 pub use record::{Percentiles, Record};
 pub use schedule::{Schedule, ScheduledInvocation, Summary};

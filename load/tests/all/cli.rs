@@ -145,6 +145,69 @@ fn run_sends_a_synthetic_workload_and_writes_the_run_directory() {
 }
 
 #[test]
+fn run_in_process_invokes_the_runtime_as_a_library_and_null_invokes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.json");
+    std::fs::write(
+        &spec,
+        r#"{"duration_s": 0.5, "functions": [{"function": "f", "rate": {"constant": 200}, "arrivals": "regular", "input": "abc"}]}"#,
+    )
+    .unwrap();
+    let upper = faasrt_example_artifacts::wasm_dir().join("upper.wasm");
+    let out = dir.path().join("in-process");
+    let output = faasrt_load()
+        .args(["run", "--in-process", "--function", "up"])
+        .arg("--module")
+        .arg(format!("up={}", upper.display()))
+        .arg("--synthetic")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = succeeded(&output);
+    assert!(stdout.contains("100 sent of 100 scheduled"), "{stdout}");
+    assert!(stdout.contains("100 succeeded"), "{stdout}");
+    let rows = std::fs::read_to_string(out.join("invocations.csv")).unwrap();
+    // Every row: 3 bytes in, "ABC" out.
+    assert!(
+        rows.lines().skip(1).all(|row| row.contains(",200,3,3,")),
+        "{rows}"
+    );
+
+    let out = dir.path().join("null");
+    let output = faasrt_load()
+        .args(["run", "--null-target", "--function", "up", "--synthetic"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = succeeded(&output);
+    assert!(stdout.contains("100 succeeded"), "{stdout}");
+    let rows = std::fs::read_to_string(out.join("invocations.csv")).unwrap();
+    assert!(
+        rows.lines().skip(1).all(|row| row.contains(",200,3,0,")),
+        "{rows}"
+    );
+
+    // --in-process without a module is refused before anything runs.
+    let output = faasrt_load()
+        .args(["run", "--in-process", "--function", "up", "--synthetic"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(dir.path().join("none"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--module"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
 fn closed_reports_its_rate() {
     let (addr, _) = super::inject::stand_in_server(std::time::Duration::ZERO);
     let dir = tempfile::tempdir().unwrap();

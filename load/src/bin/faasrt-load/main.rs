@@ -9,6 +9,7 @@ use faasrt_load::trace::{azure2019, azure2021, faasload};
 use faasrt_load::{ArrivalLaw, Schedule, Spread};
 use std::path::PathBuf;
 
+mod in_process;
 mod run;
 
 /// faasrt-load: trace replay and workload injection for faasrt.
@@ -103,6 +104,18 @@ struct RunArgs {
     /// Do not follow the server's platform series (platform.csv).
     #[arg(long)]
     no_platform: bool,
+    /// Run the faasrt runtime inside the injector, in memory, and invoke
+    /// it as a library (no server, no HTTP; `--target` is not used): the
+    /// functions are those of `--module`.
+    #[arg(long, requires = "modules", conflicts_with = "null_target")]
+    in_process: bool,
+    /// A function for `--in-process`: `NAME=FILE.wasm` (repeatable).
+    #[arg(long = "module", value_name = "NAME=FILE")]
+    modules: Vec<in_process::ModuleArg>,
+    /// Send nothing: every invocation is answered at once with an empty 200.
+    /// Measures what the injector alone can issue.
+    #[arg(long)]
+    null_target: bool,
     /// The run directory (schedule.csv, invocations.{csv,parquet},
     /// platform.{csv,parquet}, latency.hgrm, the SVG plots, manifest.json,
     /// summary.json).

@@ -1,14 +1,15 @@
 //! `faasrt-load run`: the schedule sent, the run directory written, a
 //! summary printed.
 
+use super::in_process::{self, RuntimeTarget};
 use super::{ClosedArgs, RunArgs, generate};
 use anyhow::Context;
 use faasrt_load::dataset;
 use faasrt_load::platform_series::{PlatformFollower, PlatformSample};
 use faasrt_load::server_journal::{Followed, JournalFollower, ServerRecord};
 use faasrt_load::{
-    ClosedLoop, HttpTarget, InjectOptions, Mapping, Percentiles, Run, Schedule, record,
-    run_closed_loop, run_http,
+    ClosedLoop, HttpTarget, InjectOptions, Mapping, NullTarget, Percentiles, Run, Schedule,
+    deployed_functions, record, run_closed_loop, run_http, run_open_loop,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -33,14 +34,28 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
     )?;
     create_run_dir(&args.out)?;
     schedule.write_csv(&args.out.join("schedule.csv"))?;
-    let follower = (!args.no_journal).then(|| JournalFollower::start(&target));
-    let platform = (!args.no_platform).then(|| PlatformFollower::start(&target));
+    // Only a server has a journal and a platform series to follow.
+    let remote = !args.in_process && !args.null_target;
+    let follower = (remote && !args.no_journal).then(|| JournalFollower::start(&target));
+    let platform = (remote && !args.no_platform).then(|| PlatformFollower::start(&target));
     let progress = ProgressBar::start(schedule.entries().len() as u64);
     let options = InjectOptions {
         progress: Some(progress.counts()),
         ..options
     };
-    let run = run_http(&schedule, &mapping, &target, &options);
+    let run = if args.in_process {
+        let runtime = in_process::open_runtime(&args.modules)?;
+        let functions = deployed_functions(&schedule, &mapping)?;
+        run_open_loop(&schedule, &functions, &options, |_| RuntimeTarget {
+            runtime: runtime.clone(),
+            functions: functions.clone(),
+        })
+    } else if args.null_target {
+        let functions = deployed_functions(&schedule, &mapping)?;
+        run_open_loop(&schedule, &functions, &options, |_| NullTarget)
+    } else {
+        run_http(&schedule, &mapping, &target, &options)
+    };
     progress.finish();
     let run = run?;
     let followed = follower.map(|f| f.finish(Duration::from_millis(300)));

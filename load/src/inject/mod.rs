@@ -1,6 +1,9 @@
-//! The open-loop HTTP injector: sends every invocation of a [`Schedule`] to
-//! a faasrt server at its scheduled time, whatever the answers to earlier
-//! ones, and records each ([`Record`]).
+//! The open-loop injector: sends every invocation of a [`Schedule`] to a
+//! [`Target`] at its scheduled time, whatever the answers to earlier ones,
+//! and records each ([`Record`]). The targets: a faasrt server over HTTP
+//! (`http`), nothing at all ([`NullTarget`], which measures the injector
+//! alone), or any other that implements [`Target`] (the `faasrt-load`
+//! binary's in-process runtime).
 //!
 //! Each sending thread (`workers` of them) keeps its share of the schedule
 //! and carries its own requests: it sleeps while its next invocation is
@@ -12,26 +15,19 @@
 //! does wait, and falls behind: the run then warns when it has sent 10%
 //! fewer invocations than were due, and stops at 20%.
 
+mod http;
+mod target;
+
+pub(crate) use http::HttpSender;
+pub use http::HttpTarget;
+pub use target::{Answer, NullTarget, Target};
+
 use crate::mapping::{Mapping, MappingError};
 use crate::record::Record;
 use crate::schedule::Schedule;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The faasrt server to invoke.
-#[derive(Clone, Debug)]
-pub struct HttpTarget {
-    /// Its address.
-    pub addr: SocketAddr,
-    /// Its token, for a server that runs with `--auth-all`.
-    pub token: Option<String>,
-}
 
 /// How a run is carried out.
 #[derive(Clone, Debug)]
@@ -130,8 +126,8 @@ pub enum InjectError {
     Runtime(std::io::Error),
 }
 
-/// Sends `schedule` to `target`, each trace function's invocations to the
-/// function `mapping` gives it.
+/// Sends `schedule` to the faasrt server at `target`, each trace
+/// function's invocations to the function `mapping` gives it.
 ///
 /// # Errors
 /// [`InjectError`] before anything is sent; what goes wrong once the run
@@ -143,16 +139,40 @@ pub fn run_http(
     target: &HttpTarget,
     options: &InjectOptions,
 ) -> Result<Run, InjectError> {
-    let paths: Vec<Arc<str>> = schedule
+    let functions = deployed_functions(schedule, mapping)?;
+    run_open_loop(schedule, &functions, options, |worker_options| {
+        HttpSender::new(target, &functions, worker_options)
+    })
+}
+
+/// The deployed function of each of `schedule`'s trace functions, in the
+/// schedule's function order.
+///
+/// # Errors
+/// [`MappingError`] for a trace function `mapping` has no function for.
+pub fn deployed_functions(
+    schedule: &Schedule,
+    mapping: &Mapping,
+) -> Result<Vec<Arc<str>>, MappingError> {
+    schedule
         .functions()
         .iter()
-        .map(|id| {
-            Ok(Arc::from(format!(
-                "/v1/functions/{}/invoke",
-                mapping.target(id)?
-            )))
-        })
-        .collect::<Result<_, MappingError>>()?;
+        .map(|id| mapping.target(id).map(Arc::from))
+        .collect()
+}
+
+/// Sends `schedule` open loop to targets made by `make_target` (one per
+/// sending thread, made on it, from that thread's options): invocation `i`
+/// goes to function `functions[schedule.entries()[i].function]`.
+///
+/// # Errors
+/// [`InjectError::Runtime`] when the sending threads cannot start.
+pub fn run_open_loop<T: Target>(
+    schedule: &Schedule,
+    functions: &[Arc<str>],
+    options: &InjectOptions,
+    make_target: impl Fn(&InjectOptions) -> T + Sync,
+) -> Result<Run, InjectError> {
     let workers = options.workers.max(1);
     let process_cpu_before = process_cpu();
     let (records_tx, records_rx) = std::sync::mpsc::channel();
@@ -162,42 +182,53 @@ pub fn run_http(
     let start = Instant::now() + Duration::from_millis(200);
     let shared = Arc::new(Shared {
         schedule: schedule.clone(),
-        paths,
+        functions: functions.to_vec(),
         start,
     });
-    let mut threads = Vec::new();
-    for worker in 0..workers {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(InjectError::Runtime)?;
-        let mut worker_options = options.clone();
-        worker_options.max_in_flight = (options.max_in_flight / workers).max(1);
-        let sender = Sender::new(target, &worker_options);
-        let (shared, records, stop) = (shared.clone(), records_tx.clone(), stop.clone());
-        let thread = std::thread::Builder::new()
-            .name(format!("faasrt-load-{worker}"))
-            .spawn(move || {
-                runtime.block_on(send_share(
-                    shared,
-                    worker,
-                    workers,
-                    sender,
-                    worker_options,
-                    records,
-                    stop,
-                ))
-            })
-            .map_err(InjectError::Runtime)?;
-        threads.push(thread);
-    }
-    drop(records_tx);
-    let mut records: Vec<Record> = records_rx.iter().collect();
+    let outcomes = std::thread::scope(|scope| {
+        let mut threads = Vec::new();
+        for worker in 0..workers {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(InjectError::Runtime)?;
+            let mut worker_options = options.clone();
+            worker_options.max_in_flight = (options.max_in_flight / workers).max(1);
+            let (shared, records, stop) = (shared.clone(), records_tx.clone(), stop.clone());
+            let make_target = &make_target;
+            let thread = std::thread::Builder::new()
+                .name(format!("faasrt-load-{worker}"))
+                .spawn_scoped(scope, move || {
+                    let target = {
+                        let _entered = runtime.enter();
+                        make_target(&worker_options)
+                    };
+                    runtime.block_on(send_share(
+                        shared,
+                        worker,
+                        workers,
+                        Arc::new(target),
+                        worker_options,
+                        records,
+                        stop,
+                    ))
+                })
+                .map_err(InjectError::Runtime)?;
+            threads.push(thread);
+        }
+        drop(records_tx);
+        let records: Vec<Record> = records_rx.iter().collect();
+        let outcomes: Vec<ShareOutcome> = threads
+            .into_iter()
+            .map(|thread| thread.join().expect("a sending thread does not panic"))
+            .collect();
+        Ok::<_, InjectError>((records, outcomes))
+    });
+    let (mut records, outcomes) = outcomes?;
     let mut aborted = None;
     let mut warning = None;
     let mut sender_cpu = Duration::ZERO;
-    for thread in threads {
-        let outcome = thread.join().expect("a sending thread does not panic");
+    for outcome in outcomes {
         aborted = aborted.or(outcome.aborted);
         warning = warning.or(outcome.warning);
         sender_cpu += outcome.cpu;
@@ -217,7 +248,7 @@ pub fn run_http(
 /// What every sending thread reads.
 struct Shared {
     schedule: Schedule,
-    paths: Vec<Arc<str>>,
+    functions: Vec<Arc<str>>,
     start: Instant,
 }
 
@@ -240,18 +271,24 @@ const WARM_CONNECTIONS: usize = 16;
 /// this thread, each at its time: it sleeps while the next is far, and in
 /// the last [`POLL_AHEAD`] polls the clock between its requests' I/O, so
 /// that sending costs no wake-up of another thread.
-async fn send_share(
+async fn send_share<T: Target>(
     shared: Arc<Shared>,
     worker: usize,
     workers: usize,
-    sender: Sender,
+    target: Arc<T>,
     options: InjectOptions,
     records: std::sync::mpsc::Sender<Record>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> ShareOutcome {
     use std::sync::atomic::Ordering;
     let cpu_before = thread_cpu();
-    sender.warm_up(WARM_CONNECTIONS).await;
+    target.warm_up(WARM_CONNECTIONS).await;
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(options.max_in_flight.max(1)));
+    let invoker = Invoker {
+        timeout: options.request_timeout,
+        progress: options.progress.clone(),
+        run_id: options.run_id,
+    };
     tokio::time::sleep_until(shared.start.into()).await;
     let start = shared.start;
     let entries = shared.schedule.entries();
@@ -271,11 +308,10 @@ async fn send_share(
             }
             let index = mine[next];
             let entry = &entries[index];
-            let permit = match sender.in_flight.clone().try_acquire_owned() {
+            let permit = match in_flight.clone().try_acquire_owned() {
                 Ok(permit) => permit,
                 // At the bound: wait for an answer (and fall behind).
-                Err(_) => sender
-                    .in_flight
+                Err(_) => in_flight
                     .clone()
                     .acquire_owned()
                     .await
@@ -283,14 +319,15 @@ async fn send_share(
             };
             let request = Request {
                 index: index as u64,
+                function: entry.function as usize,
                 trace_function: shared.schedule.functions()[entry.function as usize].clone(),
-                path: shared.paths[entry.function as usize].clone(),
+                deployed: shared.functions[entry.function as usize].clone(),
                 input: entry.input.clone().map(Bytes::from).unwrap_or_default(),
                 scheduled_ns: entry.at_ns,
             };
-            let (sender, records) = (sender.clone(), records.clone());
+            let (target, records, invoker) = (target.clone(), records.clone(), invoker.clone());
             tokio::spawn(async move {
-                let record = sender.send(request, start).await;
+                let record = invoker.invoke(&*target, request, start).await;
                 drop(permit);
                 let _ = records.send(record);
             });
@@ -306,7 +343,7 @@ async fn send_share(
     }
     // Every request answered (or timed out): all permits back.
     let all = u32::try_from(options.max_in_flight.max(1)).unwrap_or(u32::MAX);
-    let _ = sender.in_flight.acquire_many(all).await;
+    let _ = in_flight.acquire_many(all).await;
     ShareOutcome {
         aborted: guard.aborted,
         warning: guard.warning,
@@ -359,119 +396,88 @@ impl Guard {
 
 /// One invocation to send.
 pub(crate) struct Request {
+    /// Its index in the schedule (or the closed loop's number).
     pub(crate) index: u64,
+    /// Its function, as an index into the run's functions.
+    pub(crate) function: usize,
+    /// The trace function it replays.
     pub(crate) trace_function: String,
-    pub(crate) path: Arc<str>,
+    /// The deployed function it invokes.
+    pub(crate) deployed: Arc<str>,
+    /// Its input.
     pub(crate) input: Bytes,
+    /// When it is due, from the run's start.
     pub(crate) scheduled_ns: u64,
 }
 
-/// What every request shares.
+/// Invokes a target and records how it went.
 #[derive(Clone)]
-pub(crate) struct Sender {
-    client: Client<HttpConnector, Full<Bytes>>,
-    base: String,
-    authorization: Option<String>,
-    timeout: Duration,
-    in_flight: Arc<tokio::sync::Semaphore>,
+pub(crate) struct Invoker {
+    pub(crate) timeout: Duration,
+    pub(crate) progress: Option<Arc<Progress>>,
     /// The first half of every trace id this run sends.
-    run_id: u64,
-    progress: Option<Arc<Progress>>,
+    pub(crate) run_id: u64,
 }
 
-impl Sender {
-    /// A sender to `target` with `options`' timeout and in-flight bound.
-    pub(crate) fn new(target: &HttpTarget, options: &InjectOptions) -> Sender {
-        Sender {
-            client: Client::builder(TokioExecutor::new()).build_http(),
-            base: format!("http://{}", target.addr),
-            authorization: target.token.as_ref().map(|t| format!("Bearer {t}")),
-            timeout: options.request_timeout,
-            in_flight: Arc::new(tokio::sync::Semaphore::new(options.max_in_flight.max(1))),
-            run_id: options.run_id,
-            progress: options.progress.clone(),
-        }
-    }
-
-    /// Opens up to `connections` keep-alive connections (concurrent
-    /// `GET /healthz`), so that the first scheduled invocations find them.
-    pub(crate) async fn warm_up(&self, connections: usize) {
-        let probes = (0..connections).map(|_| async {
-            let Ok(request) =
-                hyper::Request::get(format!("{}/healthz", self.base)).body(Full::new(Bytes::new()))
-            else {
-                return;
-            };
-            if let Ok(Ok(response)) =
-                tokio::time::timeout(self.timeout, self.client.request(request)).await
-            {
-                let _ = response.into_body().collect().await;
-            }
-        });
-        futures::future::join_all(probes).await;
-    }
-
-    /// Sends one invocation and records it, times from `start`.
-    pub(crate) async fn send(&self, request: Request, start: Instant) -> Record {
+impl Invoker {
+    /// Sends one invocation to `target` and records it, times from
+    /// `start`.
+    pub(crate) async fn invoke<T: Target>(
+        &self,
+        target: &T,
+        request: Request,
+        start: Instant,
+    ) -> Record {
         let sent_ns = nanos_since(start);
         let request_bytes = request.input.len() as u64;
-        let function = request
-            .path
-            .trim_start_matches("/v1/functions/")
-            .trim_end_matches("/invoke")
-            .to_owned();
-        let answer = tokio::time::timeout(self.timeout, self.exchange(&request)).await;
-        let (status, response_bytes, error) = match answer {
-            Ok(Ok((status, body))) if (200..300).contains(&status) => {
-                (status, body.len() as u64, None)
-            }
-            Ok(Ok((status, body))) => {
-                let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-                (status, body.len() as u64, Some(text))
-            }
-            Ok(Err(error)) => (0, 0, Some(error)),
-            Err(_) => (0, 0, Some(format!("no answer within {:?}", self.timeout))),
+        let trace = TraceIds {
+            run_id: self.run_id,
+            index: request.index,
         };
+        let answer = tokio::time::timeout(
+            self.timeout,
+            target.invoke(request.function, request.input, trace),
+        )
+        .await
+        .unwrap_or_else(|_| Answer::failed(format!("no answer within {:?}", self.timeout)));
         if let Some(progress) = &self.progress {
-            progress.count(error.is_none());
+            progress.count(answer.succeeded());
         }
         Record {
             index: request.index,
             trace_function: request.trace_function,
-            trace_id: trace_id(self.run_id, request.index),
-            function,
+            trace_id: trace.trace_id(),
+            function: request.deployed.to_string(),
             scheduled_ns: request.scheduled_ns,
             sent_ns,
             done_ns: nanos_since(start),
-            status,
+            status: answer.status,
             request_bytes,
-            response_bytes,
-            error,
+            response_bytes: answer.response_bytes,
+            error: answer.error,
         }
     }
+}
 
-    async fn exchange(&self, request: &Request) -> Result<(u16, Bytes), String> {
-        let mut builder = hyper::Request::post(format!("{}{}", self.base, request.path))
-            .header("traceparent", traceparent(self.run_id, request.index));
-        if let Some(authorization) = &self.authorization {
-            builder = builder.header("authorization", authorization);
-        }
-        let http = builder
-            .body(Full::new(request.input.clone()))
-            .map_err(|e| e.to_string())?;
-        let response = self
-            .client
-            .request(http)
-            .await
-            .map_err(|e| format!("{e:#}"))?;
-        let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        Ok((status, body))
+/// The W3C trace identity of invocation `index` of run `run_id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceIds {
+    /// The run: the first half of every trace id it sends.
+    pub run_id: u64,
+    /// The invocation: the second half, and its span id less one.
+    pub index: u64,
+}
+
+impl TraceIds {
+    /// The trace id: 32 hex digits.
+    pub fn trace_id(&self) -> String {
+        format!("{:016x}{:016x}", self.run_id, self.index)
+    }
+
+    /// The `traceparent` header: its trace id, a span id that is its index
+    /// plus one (never zero), sampled.
+    pub fn traceparent(&self) -> String {
+        format!("00-{}-{:016x}-01", self.trace_id(), self.index + 1)
     }
 }
 
@@ -484,17 +490,7 @@ fn new_run_id() -> u64 {
     xxhash_rust::xxh3::xxh3_64(seed.as_bytes()) | 1
 }
 
-/// The trace id of invocation `index` of run `run_id`: 32 hex digits.
-pub(crate) fn trace_id(run_id: u64, index: u64) -> String {
-    format!("{run_id:016x}{index:016x}")
-}
-
-/// The `traceparent` of invocation `index`: its trace id, a span id that is
-/// its index plus one (never zero), sampled.
-fn traceparent(run_id: u64, index: u64) -> String {
-    format!("00-{}-{:016x}-01", trace_id(run_id, index), index + 1)
-}
-
+/// Nanoseconds from `start` to now.
 pub(crate) fn nanos_since(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
