@@ -8,7 +8,10 @@
 //! sent, how late (send lag, from the scheduled time) and the latency seen
 //! from the scheduled time, with the injector's CPU use. The sustainable
 //! open-loop rate is the highest offered rate whose run sent everything
-//! with a p99 send lag under 1 ms.
+//! with a p99 send lag under 1 ms. Then the injector alone (`null-target`:
+//! nothing is invoked, every invocation is answered at once) at up to
+//! 1 M/s on its one CPU, and `hello` in process (`in-process`: the runtime
+//! as a library on the injector's CPU, no server, no HTTP).
 
 use crate::peers;
 use crate::report::{self, Format, Row};
@@ -16,7 +19,8 @@ use anyhow::Context;
 use faasrt_load::cpus::{parse_cpu_list, pin_to};
 use faasrt_load::synthetic::{FunctionLoad, Process, Rate, Spec};
 use faasrt_load::{
-    ClosedLoop, HttpTarget, InjectOptions, Mapping, Percentiles, Run, run_closed_loop, run_http,
+    ClosedLoop, HttpTarget, InjectOptions, Mapping, NullTarget, Percentiles, Run, RuntimeTarget,
+    Schedule, run_closed_loop, run_http, run_open_loop,
 };
 use serde::Serialize;
 use std::path::PathBuf;
@@ -150,33 +154,56 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
     };
     let baseline = run_closed_loop(&closed, &target, &options)?;
     let max_rate = baseline.records.len() as f64 / baseline.wall.as_secs_f64();
-    let mut rows = vec![row(max_rate, &baseline, max_rate, None)];
+    let mut rows = vec![row("closed-loop-32", max_rate, &baseline, max_rate, None)];
 
     let mapping = Mapping::new(&[], vec!["hello".into()])?;
     let mut sustainable = 0.0f64;
     for &fraction in fractions {
         let rate = (max_rate * fraction).round();
-        let spec = Spec {
-            duration_s: seconds,
-            seed: 1,
-            functions: vec![FunctionLoad {
-                function: "hello".into(),
-                rate: Some(Rate::Constant(rate)),
-                arrivals: Process::Regular,
-                bursts: None,
-                active: None,
-                input: None,
-            }],
-        };
-        let schedule = spec.schedule();
+        let schedule = hello_at(rate, seconds);
         let run = run_http(&schedule, &mapping, &target, &options)?;
-        let row = row(rate, &run, max_rate, Some(schedule.entries().len() as u64));
+        let row = row("open-loop", rate, &run, max_rate, Some(&schedule));
         if row.result == "kept up" {
             sustainable = sustainable.max(rate);
         }
         rows.push(row);
     }
     drop(server);
+
+    // The injector alone, then the runtime in process, on the injector's
+    // CPU only.
+    let hello: Vec<std::sync::Arc<str>> = vec!["hello".into()];
+    let null_rates: &[f64] = if args.quick {
+        &[1_000_000.0]
+    } else {
+        &[250_000.0, 500_000.0, 1_000_000.0]
+    };
+    for &rate in null_rates {
+        let schedule = hello_at(rate, seconds.min(5.0));
+        let run = run_open_loop(&schedule, &hello, &options, |_| NullTarget)?;
+        rows.push(row("null-target", rate, &run, max_rate, Some(&schedule)));
+    }
+    let runtime = faasrt_runtime::Runtime::open(faasrt_runtime::RuntimeConfig::in_memory())?;
+    let io = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let wasm = faasrt_example_artifacts::get("hello")
+        .context("the hello example")?
+        .wasm;
+    io.block_on(runtime.deploy("hello", bytes::Bytes::from_static(wasm), Default::default()))?;
+    let in_process_rates: &[f64] = if args.quick {
+        &[20_000.0]
+    } else {
+        &[20_000.0, 40_000.0, 60_000.0]
+    };
+    for &rate in in_process_rates {
+        let schedule = hello_at(rate, seconds);
+        let run = run_open_loop(&schedule, &hello, &options, |_| RuntimeTarget {
+            runtime: runtime.clone(),
+            functions: hello.clone(),
+        })?;
+        rows.push(row("in-process", rate, &run, max_rate, Some(&schedule)));
+    }
     print!("{}", report::render(&rows, args.format)?);
     report::write_files(&rows, &args.out, "load")?;
     eprintln!(
@@ -186,9 +213,34 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The row of one phase: an open-loop run of `scheduled` invocations, or
-/// the closed-loop baseline for `None`.
-fn row(offered: f64, run: &Run, max_rate: f64, scheduled: Option<u64>) -> LoadRow {
+/// A schedule of `hello` at `rate` per second, evenly spaced, for
+/// `seconds`.
+fn hello_at(rate: f64, seconds: f64) -> Schedule {
+    Spec {
+        duration_s: seconds,
+        seed: 1,
+        functions: vec![FunctionLoad {
+            function: "hello".into(),
+            rate: Some(Rate::Constant(rate)),
+            arrivals: Process::Regular,
+            bursts: None,
+            active: None,
+            input: None,
+        }],
+    }
+    .schedule()
+}
+
+/// The row of one phase: an open-loop run of `schedule`, or the closed-loop
+/// baseline for `None`.
+fn row(
+    case: &'static str,
+    offered: f64,
+    run: &Run,
+    max_rate: f64,
+    schedule: Option<&Schedule>,
+) -> LoadRow {
+    let scheduled = schedule.map(|s| s.entries().len() as u64);
     let succeeded = run.records.iter().filter(|r| r.succeeded()).count() as u64;
     let sent = run.records.len() as u64;
     let lag = Percentiles::of(run.records.iter().map(|r| r.send_lag_ns()));
@@ -198,11 +250,6 @@ fn row(offered: f64, run: &Run, max_rate: f64, scheduled: Option<u64>) -> LoadRo
             .filter(|r| r.succeeded())
             .map(|r| r.latency_ns()),
     );
-    let case = if scheduled.is_some() {
-        "open-loop"
-    } else {
-        "closed-loop-32"
-    };
     let achieved = succeeded as f64 / run.wall.as_secs_f64();
     let result = match (&run.aborted, &run.warning) {
         (Some(_), _) => "stopped: fell behind".to_owned(),

@@ -75,7 +75,7 @@ pub fn run_closed_loop(
                     let request = Request {
                         index: ((client as u64) << 40) | turn as u64,
                         function: which,
-                        trace_function: functions[which].to_string(),
+                        trace_function: functions[which].clone(),
                         deployed: functions[which].clone(),
                         input: input.clone(),
                         scheduled_ns: nanos_since(start),

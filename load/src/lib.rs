@@ -10,9 +10,9 @@
 //! sustains; [`synthetic`] specs describe workloads no trace has. During a
 //! run, [`server_journal`] follows the server's journal (its own record of
 //! each invocation) and [`platform_series`] its platform samples. The
-//! `faasrt-load` binary drives all of it. The library speaks to faasrt
-//! over HTTP and depends on no other faasrt crate; the binary's
-//! `--in-process` mode runs the runtime itself behind a [`Target`].
+//! `faasrt-load` binary drives all of it. It speaks to faasrt over HTTP,
+//! or runs the runtime itself in process ([`RuntimeTarget`], the one
+//! faasrt crate it depends on).
 
 pub mod arrival;
 mod closed_loop;
@@ -29,13 +29,15 @@ pub mod server_journal;
 pub mod synthetic;
 mod table;
 pub mod trace;
+mod trace_ids;
 
 pub use arrival::{ArrivalLaw, Spread};
 pub use closed_loop::{ClosedLoop, run_closed_loop};
 pub use error::TraceError;
 pub use inject::{
-    Answer, HttpTarget, InjectError, InjectOptions, NullTarget, Progress, Run, Target, TraceIds,
-    deployed_functions, run_http, run_open_loop,
+    Answer, HttpTarget, InProcessError, InjectError, InjectOptions, ModuleArg, NullTarget,
+    Progress, Run, RuntimeTarget, Target, TraceIds, deployed_functions, open_runtime, run_http,
+    run_open_loop,
 };
 pub use mapping::{Mapping, MappingError};
 pub use record::{Percentiles, Record};

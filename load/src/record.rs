@@ -3,8 +3,10 @@
 //! how it ended. Latency is counted from the scheduled time, so a target
 //! that falls behind cannot hide it by slowing the sender.
 
+use crate::trace_ids::TraceIds;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 /// One invocation as the injector saw it. Times are nanoseconds from the
 /// run's start.
@@ -13,12 +15,13 @@ pub struct Record {
     /// Its index in the schedule.
     pub index: u64,
     /// The trace function it replays.
-    pub trace_function: String,
-    /// The W3C trace id it was sent with (`traceparent`), which the
-    /// server's journal keeps: the key to join the two.
-    pub trace_id: String,
+    pub trace_function: Arc<str>,
+    /// The W3C trace it was sent with (`traceparent`), whose id the
+    /// server's journal keeps: the key to join the two
+    /// ([`Record::trace_id`]).
+    pub trace: TraceIds,
     /// The deployed function it invoked.
-    pub function: String,
+    pub function: Arc<str>,
     /// When the schedule said to send it.
     pub scheduled_ns: u64,
     /// When it was sent.
@@ -36,6 +39,11 @@ pub struct Record {
 }
 
 impl Record {
+    /// The W3C trace id it was sent with: 32 hex digits.
+    pub fn trace_id(&self) -> String {
+        self.trace.trace_id()
+    }
+
     /// From the scheduled send time to the complete answer.
     pub fn latency_ns(&self) -> u64 {
         self.done_ns.saturating_sub(self.scheduled_ns)

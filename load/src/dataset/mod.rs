@@ -17,8 +17,8 @@ use std::collections::HashMap;
 /// invocation, then the server's journal record of it (null where the
 /// invocation has no server record: never answered, or lost by the feed).
 pub fn invocations_table(records: &[Record], server: &HashMap<String, ServerRecord>) -> Table {
-    let joined: Vec<Option<&ServerRecord>> =
-        records.iter().map(|r| server.get(&r.trace_id)).collect();
+    let trace_ids: Vec<String> = records.iter().map(Record::trace_id).collect();
+    let joined: Vec<Option<&ServerRecord>> = trace_ids.iter().map(|id| server.get(id)).collect();
     let u64s = |f: fn(&Record) -> u64| Values::U64(records.iter().map(|r| Some(f(r))).collect());
     let texts =
         |f: fn(&Record) -> String| Values::Text(records.iter().map(|r| Some(f(r))).collect());
@@ -30,9 +30,12 @@ pub fn invocations_table(records: &[Record], server: &HashMap<String, ServerReco
     let mut table = Table::default();
     table
         .required("index", u64s(|r| r.index))
-        .required("trace_id", texts(|r| r.trace_id.clone()))
-        .required("trace_function", texts(|r| r.trace_function.clone()))
-        .required("function", texts(|r| r.function.clone()))
+        .required(
+            "trace_id",
+            Values::Text(trace_ids.iter().cloned().map(Some).collect()),
+        )
+        .required("trace_function", texts(|r| r.trace_function.to_string()))
+        .required("function", texts(|r| r.function.to_string()))
         .required("scheduled_ns", u64s(|r| r.scheduled_ns))
         .required("sent_ns", u64s(|r| r.sent_ns))
         .required("done_ns", u64s(|r| r.done_ns))
@@ -137,11 +140,11 @@ mod tests {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::record::RowAccessor;
 
-    fn record(index: u64, trace_id: &str) -> Record {
+    fn record(index: u64) -> Record {
         Record {
             index,
             trace_function: "t".into(),
-            trace_id: trace_id.into(),
+            trace: crate::TraceIds { run_id: 7, index },
             function: "hello".into(),
             scheduled_ns: 100,
             sent_ns: 110,
@@ -165,10 +168,10 @@ mod tests {
             outcome: "ok".into(),
             cpu_ns: Some(30),
             peak_memory_bytes: Some(65_536),
-            trace: Some("aa".into()),
+            trace: Some(record(0).trace_id()),
         };
-        let records = [record(0, "aa"), record(1, "bb")];
-        let table = invocations_table(&records, &HashMap::from([("aa".into(), server)]));
+        let records = [record(0), record(1)];
+        let table = invocations_table(&records, &HashMap::from([(record(0).trace_id(), server)]));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("invocations.parquet");
         table.write(&path).unwrap();

@@ -278,7 +278,10 @@ mod tests {
             .map(|i| Record {
                 index: i,
                 trace_function: "t".into(),
-                trace_id: format!("{i:032x}"),
+                trace: crate::TraceIds {
+                    run_id: 1,
+                    index: i,
+                },
                 function: if i % 2 == 0 {
                     "hello".into()
                 } else {
@@ -297,7 +300,7 @@ mod tests {
             .iter()
             .map(|r| {
                 (
-                    r.trace_id.clone(),
+                    r.trace_id(),
                     ServerRecord {
                         seq: r.index,
                         start_kind: "snapshot".into(),
@@ -308,7 +311,7 @@ mod tests {
                         outcome: "ok".into(),
                         cpu_ns: None,
                         peak_memory_bytes: None,
-                        trace: Some(r.trace_id.clone()),
+                        trace: Some(r.trace_id()),
                     },
                 )
             })

@@ -16,15 +16,18 @@
 //! fewer invocations than were due, and stops at 20%.
 
 mod http;
+mod in_process;
 mod target;
 
 pub(crate) use http::HttpSender;
 pub use http::HttpTarget;
+pub use in_process::{InProcessError, ModuleArg, RuntimeTarget, open_runtime};
 pub use target::{Answer, NullTarget, Target};
 
 use crate::mapping::{Mapping, MappingError};
 use crate::record::Record;
 use crate::schedule::Schedule;
+pub use crate::trace_ids::TraceIds;
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -175,7 +178,6 @@ pub fn run_open_loop<T: Target>(
 ) -> Result<Run, InjectError> {
     let workers = options.workers.max(1);
     let process_cpu_before = process_cpu();
-    let (records_tx, records_rx) = std::sync::mpsc::channel();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Every worker opens its connections first; the run's clock starts
     // when all have, shortly after.
@@ -183,6 +185,17 @@ pub fn run_open_loop<T: Target>(
     let shared = Arc::new(Shared {
         schedule: schedule.clone(),
         functions: functions.to_vec(),
+        trace_functions: schedule
+            .functions()
+            .iter()
+            .map(|id| Arc::from(id.as_str()))
+            .collect(),
+        // Made before the clock starts, so that sending allocates no input.
+        inputs: schedule
+            .entries()
+            .iter()
+            .map(|entry| entry.input.clone().map(Bytes::from).unwrap_or_default())
+            .collect(),
         start,
     });
     let outcomes = std::thread::scope(|scope| {
@@ -194,7 +207,7 @@ pub fn run_open_loop<T: Target>(
                 .map_err(InjectError::Runtime)?;
             let mut worker_options = options.clone();
             worker_options.max_in_flight = (options.max_in_flight / workers).max(1);
-            let (shared, records, stop) = (shared.clone(), records_tx.clone(), stop.clone());
+            let (shared, stop) = (shared.clone(), stop.clone());
             let make_target = &make_target;
             let thread = std::thread::Builder::new()
                 .name(format!("faasrt-load-{worker}"))
@@ -209,26 +222,24 @@ pub fn run_open_loop<T: Target>(
                         workers,
                         Arc::new(target),
                         worker_options,
-                        records,
                         stop,
                     ))
                 })
                 .map_err(InjectError::Runtime)?;
             threads.push(thread);
         }
-        drop(records_tx);
-        let records: Vec<Record> = records_rx.iter().collect();
         let outcomes: Vec<ShareOutcome> = threads
             .into_iter()
             .map(|thread| thread.join().expect("a sending thread does not panic"))
             .collect();
-        Ok::<_, InjectError>((records, outcomes))
+        Ok::<_, InjectError>(outcomes)
     });
-    let (mut records, outcomes) = outcomes?;
+    let mut records = Vec::with_capacity(schedule.entries().len());
     let mut aborted = None;
     let mut warning = None;
     let mut sender_cpu = Duration::ZERO;
-    for outcome in outcomes {
+    for outcome in outcomes? {
+        records.extend(outcome.records);
         aborted = aborted.or(outcome.aborted);
         warning = warning.or(outcome.warning);
         sender_cpu += outcome.cpu;
@@ -248,12 +259,18 @@ pub fn run_open_loop<T: Target>(
 /// What every sending thread reads.
 struct Shared {
     schedule: Schedule,
+    /// The deployed function of each trace function.
     functions: Vec<Arc<str>>,
+    /// The trace functions' ids.
+    trace_functions: Vec<Arc<str>>,
+    /// Each invocation's input.
+    inputs: Vec<Bytes>,
     start: Instant,
 }
 
 /// How one sending thread's share of the run went.
 struct ShareOutcome {
+    records: Vec<Record>,
     aborted: Option<String>,
     warning: Option<String>,
     cpu: Duration,
@@ -277,11 +294,11 @@ async fn send_share<T: Target>(
     workers: usize,
     target: Arc<T>,
     options: InjectOptions,
-    records: std::sync::mpsc::Sender<Record>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> ShareOutcome {
     use std::sync::atomic::Ordering;
     let cpu_before = thread_cpu();
+
     target.warm_up(WARM_CONNECTIONS).await;
     let in_flight = Arc::new(tokio::sync::Semaphore::new(options.max_in_flight.max(1)));
     let invoker = Invoker {
@@ -293,6 +310,9 @@ async fn send_share<T: Target>(
     let start = shared.start;
     let entries = shared.schedule.entries();
     let mine: Vec<usize> = (worker..entries.len()).step_by(workers).collect();
+    // Room for every record up front: growing a large vector mid-run
+    // would copy it while invocations are due.
+    let records = Arc::new(std::sync::Mutex::new(Vec::with_capacity(mine.len())));
     let mut guard = Guard::new(&options);
     let (mut next, mut due) = (0, 0);
     while next < mine.len() && !stop.load(Ordering::Relaxed) {
@@ -317,20 +337,25 @@ async fn send_share<T: Target>(
                     .await
                     .expect("the in-flight semaphore is never closed"),
             };
+            let function = entry.function as usize;
             let request = Request {
                 index: index as u64,
-                function: entry.function as usize,
-                trace_function: shared.schedule.functions()[entry.function as usize].clone(),
-                deployed: shared.functions[entry.function as usize].clone(),
-                input: entry.input.clone().map(Bytes::from).unwrap_or_default(),
+                function,
+                trace_function: shared.trace_functions[function].clone(),
+                deployed: shared.functions[function].clone(),
+                input: shared.inputs[index].clone(),
                 scheduled_ns: entry.at_ns,
             };
             let (target, records, invoker) = (target.clone(), records.clone(), invoker.clone());
-            tokio::spawn(async move {
+            let invocation = Box::pin(async move {
                 let record = invoker.invoke(&*target, request, start).await;
                 drop(permit);
-                let _ = records.send(record);
+                records
+                    .lock()
+                    .expect("the records' lock is never poisoned")
+                    .push(record);
             });
+            spawn_unless_ready(invocation);
             next += 1;
             continue;
         }
@@ -344,10 +369,27 @@ async fn send_share<T: Target>(
     // Every request answered (or timed out): all permits back.
     let all = u32::try_from(options.max_in_flight.max(1)).unwrap_or(u32::MAX);
     let _ = in_flight.acquire_many(all).await;
+    let records =
+        std::mem::take(&mut *records.lock().expect("the records' lock is never poisoned"));
     ShareOutcome {
+        records,
         aborted: guard.aborted,
         warning: guard.warning,
         cpu: thread_cpu().saturating_sub(cpu_before),
+    }
+}
+
+/// Polls `invocation` once, here; only if it is not done at once (it waits
+/// for an answer) does it become a task. A target that answers without
+/// waiting (the in-process runtime running a guest to its end, the null
+/// target) then costs no task at all.
+fn spawn_unless_ready(
+    mut invocation: std::pin::Pin<Box<impl Future<Output = ()> + Send + 'static>>,
+) {
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    if invocation.as_mut().poll(&mut context).is_pending() {
+        // The task polls it again at once, with a waker of its own.
+        tokio::spawn(invocation);
     }
 }
 
@@ -401,7 +443,7 @@ pub(crate) struct Request {
     /// Its function, as an index into the run's functions.
     pub(crate) function: usize,
     /// The trace function it replays.
-    pub(crate) trace_function: String,
+    pub(crate) trace_function: Arc<str>,
     /// The deployed function it invokes.
     pub(crate) deployed: Arc<str>,
     /// Its input.
@@ -434,20 +476,22 @@ impl Invoker {
             run_id: self.run_id,
             index: request.index,
         };
-        let answer = tokio::time::timeout(
-            self.timeout,
-            target.invoke(request.function, request.input, trace),
-        )
-        .await
-        .unwrap_or_else(|_| Answer::failed(format!("no answer within {:?}", self.timeout)));
+        let mut call = std::pin::pin!(target.invoke(request.function, request.input, trace));
+        // A target that answers at once needs no timer.
+        let answer = match futures::poll!(call.as_mut()) {
+            std::task::Poll::Ready(answer) => answer,
+            std::task::Poll::Pending => tokio::time::timeout(self.timeout, call)
+                .await
+                .unwrap_or_else(|_| Answer::failed(format!("no answer within {:?}", self.timeout))),
+        };
         if let Some(progress) = &self.progress {
             progress.count(answer.succeeded());
         }
         Record {
             index: request.index,
             trace_function: request.trace_function,
-            trace_id: trace.trace_id(),
-            function: request.deployed.to_string(),
+            trace,
+            function: request.deployed,
             scheduled_ns: request.scheduled_ns,
             sent_ns,
             done_ns: nanos_since(start),
@@ -456,28 +500,6 @@ impl Invoker {
             response_bytes: answer.response_bytes,
             error: answer.error,
         }
-    }
-}
-
-/// The W3C trace identity of invocation `index` of run `run_id`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TraceIds {
-    /// The run: the first half of every trace id it sends.
-    pub run_id: u64,
-    /// The invocation: the second half, and its span id less one.
-    pub index: u64,
-}
-
-impl TraceIds {
-    /// The trace id: 32 hex digits.
-    pub fn trace_id(&self) -> String {
-        format!("{:016x}{:016x}", self.run_id, self.index)
-    }
-
-    /// The `traceparent` header: its trace id, a span id that is its index
-    /// plus one (never zero), sampled.
-    pub fn traceparent(&self) -> String {
-        format!("00-{}-{:016x}-01", self.trace_id(), self.index + 1)
     }
 }
 

@@ -63,7 +63,7 @@ async fn a_replayed_schedule_joins_the_servers_journal_record_for_record() {
     assert_eq!(followed.lost, 0);
     for record in &run.records {
         assert!(record.succeeded(), "{record:?}");
-        let expected = if record.function == "upper" {
+        let expected = if &*record.function == "upper" {
             "ABC".len()
         } else {
             "Hello, world!\n".len()
@@ -71,7 +71,7 @@ async fn a_replayed_schedule_joins_the_servers_journal_record_for_record() {
         assert_eq!(record.response_bytes, expected as u64, "{record:?}");
         let server = followed
             .by_trace
-            .get(&record.trace_id)
+            .get(&record.trace_id())
             .unwrap_or_else(|| panic!("no server record for {record:?}"));
         assert_eq!(server.outcome, "ok");
         assert!(server.arrival_ns <= server.start_ns && server.start_ns <= server.end_ns);

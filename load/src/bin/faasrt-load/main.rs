@@ -9,7 +9,6 @@ use faasrt_load::trace::{azure2019, azure2021, faasload};
 use faasrt_load::{ArrivalLaw, Schedule, Spread};
 use std::path::PathBuf;
 
-mod in_process;
 mod run;
 
 /// faasrt-load: trace replay and workload injection for faasrt.
@@ -111,7 +110,7 @@ struct RunArgs {
     in_process: bool,
     /// A function for `--in-process`: `NAME=FILE.wasm` (repeatable).
     #[arg(long = "module", value_name = "NAME=FILE")]
-    modules: Vec<in_process::ModuleArg>,
+    modules: Vec<faasrt_load::ModuleArg>,
     /// Send nothing: every invocation is answered at once with an empty 200.
     /// Measures what the injector alone can issue.
     #[arg(long)]

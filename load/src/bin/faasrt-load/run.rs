@@ -1,15 +1,14 @@
 //! `faasrt-load run`: the schedule sent, the run directory written, a
 //! summary printed.
 
-use super::in_process::{self, RuntimeTarget};
 use super::{ClosedArgs, RunArgs, generate};
 use anyhow::Context;
 use faasrt_load::dataset;
 use faasrt_load::platform_series::{PlatformFollower, PlatformSample};
 use faasrt_load::server_journal::{Followed, JournalFollower, ServerRecord};
 use faasrt_load::{
-    ClosedLoop, HttpTarget, InjectOptions, Mapping, NullTarget, Percentiles, Run, Schedule,
-    deployed_functions, record, run_closed_loop, run_http, run_open_loop,
+    ClosedLoop, HttpTarget, InjectOptions, Mapping, NullTarget, Percentiles, Run, RuntimeTarget,
+    Schedule, deployed_functions, open_runtime, record, run_closed_loop, run_http, run_open_loop,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -44,7 +43,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
         ..options
     };
     let run = if args.in_process {
-        let runtime = in_process::open_runtime(&args.modules)?;
+        let runtime = open_runtime(&args.modules)?;
         let functions = deployed_functions(&schedule, &mapping)?;
         run_open_loop(&schedule, &functions, &options, |_| RuntimeTarget {
             runtime: runtime.clone(),
@@ -164,7 +163,7 @@ fn report_joined(run: &Run, followed: &Followed) {
     let joined = run
         .records
         .iter()
-        .filter(|r| followed.by_trace.contains_key(&r.trace_id))
+        .filter(|r| followed.by_trace.contains_key(&r.trace_id()))
         .count();
     let answered = run.records.iter().filter(|r| r.status != 0).count();
     println!(

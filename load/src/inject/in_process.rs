@@ -1,19 +1,20 @@
-//! `faasrt-load run --in-process`: the faasrt runtime inside the injector,
-//! as a library (in memory, no server, no HTTP), each sending thread
-//! invoking it directly; and `--null-target`, which invokes nothing.
+//! The in-process target (`faasrt-load run --in-process`): the faasrt
+//! runtime inside the injector, as a library (in memory, no server, no
+//! HTTP), each sending thread invoking it directly.
 
-use anyhow::Context;
+use super::{Answer, Target, TraceIds};
 use bytes::Bytes;
-use faasrt_load::{Answer, Target, TraceIds};
 use faasrt_runtime::{DeployOptions, InvokeRequest, Runtime, RuntimeConfig, RuntimeError};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A function to deploy into the in-process runtime: `NAME=FILE.wasm`.
 #[derive(Clone, Debug)]
-pub(super) struct ModuleArg {
-    name: String,
-    file: PathBuf,
+pub struct ModuleArg {
+    /// Its name.
+    pub name: String,
+    /// Its wasm file.
+    pub file: PathBuf,
 }
 
 impl std::str::FromStr for ModuleArg {
@@ -30,26 +31,63 @@ impl std::str::FromStr for ModuleArg {
     }
 }
 
+/// Why the in-process runtime could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum InProcessError {
+    /// No function was given.
+    #[error("--in-process needs the functions to run: --module NAME=FILE.wasm (repeatable)")]
+    NoModules,
+    /// A module file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The runtime refused to open or to deploy.
+    #[error("{what}: {source}")]
+    Runtime {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        source: RuntimeError,
+    },
+    /// No async runtime for the deploys.
+    #[error("cannot start the deploys' async runtime: {0}")]
+    Io(std::io::Error),
+}
+
 /// Opens an in-memory runtime and deploys `modules` into it.
-pub(super) fn open_runtime(modules: &[ModuleArg]) -> anyhow::Result<Runtime> {
-    anyhow::ensure!(
-        !modules.is_empty(),
-        "--in-process needs the functions to run: --module NAME=FILE.wasm (repeatable)"
-    );
-    let runtime = Runtime::open(RuntimeConfig::in_memory()).context("cannot open the runtime")?;
+///
+/// # Errors
+/// [`InProcessError`].
+pub fn open_runtime(modules: &[ModuleArg]) -> Result<Runtime, InProcessError> {
+    if modules.is_empty() {
+        return Err(InProcessError::NoModules);
+    }
+    let runtime =
+        Runtime::open(RuntimeConfig::in_memory()).map_err(|source| InProcessError::Runtime {
+            what: "cannot open the runtime".into(),
+            source,
+        })?;
     let io = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
+        .build()
+        .map_err(InProcessError::Io)?;
     for module in modules {
-        let bytes = std::fs::read(&module.file)
-            .with_context(|| format!("cannot read {}", module.file.display()))?;
+        let bytes = std::fs::read(&module.file).map_err(|source| InProcessError::Read {
+            path: module.file.display().to_string(),
+            source,
+        })?;
         io.block_on(runtime.deploy(&module.name, Bytes::from(bytes), DeployOptions::default()))
-            .with_context(|| {
-                format!(
+            .map_err(|source| InProcessError::Runtime {
+                what: format!(
                     "cannot deploy {} from {}",
                     module.name,
                     module.file.display()
-                )
+                ),
+                source,
             })?;
     }
     Ok(runtime)
@@ -57,10 +95,11 @@ pub(super) fn open_runtime(modules: &[ModuleArg]) -> anyhow::Result<Runtime> {
 
 /// The runtime as a target: each invocation is a call of
 /// [`Runtime::invoke`] on the sending thread.
-pub(super) struct RuntimeTarget {
-    pub(super) runtime: Runtime,
+pub struct RuntimeTarget {
+    /// The runtime.
+    pub runtime: Runtime,
     /// The run's functions, by index.
-    pub(super) functions: Vec<Arc<str>>,
+    pub functions: Vec<Arc<str>>,
 }
 
 impl Target for RuntimeTarget {
