@@ -233,13 +233,15 @@ impl Runtime {
             trace,
         });
         invocation.seq = seq;
-        self.inner.logs.record(LogEntry {
-            invocation: seq,
-            function: function.journal_name.clone(),
-            end_ns,
-            outcome: invocation.status.label(),
-            log: invocation.log_tail.clone(),
-        });
+        if !invocation.log_tail.is_empty() {
+            self.inner.logs.record(LogEntry {
+                invocation: seq,
+                function: function.journal_name.clone(),
+                end_ns,
+                outcome: invocation.status.label(),
+                log: invocation.log_tail.clone(),
+            });
+        }
         Ok(invocation)
     }
 
