@@ -70,6 +70,10 @@ struct ConnectArgs {
     /// Seconds one request may take.
     #[arg(long, default_value_t = 60.0)]
     timeout: f64,
+    /// Keep-alive connections each sending thread opens before the run
+    /// starts (opening more mid-run makes a busy server fall behind).
+    #[arg(long, default_value_t = 128)]
+    connections: usize,
     /// Pin the injector to these CPUs (`0`, `0,2`, `0-3`), away from the
     /// server's.
     #[arg(long)]

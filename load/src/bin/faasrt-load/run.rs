@@ -26,11 +26,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     let mapping = Mapping::new(&args.pairs, args.functions.clone())?;
     let target = target(args.connect.target, args.connect.token_file.as_deref())?;
-    let options = options(
-        args.max_in_flight,
-        args.connect.workers,
-        args.connect.timeout,
-    )?;
+    let options = options(args.max_in_flight, &args.connect)?;
     create_run_dir(&args.out)?;
     schedule.write_csv(&args.out.join("schedule.csv"))?;
     // Only a server has a journal and a platform series to follow.
@@ -187,7 +183,7 @@ pub(super) fn closed(args: ClosedArgs) -> anyhow::Result<()> {
         "--duration must be a positive number of seconds"
     );
     let target = target(args.connect.target, args.connect.token_file.as_deref())?;
-    let options = options(args.clients, args.connect.workers, args.connect.timeout)?;
+    let options = options(args.clients, &args.connect)?;
     create_run_dir(&args.out)?;
     let load = ClosedLoop {
         functions: args.functions,
@@ -296,14 +292,16 @@ fn target(addr: std::net::SocketAddr, token_file: Option<&Path>) -> anyhow::Resu
     Ok(HttpTarget { addr, token })
 }
 
-fn options(max_in_flight: usize, workers: usize, timeout: f64) -> anyhow::Result<InjectOptions> {
+fn options(max_in_flight: usize, connect: &super::ConnectArgs) -> anyhow::Result<InjectOptions> {
+    let timeout = connect.timeout;
     anyhow::ensure!(
         timeout.is_finite() && timeout > 0.0,
         "--timeout must be a positive number of seconds"
     );
     Ok(InjectOptions {
         max_in_flight,
-        workers,
+        workers: connect.workers,
+        connections: connect.connections,
         request_timeout: Duration::from_secs_f64(timeout),
         ..InjectOptions::default()
     })
