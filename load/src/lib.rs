@@ -18,6 +18,7 @@ pub mod arrival;
 mod closed_loop;
 pub mod cpus;
 pub mod dataset;
+pub mod downscale;
 mod error;
 pub mod feed_follower;
 pub mod inject;

@@ -38,6 +38,71 @@ fn schedule_writes_the_csv_and_says_what_it_holds() {
 }
 
 #[test]
+fn schedule_down_scales_a_trace_to_a_target_rate_and_reports_how_representative_it_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    // 300 functions over 10 minutes, popularity falling as 1/i: about
+    // 12 000 invocations a minute in all.
+    let mut trace = String::from("HashOwner,HashApp,HashFunction,Trigger,1,2,3,4,5,6,7,8,9,10\n");
+    for i in 1..=300 {
+        let trigger = ["http", "timer", "queue"][i % 3];
+        let counts: Vec<String> = (0..10).map(|m| (2000 / i + m % 3).to_string()).collect();
+        trace.push_str(&format!("o,a{i},f{i},{trigger},{}\n", counts.join(",")));
+    }
+    let path = dir.path().join("trace.csv");
+    std::fs::write(&path, trace).unwrap();
+    let out = dir.path().join("schedule.csv");
+    let output = faasrt_load()
+        .args([
+            "schedule",
+            "--law",
+            "uniform",
+            "--target-rate",
+            "20",
+            "--azure2019",
+        ])
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = succeeded(&output);
+    assert!(
+        stdout.contains("down-scaled (sample-functions)"),
+        "{stdout}"
+    );
+    let scheduled = Schedule::read_csv(&out).unwrap().entries().len();
+    // 20/s over 600 s.
+    assert!(
+        (11_000..=13_000).contains(&scheduled),
+        "{scheduled}: {stdout}"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("schedule.downscale.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["functions"][0], 300);
+    assert!(report["functions"][1].as_u64().unwrap() < 300, "{report}");
+    assert!(
+        report["per_minute_correlation"].as_f64().unwrap() > 0.5,
+        "{report}"
+    );
+    assert!(
+        report["function_rate_ks"].as_f64().unwrap() < 0.5,
+        "{report}"
+    );
+    // Only an Azure 2019 trace can be cut.
+    let output = faasrt_load()
+        .args(["schedule", "--target-rate", "20", "--azure2021"])
+        .arg(fixture("azure2021.csv"))
+        .arg("--out")
+        .arg(dir.path().join("other.csv"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--azure2019"));
+}
+
+#[test]
 fn a_malformed_trace_fails_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("bad.csv");

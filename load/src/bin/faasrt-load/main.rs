@@ -177,17 +177,52 @@ struct GenerateArgs {
     /// Replay only the first this many seconds (Azure 2021).
     #[arg(long)]
     seconds: Option<f64>,
+    /// Cut the trace's window down to this many invocations per second
+    /// (Azure 2019), and write how representative the sample stays
+    /// (`downscale.json`).
+    #[arg(long)]
+    target_rate: Option<f64>,
+    /// How to cut it: keep whole functions sampled per popularity stratum,
+    /// or thin every function's counts.
+    #[arg(long, value_enum, default_value = "sample-functions")]
+    downscale: faasrt_load::downscale::Method,
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Schedule(args) => {
-            let (schedule, requested) = generate(&args.generate)?;
+            let (schedule, requested) = generate(&args.generate, Some(&args.out))?;
             save_schedule(&schedule, requested, &args.out)
         }
         Command::Run(args) => run::run(args),
         Command::Closed(args) => run::closed(args),
     }
+}
+
+/// Prints the down-scaling's report and writes it as JSON.
+fn report_downscale(
+    report: &faasrt_load::downscale::Representativeness,
+    near: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let path = match near {
+        Some(schedule) => schedule.with_extension("downscale.json"),
+        None => std::path::PathBuf::from("downscale.json"),
+    };
+    std::fs::write(&path, serde_json::to_string_pretty(report)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "down-scaled ({}): {} of {} functions, {:.1} of {:.1} invocations/s; per-function rates KS {:.3}, per-minute correlation {:.3}, triggers within {:.1} points; {}",
+        report.method,
+        report.functions.1,
+        report.functions.0,
+        report.per_s.1,
+        report.per_s.0,
+        report.function_rate_ks,
+        report.per_minute_correlation,
+        report.trigger_share_max_diff * 100.0,
+        path.display()
+    );
+    Ok(())
 }
 
 fn save_schedule(schedule: &Schedule, requested: u64, out: &std::path::Path) -> anyhow::Result<()> {
@@ -218,13 +253,36 @@ fn save_schedule(schedule: &Schedule, requested: u64, out: &std::path::Path) -> 
 }
 
 /// The schedule `args` describe, and how many invocations the trace asks
-/// for in it.
-fn generate(args: &GenerateArgs) -> anyhow::Result<(Schedule, u64)> {
+/// for in it. A down-scaled trace's report is written next to `near` (a
+/// schedule file: `<near>.downscale.json`) or into the run directory.
+fn generate(
+    args: &GenerateArgs,
+    near: Option<&std::path::Path>,
+) -> anyhow::Result<(Schedule, u64)> {
     anyhow::ensure!(args.from_minute >= 1, "--from-minute counts from 1");
+    anyhow::ensure!(
+        args.target_rate.is_none() || args.source.azure2019.is_some(),
+        "--target-rate cuts an Azure Functions 2019 trace (--azure2019)"
+    );
     let (schedule, requested) = if let Some(path) = &args.source.azure2019 {
-        let rows = azure2019::read_invocations(path)?;
-        let start = args.from_minute - 1;
-        let end = args.minutes.map_or(usize::MAX, |m| start.saturating_add(m));
+        let mut rows = azure2019::read_invocations(path)?;
+        let mut start = args.from_minute - 1;
+        let mut end = args.minutes.map_or(usize::MAX, |m| start.saturating_add(m));
+        if let Some(per_s) = args.target_rate {
+            anyhow::ensure!(
+                per_s.is_finite() && per_s > 0.0,
+                "--target-rate must be a positive number of invocations per second"
+            );
+            let target = faasrt_load::downscale::Target {
+                per_s,
+                method: args.downscale,
+                seed: args.seed,
+            };
+            let cut = faasrt_load::downscale::downscale(&rows, start..end, target);
+            report_downscale(&cut.report, near)?;
+            rows = cut.rows;
+            (start, end) = (0, usize::MAX);
+        }
         let requested = rows
             .iter()
             .map(|row| {

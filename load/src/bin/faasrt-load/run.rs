@@ -22,7 +22,10 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
             let requested = schedule.entries().len() as u64;
             (schedule, requested)
         }
-        None => generate(&args.generate)?,
+        None => {
+            create_run_dir(&args.out)?;
+            generate(&args.generate, Some(&args.out.join("schedule.csv")))?
+        }
     };
     let mapping = Mapping::new(&args.pairs, args.functions.clone())?;
     let target = target(args.connect.target, args.connect.token_file.as_deref())?;
