@@ -359,7 +359,8 @@ mod tests {
                 trigger: ["http", "timer", "queue", "event"][i % 4].into(),
                 per_minute: (0..minutes)
                     .map(|m| {
-                        let shape = 1.0 + 0.5 * (m as f64 / minutes as f64 * 6.28).sin();
+                        let shape =
+                            1.0 + 0.5 * (m as f64 / minutes as f64 * std::f64::consts::TAU).sin();
                         (2000.0 / (i + 1) as f64 * shape) as u32
                     })
                     .collect(),
