@@ -26,7 +26,7 @@ enum Command {
     Schedule(ScheduleArgs),
     /// Send a schedule (a saved one, or one generated from a trace) to a
     /// faasrt server, open loop, and write the run directory.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Keep a number of clients sending back to back for a time (closed
     /// loop): the most a server sustains.
     Closed(ClosedArgs),
@@ -194,7 +194,7 @@ fn main() -> anyhow::Result<()> {
             let (schedule, requested) = generate(&args.generate, Some(&args.out))?;
             save_schedule(&schedule, requested, &args.out)
         }
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Closed(args) => run::closed(args),
     }
 }
