@@ -74,6 +74,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .max_timeout_ms(args.max_timeout)
         .host_thread_keep_alive(args.host_thread_keep_alive)
         .max_preinit_ms(args.max_preinit)
+        .slot_wait(args.slot_wait)
+        .hw_counters(args.hw_counters)
         .default_limits(FunctionLimits {
             memory_mb: args.default_memory,
             timeout_ms: args.default_timeout,
@@ -100,7 +102,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let server = Server::bind(runtime.clone(), Token::new(token), server_config)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
-        install_seccomp(args.seccomp);
+        install_seccomp(args.seccomp, runtime.config());
         let address = server.local_addr()?;
         tracing::info!(
             "faasrt listening on http://{address} with {} functions; token in {}",
@@ -118,7 +120,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Installs the server threads' seccomp filter, once start-up is done (the
 /// store is open, the port bound, the examples compiled).
-fn install_seccomp(mode: crate::SeccompMode) {
+fn install_seccomp(mode: crate::SeccompMode, config: &RuntimeConfig) {
     let mode = match mode {
         crate::SeccompMode::Off => {
             tracing::warn!("seccomp off: the server's threads run without a filter");
@@ -133,13 +135,14 @@ fn install_seccomp(mode: crate::SeccompMode) {
         );
         return;
     }
-    match faasrt_runtime::install_server_seccomp(mode) {
+    let allowed = config.seccomp_allowances();
+    match faasrt_runtime::install_server_seccomp_allowing(mode, allowed) {
         Ok(()) => {
-            tracing::info!(
-                ?mode,
-                refused = faasrt_isolation::RUNTIME_DENIED.len(),
-                "seccomp filter installed"
-            );
+            let refused = faasrt_isolation::RUNTIME_DENIED
+                .iter()
+                .filter(|rule| !allowed.contains(&rule.syscall))
+                .count();
+            tracing::info!(?mode, refused, ?allowed, "seccomp filter installed");
             // The SIGSYS handler can only count; the log says what it
             // counted: which syscall, on a thread of which role.
             tokio::spawn(report_denials());

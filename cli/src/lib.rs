@@ -293,6 +293,18 @@ pub struct ServeArgs {
     /// `preinit_failed`.
     #[arg(long, default_value = "10s", value_parser = units::parse_duration_ms)]
     pub max_preinit: u64,
+    /// How long an invocation may wait in line for a free instance slot
+    /// (or its function's concurrency permit) before it gets 429, e.g.
+    /// 500ms; 0 refuses at once. Pipelines never wait.
+    #[arg(long, default_value = "0s", value_parser = units::parse_wait)]
+    pub slot_wait: std::time::Duration,
+    /// Count each invocation's and pipeline stage's CPU cycles,
+    /// instructions and LLC misses with hardware counters (the journal's
+    /// `cycles`, `instructions`, `llc_misses`; null where this machine
+    /// refuses them, and `faasrt doctor` says why). Lets the server's
+    /// threads call perf_event_open under --seccomp.
+    #[arg(long)]
+    pub hw_counters: bool,
     /// How long an idle host thread (compilation, store writes, native
     /// spawns) stays before it exits, e.g. 10s; new ones start as work
     /// needs them.

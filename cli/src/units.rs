@@ -47,6 +47,14 @@ pub fn parse_duration_ms(text: &str) -> Result<u64, String> {
     Ok(ms)
 }
 
+/// A wait such as `500ms` or `2s`; `0` (or `0s`) is no wait.
+pub(crate) fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
+    if text == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    humantime::parse_duration(text).map_err(|e| format!("{text:?}: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +82,16 @@ mod tests {
         assert_eq!(parse_duration_ms("500ms"), Ok(500));
         assert!(parse_duration_ms("0s").is_err());
         assert!(parse_duration_ms("soon").is_err());
+    }
+
+    #[test]
+    fn a_wait_may_be_zero() {
+        assert_eq!(parse_wait("0"), Ok(std::time::Duration::ZERO));
+        assert_eq!(parse_wait("0s"), Ok(std::time::Duration::ZERO));
+        assert_eq!(
+            parse_wait("250ms"),
+            Ok(std::time::Duration::from_millis(250))
+        );
+        assert!(parse_wait("soon").is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! Per-invocation guest state: the WASI context, resource limits and log.
 
+use crate::guest_pipe::GuestPipe;
 use crate::kv::KvAccess;
-use crate::pipe::GuestPipe;
 use crate::stdio::{Faasin, Faasout, LogTail, UnavailableInput};
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::WasiCtxBuilder;

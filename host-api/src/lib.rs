@@ -14,6 +14,7 @@
 //! `faasrt-isolation` below it.
 
 mod guest;
+mod guest_pipe;
 mod imports;
 mod kv;
 mod kv_channel;
@@ -21,8 +22,10 @@ mod kv_imports;
 mod linker;
 mod pipe;
 mod stdio;
+mod wait_clock;
 
 pub use guest::{GuestSetup, GuestState};
+pub use guest_pipe::GuestPipe;
 pub use imports::{FAASRT_MODULE, WASI_P1_MODULE};
 pub use kv::{
     KV_ERR_KEY_SIZE, KV_ERR_QUOTA, KV_ERR_STORE, KV_ERR_UNAVAILABLE, KV_ERR_VALUE_TOO_LARGE,
@@ -36,7 +39,6 @@ pub use kv_channel::{
 };
 pub use linker::{HostLinker, ImportError};
 pub use pipe::{
-    BrokenPipe, DEFAULT_PIPE_CAPACITY, GuestPipe, PipeCounter, PipeReader, PipeWriter, ReadOutcome,
-    pipe,
+    BrokenPipe, DEFAULT_PIPE_CAPACITY, PipeCounter, PipeReader, PipeWriter, ReadOutcome, pipe,
 };
 pub use stdio::{Faasin, Faasout, InputUnavailable, LogTail, OutputCapture, OutputTooLarge};

@@ -19,15 +19,17 @@
 //! `fd_read`.
 //!
 //! Waiting is async (wakers, no OS thread blocks), so a blocked guest costs a
-//! suspended fiber, not a thread.
+//! suspended fiber, not a thread. A guest sees its end through WASI
+//! (`guest_pipe.rs`). How long each end waited (a reader on an
+//! empty pipe, a writer on a full one) is timed only when it does wait
+//! (`wait_clock.rs`), and read through [`PipeCounter`].
 
+use crate::wait_clock::WaitClock;
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-use wasmtime_wasi::cli::{IsTerminal, StdinStream, StdoutStream};
-use wasmtime_wasi::p2::{InputStream, OutputStream, Pollable, StreamError};
 
 /// The capacity of a pipe unless configured otherwise: 64 KiB, as Linux.
 pub const DEFAULT_PIPE_CAPACITY: usize = 64 << 10;
@@ -45,6 +47,8 @@ pub fn pipe(capacity: usize) -> (PipeWriter, PipeReader) {
             write_waker: None,
             bytes_written: 0,
             bytes_read: 0,
+            read_wait: WaitClock::default(),
+            write_wait: WaitClock::default(),
         }),
     });
     (
@@ -77,9 +81,49 @@ struct State {
     write_waker: Option<Waker>,
     bytes_written: u64,
     bytes_read: u64,
+    /// The reader's waits on an empty pipe.
+    read_wait: WaitClock,
+    /// The writer's waits on a full pipe.
+    write_wait: WaitClock,
 }
 
 impl State {
+    /// Takes up to `max` bytes (see [`PipeReader::poll_read`]), or EOF,
+    /// or `None` when a read would have to wait.
+    fn take(&mut self, max: usize) -> Option<ReadOutcome> {
+        if let Some(front) = self.chunks.front_mut() {
+            let taken = if front.len() >= max {
+                front.split_to(max)
+            } else if self.chunks.len() == 1 || self.chunks[1].is_empty() {
+                self.chunks.pop_front().expect("front exists")
+            } else {
+                let want = max.min(self.buffered);
+                let mut gathered = bytes::BytesMut::with_capacity(want);
+                while gathered.len() < want {
+                    let Some(front) = self.chunks.front_mut() else {
+                        break;
+                    };
+                    let room = want - gathered.len();
+                    if front.len() <= room {
+                        gathered.extend_from_slice(front);
+                        self.chunks.pop_front();
+                    } else {
+                        gathered.extend_from_slice(&front.split_to(room));
+                    }
+                }
+                gathered.freeze()
+            };
+            if self.chunks.front().is_some_and(Bytes::is_empty) {
+                self.chunks.pop_front();
+            }
+            self.buffered -= taken.len();
+            self.bytes_read += taken.len() as u64;
+            self.wake_writer();
+            return Some(ReadOutcome::Data(taken));
+        }
+        (!self.writer_open).then_some(ReadOutcome::Eof)
+    }
+
     fn wake_reader(&mut self) {
         if let Some(waker) = self.read_waker.take() {
             waker.wake();
@@ -118,11 +162,14 @@ impl PipeWriter {
     pub fn poll_room(&self, cx: &mut Context<'_>) -> Poll<Result<usize, BrokenPipe>> {
         let mut state = self.shared.lock();
         if !state.reader_open {
+            state.write_wait.end();
             return Poll::Ready(Err(BrokenPipe));
         }
         if state.buffered < state.capacity {
+            state.write_wait.end();
             return Poll::Ready(Ok(state.capacity - state.buffered));
         }
+        state.write_wait.begin();
         state.write_waker = Some(cx.waker().clone());
         Poll::Pending
     }
@@ -196,6 +243,18 @@ impl PipeCounter {
     pub fn read(&self) -> u64 {
         self.shared.lock().bytes_read
     }
+
+    /// How long the reader waited on an empty pipe (for data or EOF), in
+    /// all; a wait in progress counts up to now.
+    pub fn read_blocked(&self) -> std::time::Duration {
+        self.shared.lock().read_wait.total()
+    }
+
+    /// How long the writer waited on a full pipe (for room or the reader's
+    /// end), in all; a wait in progress counts up to now.
+    pub fn write_blocked(&self) -> std::time::Duration {
+        self.shared.lock().write_wait.total()
+    }
 }
 
 /// The reading end of a pipe. Dropping it breaks the pipe for the writer.
@@ -221,41 +280,19 @@ impl PipeReader {
     /// host call per piece where one copy serves them all.
     pub fn poll_read(&self, cx: &mut Context<'_>, max: usize) -> Poll<ReadOutcome> {
         let mut state = self.shared.lock();
-        if let Some(front) = state.chunks.front_mut() {
-            let taken = if front.len() >= max {
-                front.split_to(max)
-            } else if state.chunks.len() == 1 || state.chunks[1].is_empty() {
-                state.chunks.pop_front().expect("front exists")
-            } else {
-                let want = max.min(state.buffered);
-                let mut gathered = bytes::BytesMut::with_capacity(want);
-                while gathered.len() < want {
-                    let Some(front) = state.chunks.front_mut() else {
-                        break;
-                    };
-                    let room = want - gathered.len();
-                    if front.len() <= room {
-                        gathered.extend_from_slice(front);
-                        state.chunks.pop_front();
-                    } else {
-                        gathered.extend_from_slice(&front.split_to(room));
-                    }
-                }
-                gathered.freeze()
-            };
-            if state.chunks.front().is_some_and(Bytes::is_empty) {
-                state.chunks.pop_front();
-            }
-            state.buffered -= taken.len();
-            state.bytes_read += taken.len() as u64;
-            state.wake_writer();
-            return Poll::Ready(ReadOutcome::Data(taken));
+        if let Some(outcome) = state.take(max) {
+            state.read_wait.end();
+            return Poll::Ready(outcome);
         }
-        if !state.writer_open {
-            return Poll::Ready(ReadOutcome::Eof);
-        }
+        state.read_wait.begin();
         state.read_waker = Some(cx.waker().clone());
         Poll::Pending
+    }
+
+    /// Takes up to `max` bytes, or EOF, if either is there now; never
+    /// waits (a guest's non-blocking read).
+    pub(crate) fn try_read(&self, max: usize) -> Option<ReadOutcome> {
+        self.shared.lock().take(max)
     }
 
     /// Reads up to `max` bytes (at least 1), or EOF.
@@ -264,11 +301,13 @@ impl PipeReader {
     }
 
     /// Whether a read would return at once (bytes buffered, or EOF).
-    fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<()> {
+    pub(crate) fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut state = self.shared.lock();
         if !state.chunks.is_empty() || !state.writer_open {
+            state.read_wait.end();
             return Poll::Ready(());
         }
+        state.read_wait.begin();
         state.read_waker = Some(cx.waker().clone());
         Poll::Pending
     }
@@ -290,110 +329,6 @@ impl Drop for PipeReader {
         state.chunks.clear();
         state.buffered = 0;
         state.wake_writer();
-    }
-}
-
-/// Gives a pipe end to WASI as fd 0 or fd 1. WASI asks for a fresh stream
-/// object per use of the descriptor, so the end is shared, and dropped when
-/// the guest's context is.
-#[derive(Clone)]
-pub struct GuestPipe<End>(Arc<End>);
-
-impl<End> GuestPipe<End> {
-    /// Wraps a pipe end for a guest.
-    pub fn new(end: End) -> Self {
-        GuestPipe(Arc::new(end))
-    }
-}
-
-/// The guest's view of a [`PipeReader`].
-struct ReaderStream(Arc<PipeReader>);
-
-#[wasmtime_wasi::async_trait]
-impl InputStream for ReaderStream {
-    fn read(&mut self, size: usize) -> Result<Bytes, StreamError> {
-        let waker = Waker::noop();
-        let mut cx = Context::from_waker(waker);
-        match self.0.poll_read(&mut cx, size.max(1)) {
-            Poll::Ready(ReadOutcome::Data(bytes)) => Ok(bytes),
-            Poll::Ready(ReadOutcome::Eof) => Err(StreamError::Closed),
-            Poll::Pending => Ok(Bytes::new()),
-        }
-    }
-}
-
-#[wasmtime_wasi::async_trait]
-impl Pollable for ReaderStream {
-    async fn ready(&mut self) {
-        poll_fn(|cx| self.0.poll_readable(cx)).await
-    }
-}
-
-impl IsTerminal for GuestPipe<PipeReader> {
-    fn is_terminal(&self) -> bool {
-        false
-    }
-}
-
-impl StdinStream for GuestPipe<PipeReader> {
-    fn p2_stream(&self) -> Box<dyn InputStream> {
-        Box::new(ReaderStream(self.0.clone()))
-    }
-
-    fn async_stream(&self) -> Box<dyn tokio::io::AsyncRead + Send + Sync> {
-        unreachable!("faasrt links WASI preview 1 only, which uses p2_stream")
-    }
-}
-
-/// The guest's view of a [`PipeWriter`].
-struct WriterStream(Arc<PipeWriter>);
-
-fn broken_pipe() -> StreamError {
-    // WASI preview 1 turns an io::Error into an errno through its raw OS
-    // error code: EPIPE becomes the guest's EPIPE (an error made from just
-    // `ErrorKind::BrokenPipe` would reach the guest as EIO).
-    StreamError::LastOperationFailed(wasmtime::Error::new(std::io::Error::from_raw_os_error(
-        libc::EPIPE,
-    )))
-}
-
-#[wasmtime_wasi::async_trait]
-impl OutputStream for WriterStream {
-    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
-        self.0.push(bytes).map_err(|BrokenPipe| broken_pipe())
-    }
-
-    fn flush(&mut self) -> Result<(), StreamError> {
-        Ok(())
-    }
-
-    fn check_write(&mut self) -> Result<usize, StreamError> {
-        self.0.room().map_err(|BrokenPipe| broken_pipe())
-    }
-}
-
-#[wasmtime_wasi::async_trait]
-impl Pollable for WriterStream {
-    async fn ready(&mut self) {
-        // Ready when there is room or the reader is gone (the next
-        // `check_write` then reports the broken pipe).
-        let _ = poll_fn(|cx| self.0.poll_room(cx)).await;
-    }
-}
-
-impl IsTerminal for GuestPipe<PipeWriter> {
-    fn is_terminal(&self) -> bool {
-        false
-    }
-}
-
-impl StdoutStream for GuestPipe<PipeWriter> {
-    fn p2_stream(&self) -> Box<dyn OutputStream> {
-        Box::new(WriterStream(self.0.clone()))
-    }
-
-    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        unreachable!("faasrt links WASI preview 1 only, which uses p2_stream")
     }
 }
 
@@ -515,5 +450,34 @@ mod tests {
         drop(writer);
         data(reader.read(2).await);
         assert_eq!((counter.written(), counter.read()), (5, 2));
+    }
+
+    #[tokio::test]
+    async fn a_reader_on_an_empty_pipe_counts_its_wait_and_a_writer_with_room_none() {
+        let (writer, reader) = pipe(16);
+        let counter = reader.counter();
+        let consumer = tokio::spawn(async move { reader.read(16).await });
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        writer.write_all(Bytes::from_static(b"x")).await.unwrap();
+        consumer.await.unwrap();
+        let waited = counter.read_blocked();
+        assert!(waited >= std::time::Duration::from_millis(30), "{waited:?}");
+        assert_eq!(counter.write_blocked(), std::time::Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn a_writer_held_by_a_full_pipe_counts_its_wait() {
+        let (writer, reader) = pipe(4);
+        let counter = writer.counter();
+        let producer =
+            tokio::spawn(async move { writer.write_all(Bytes::from(vec![1u8; 8])).await });
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        let mut received = 0;
+        while received < 8 {
+            received += data(reader.read(8).await).len();
+        }
+        producer.await.unwrap().unwrap();
+        let waited = counter.write_blocked();
+        assert!(waited >= std::time::Duration::from_millis(30), "{waited:?}");
     }
 }

@@ -31,7 +31,7 @@ pub use pkeys::{
 pub use probe::{Probed, capability_expected, probe};
 pub use seccomp::{
     GUEST_THREAD_FILTERS, GuestThreadFilter, IsolationError, RuntimeSeccomp, SeccompProgram,
-    install_runtime_filter, native_child_filter,
+    install_runtime_filter, install_runtime_filter_allowing, native_child_filter,
 };
 pub use seccomp_policy::{
     ArgCondition, EXEC_FD, GUEST_THREAD_DENIED, NATIVE_CHILD_DENIED, RUNTIME_DENIED, SyscallRule,

@@ -3,7 +3,7 @@
 //! action, and installed on a thread or before a native function's exec.
 
 use crate::seccomp_policy::{
-    ArgCondition, GUEST_THREAD_DENIED, NATIVE_CHILD_DENIED, RUNTIME_DENIED, SyscallRule,
+    ArgCondition, GUEST_THREAD_DENIED, NATIVE_CHILD_DENIED, RUNTIME_DENIED, SyscallRule, Sysno,
 };
 use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +27,20 @@ pub enum RuntimeSeccomp {
 /// The filter cannot be built or installed, or the SIGSYS handler cannot be
 /// set.
 pub fn install_runtime_filter(mode: RuntimeSeccomp) -> Result<(), IsolationError> {
+    install_runtime_filter_allowing(mode, &[])
+}
+
+/// [`install_runtime_filter`] without the rules of the syscalls in
+/// `allowed`: for a server that turned on what needs one of them
+/// (hardware counters need `perf_event_open`). Native functions' own
+/// filter still refuses them.
+///
+/// # Errors
+/// As [`install_runtime_filter`].
+pub fn install_runtime_filter_allowing(
+    mode: RuntimeSeccomp,
+    allowed: &[Sysno],
+) -> Result<(), IsolationError> {
     let action = match mode {
         RuntimeSeccomp::Enforce => {
             // SAFETY: a zeroed sigaction is valid; the handler only touches
@@ -45,7 +59,12 @@ pub fn install_runtime_filter(mode: RuntimeSeccomp) -> Result<(), IsolationError
         }
         RuntimeSeccomp::Log => SeccompAction::Log,
     };
-    let program = compile_table(RUNTIME_DENIED, action)?;
+    let table: Vec<SyscallRule> = RUNTIME_DENIED
+        .iter()
+        .filter(|rule| !allowed.contains(&rule.syscall))
+        .copied()
+        .collect();
+    let program = compile_table(&table, action)?;
     seccompiler::apply_filter_all_threads(&program.0).map_err(IsolationError::Install)
 }
 
@@ -342,6 +361,34 @@ mod tests {
                     }
                 }
                 Err(_) => 99,
+            }
+        });
+        assert!(
+            libc::WIFEXITED(status),
+            "the child died of a signal: {status}"
+        );
+        assert_eq!(libc::WEXITSTATUS(status), 0);
+    }
+
+    #[test]
+    fn a_runtime_filter_allowing_a_syscall_lets_only_that_one_through() {
+        let status = in_child(|| {
+            if install_runtime_filter_allowing(RuntimeSeccomp::Enforce, &[Sysno::perf_event_open])
+                .is_err()
+            {
+                return 99;
+            }
+            // SAFETY: perf_event_open(2) with a null attr: the kernel
+            // answers EFAULT once the filter let it through.
+            let opened = unsafe { libc::syscall(libc::SYS_perf_event_open, 0usize, 0, -1, -1, 0) };
+            let through = opened < 0 && errno() != libc::EPERM;
+            // SAFETY: unshare(2) with a constant argument, refused.
+            let unshared = unsafe { libc::unshare(libc::CLONE_NEWUSER) };
+            let still_refused = unshared < 0 && errno() == libc::EPERM;
+            if through && still_refused && denied_syscalls() == 1 {
+                0
+            } else {
+                1
             }
         });
         assert!(

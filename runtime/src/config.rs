@@ -28,6 +28,8 @@ pub struct RuntimeConfig {
     explicit_bounds_checks: bool,
     memory_protection_keys: bool,
     host_thread_keep_alive: std::time::Duration,
+    slot_wait: std::time::Duration,
+    hw_counters: bool,
 }
 
 impl RuntimeConfig {
@@ -59,6 +61,8 @@ impl RuntimeConfig {
             explicit_bounds_checks: true,
             memory_protection_keys: true,
             host_thread_keep_alive: crate::host_threads::DEFAULT_KEEP_ALIVE,
+            slot_wait: std::time::Duration::ZERO,
+            hw_counters: false,
         }
     }
 
@@ -273,6 +277,49 @@ impl RuntimeConfig {
         self.host_thread_keep_alive
     }
 
+    /// How long an invocation may wait for a free instance slot and for
+    /// its function's concurrency permit before it is refused
+    /// ([`crate::RuntimeError::Busy`], [`crate::RuntimeError::FunctionBusy`]);
+    /// default zero: refused at once. Waiters are served first come, first
+    /// served. Pipelines never wait: they reserve every stage's slot at
+    /// once, or are refused.
+    pub fn slot_wait(mut self, wait: std::time::Duration) -> Self {
+        self.slot_wait = wait;
+        self
+    }
+
+    /// See [`RuntimeConfig::slot_wait`].
+    pub fn get_slot_wait(&self) -> std::time::Duration {
+        self.slot_wait
+    }
+
+    /// Whether each invocation and pipeline stage counts CPU cycles,
+    /// instructions and LLC misses with hardware counters (default: no).
+    /// Where this machine refuses them, the journal's counts are null and
+    /// `faasrt doctor` says why. With `faasrt serve`'s seccomp filter on,
+    /// it lets the server's threads (never native functions) call
+    /// `perf_event_open`.
+    pub fn hw_counters(mut self, enabled: bool) -> Self {
+        self.hw_counters = enabled;
+        self
+    }
+
+    /// See [`RuntimeConfig::hw_counters`].
+    pub fn get_hw_counters(&self) -> bool {
+        self.hw_counters
+    }
+
+    /// The syscalls that the server's seccomp filter must let through for
+    /// this configuration (`perf_event_open` with hardware counters on),
+    /// for [`crate::install_server_seccomp_allowing`].
+    pub fn seccomp_allowances(&self) -> &'static [faasrt_isolation::Sysno] {
+        if self.hw_counters {
+            &[faasrt_isolation::Sysno::perf_event_open]
+        } else {
+            &[]
+        }
+    }
+
     /// The data directory, or `None` for an in-memory store.
     pub fn get_data_dir(&self) -> Option<&Path> {
         self.data_dir.as_deref()
@@ -355,6 +402,17 @@ mod tests {
                 other => panic!("{words}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn hardware_counters_need_perf_event_open_let_through_the_filter() {
+        assert!(RuntimeConfig::in_memory().seccomp_allowances().is_empty());
+        assert_eq!(
+            RuntimeConfig::in_memory()
+                .hw_counters(true)
+                .seccomp_allowances(),
+            &[faasrt_isolation::Sysno::perf_event_open]
+        );
     }
 
     #[test]

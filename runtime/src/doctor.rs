@@ -1,5 +1,6 @@
-//! `faasrt doctor`: each isolation mechanism, whether this machine offers
-//! it, whether faasrt uses it, and why not when it does not.
+//! `faasrt doctor`: each isolation mechanism, and the hardware counters
+//! of the journal, whether this machine offers it, whether faasrt uses it,
+//! and why not when it does not.
 
 use crate::config::RuntimeConfig;
 use crate::wasm::memory_layout::MemoryLayout;
@@ -9,7 +10,7 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mechanism {
     /// Stable name (`seccomp`, `landlock`, `pkeys`, `cgroup-v2`, `user-namespaces`,
-    /// `address-space`, `pagemap-scan`).
+    /// `address-space`, `pagemap-scan`, `hw-counters`).
     pub name: String,
     /// Whether the machine offers it.
     pub available: bool,
@@ -98,11 +99,63 @@ pub fn report(config: &RuntimeConfig) -> Vec<Mechanism> {
             "no PAGEMAP_SCAN (Linux 6.7+): pool slots are reset with madvise".into()
         },
     });
+    mechanisms.push(hw_counters(config));
     mechanisms
+}
+
+/// Whether `perf_event_open` counts cycles, instructions and LLC misses
+/// here, and whether the journal gets them.
+fn hw_counters(config: &RuntimeConfig) -> Mechanism {
+    let (available, detail) = match crate::hw_counters::probe() {
+        Ok(()) => (
+            true,
+            if config.get_hw_counters() {
+                "perf_event_open counts user-space cycles, instructions and LLC misses: each invocation's and pipeline stage's are in the journal".to_owned()
+            } else {
+                "perf_event_open counts user-space cycles, instructions and LLC misses; off (faasrt serve --hw-counters)".to_owned()
+            },
+        ),
+        Err(error) => (
+            false,
+            format!(
+                "{}: the journal's cycles, instructions and llc_misses are null",
+                crate::error_chain(error)
+            ),
+        ),
+    };
+    Mechanism {
+        name: "hw-counters".into(),
+        available,
+        active: available && config.get_hw_counters(),
+        detail,
+    }
 }
 
 /// Whether `probed` (the result of `faasrt_isolation::probe`) found the
 /// mechanism called `name` (`seccomp`, `cgroup-v2`, ...).
 pub fn available(probed: &[faasrt_isolation::Probed], name: &str) -> bool {
     probed.iter().any(|p| p.name == name && p.available)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_says_whether_hardware_counters_count_and_why_not() {
+        let config = RuntimeConfig::in_memory().hw_counters(true);
+        let report = report(&config);
+        let counters = report
+            .iter()
+            .find(|m| m.name == "hw-counters")
+            .expect("reported");
+        assert_eq!(counters.available, crate::hw_counters::probe().is_ok());
+        assert_eq!(counters.active, counters.available);
+        if !counters.available {
+            assert!(counters.detail.starts_with("cannot count "), "{counters:?}");
+            assert!(counters.detail.ends_with("are null"), "{counters:?}");
+        }
+        let off = hw_counters(&RuntimeConfig::in_memory());
+        assert!(!off.active);
+    }
 }

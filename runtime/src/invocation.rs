@@ -202,6 +202,9 @@ pub struct InvocationUsage {
     /// largest size; for native, the peak resident set of its process
     /// (`ru_maxrss`). `None` when not measured.
     pub peak_memory_bytes: Option<u64>,
+    /// What the hardware counters counted (`hw_counters.rs`), when they
+    /// are on and this machine allows them.
+    pub hw: Option<crate::HwCounts>,
 }
 
 #[cfg(test)]

@@ -31,13 +31,26 @@ pub struct InvocationRecord {
     pub start_kind: &'static str,
     /// When the request reached the runtime.
     pub arrival_ns: u64,
-    /// When it had its instance slot and began to run.
+    /// When it was admitted: had its function's concurrency permit and an
+    /// instance slot. Equal to `arrival_ns` when both were free at once;
+    /// later only when it waited in line for them
+    /// ([`crate::RuntimeConfig::slot_wait`]). A pipeline's stages never
+    /// wait: theirs is their arrival.
+    pub dequeue_ns: u64,
+    /// When it began to run (its arguments and input set up).
     pub start_ns: u64,
     /// When its instance (wasm) or process (native) was ready to run its
     /// code.
     pub ready_ns: u64,
-    /// When it ended.
+    /// When it ended: its run was over, its instance returned to the pool
+    /// or its processes gone, its output collected and its key-value
+    /// writes committed.
     pub end_ns: u64,
+    /// When the runtime handed its result back to its caller (the server,
+    /// which then writes the answer): after its metrics were counted, just
+    /// before this record was kept. For a pipeline stage, when the whole
+    /// run's result was handed back (every stage and relay done).
+    pub reply_ns: u64,
     /// How it ended (`ok`, `exit`, `trap`, `timeout`, `output_too_large`,
     /// ...: the `outcome` label of the metrics).
     pub outcome: &'static str,
@@ -53,6 +66,14 @@ pub struct InvocationRecord {
     /// The most memory it held, in bytes
     /// ([`crate::InvocationUsage::peak_memory_bytes`]), or null.
     pub peak_memory_bytes: Option<u64>,
+    /// CPU cycles it took in user space ([`crate::HwCounts`]), or null:
+    /// hardware counters off (`--hw-counters`), refused by this machine
+    /// (`faasrt doctor` says why) or not readable for this run.
+    pub cycles: Option<u64>,
+    /// Instructions it retired in user space, or null as `cycles`.
+    pub instructions: Option<u64>,
+    /// Its (last-level) cache misses in user space, or null as `cycles`.
+    pub llc_misses: Option<u64>,
     /// For a pipeline stage: which run and stage it was; absent for an
     /// invocation.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +101,18 @@ pub struct StageRecord {
     /// Where its faasout went: `caller` (the pipeline's output, for the
     /// last stage), `pipe` or `splice`.
     pub output_edge: &'static str,
+    /// Nanoseconds it waited for input on an empty faasin. On a pipe
+    /// (`caller` or `pipe`): the time its reads waited for bytes or EOF;
+    /// a native stage's bridge reads for it, so this is the time the
+    /// bridge waited (the child may still have been reading what its
+    /// OS pipe held). On a `splice` edge: the time the relay waited for
+    /// data from upstream; the child's own wait in `read(2)` is not
+    /// visible to faasrt.
+    pub blocked_read_ns: u64,
+    /// Nanoseconds it waited for room on a full faasout: on a pipe, the
+    /// time its writes (a native stage's bridge's) waited for the reader;
+    /// on a `splice` edge, the time the relay waited for room downstream.
+    pub blocked_write_ns: u64,
 }
 
 fn trace_hex<S: serde::Serializer>(
@@ -228,15 +261,20 @@ mod tests {
             kind: "wasm",
             start_kind: "snapshot",
             arrival_ns: 1,
+            dequeue_ns: 1,
             start_ns: 2,
             ready_ns: 2,
             end_ns: 3,
+            reply_ns: 3,
             outcome: "ok",
             exit_code: 0,
             input_bytes: 0,
             output_bytes: 0,
             cpu_ns: None,
             peak_memory_bytes: None,
+            cycles: None,
+            instructions: None,
+            llc_misses: None,
             stage: None,
             trace: None,
         }
@@ -286,6 +324,8 @@ mod tests {
                 stages: 2,
                 input_edge: "pipe",
                 output_edge: "pipe",
+                blocked_read_ns: 0,
+                blocked_write_ns: 0,
             }),
             ..record("s")
         };

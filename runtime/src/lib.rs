@@ -9,6 +9,7 @@
 //! it directly; nothing here knows HTTP or the command line. Below it sit `faasrt-host-api` (what a guest
 //! sees), `faasrt-snapshots` (artifact keys) and `faasrt-isolation`.
 
+mod admission;
 mod bounds_checks;
 mod config;
 mod deploy;
@@ -18,6 +19,7 @@ mod function;
 mod function_logs;
 mod heap;
 mod host_threads;
+mod hw_counters;
 mod invocation;
 mod journal;
 mod kv;
@@ -47,6 +49,7 @@ pub use function::{
 };
 pub use function_logs::{FUNCTION_LOG_BYTES, LogEntry, LogFeed};
 pub use host_threads::HOST_THREAD_NAME;
+pub use hw_counters::{HwCountersError, HwCounts};
 pub use invocation::{
     EXIT_CODE_OUTPUT_TOO_LARGE, EXIT_CODE_TIMEOUT, EXIT_CODE_TRAP, Invocation, InvocationStatus,
     InvocationUsage, InvokeRequest, KvUse, Outcome,
@@ -60,6 +63,6 @@ pub use platform::{PLATFORM_CAPACITY, PlatformSample};
 pub use resource_use::ResourceUse;
 pub use runtime::Runtime;
 pub use store::data_dir::{DataDir, STORE_FILE, TOKEN_FILE};
-pub use thread_role::install_server_seccomp;
+pub use thread_role::{install_server_seccomp, install_server_seccomp_allowing};
 pub use trace_context::TraceContext;
 pub use wasm::artifacts::ARTIFACTS_DIR;

@@ -95,10 +95,33 @@ impl LoadedFunction {
             .clone()
             .try_acquire_owned()
             .map(Some)
-            .map_err(|_| RuntimeError::FunctionBusy {
-                name: self.info.name.clone(),
-                limit: self.info.limits.max_concurrency.unwrap_or(0),
-            })
+            .map_err(|_| self.busy())
+    }
+
+    /// [`LoadedFunction::admit`], waiting for a permit until `deadline`.
+    ///
+    /// # Errors
+    /// [`RuntimeError::FunctionBusy`] when none came free by then.
+    pub(crate) async fn admit_by(
+        &self,
+        deadline: std::time::Instant,
+    ) -> Result<Option<OwnedSemaphorePermit>, RuntimeError> {
+        let Some(semaphore) = &self.concurrency else {
+            return Ok(None);
+        };
+        let waited = tokio::time::timeout_at(deadline.into(), semaphore.clone().acquire_owned());
+        match waited.await {
+            Ok(Ok(permit)) => Ok(Some(permit)),
+            // Timed out (the semaphore is never closed).
+            _ => Err(self.busy()),
+        }
+    }
+
+    fn busy(&self) -> RuntimeError {
+        RuntimeError::FunctionBusy {
+            name: self.info.name.clone(),
+            limit: self.info.limits.max_concurrency.unwrap_or(0),
+        }
     }
 }
 

@@ -24,6 +24,7 @@ use crate::wasm::engines::Engines;
 use bytes::Bytes;
 use faasrt_host_api::{Faasin, KvAccess};
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::{Mutex, Semaphore};
 
 /// One faasrt runtime: an engine, a store and the functions deployed in it.
@@ -54,6 +55,9 @@ pub(crate) struct Inner {
     /// Where compiles, store writes, native spawns and splice relays run.
     pub(crate) host: HostThreads,
     pub(crate) slots: Arc<Semaphore>,
+    /// Whether runs are counted with hardware counters: asked for, and
+    /// allowed by this machine (`hw_counters.rs`).
+    pub(crate) hw_counters: bool,
     /// Serializes the commit + registry swap of deploys and removes, so the
     /// registry always ends up matching the store.
     pub(crate) publish: Mutex<()>,
@@ -85,8 +89,14 @@ impl Runtime {
         });
         let engines = Engines::new(&config)?;
         let artifacts = ArtifactCache::new(data_dir.as_ref().map(ArtifactFiles::open).transpose()?);
-        let native = NativeRunner::new(config.get_max_output_bytes(), config.get_log_tail_bytes())?;
+        let hw_counters = counting_allowed(&config);
+        let native = NativeRunner::new(
+            config.get_max_output_bytes(),
+            config.get_log_tail_bytes(),
+            hw_counters,
+        )?;
         let inner = Inner {
+            hw_counters,
             slots: Arc::new(Semaphore::new(config.get_max_instances() as usize)),
             config,
             data_dir,
@@ -145,14 +155,16 @@ impl Runtime {
     /// [`RuntimeError::InvalidName`], [`RuntimeError::NotFound`],
     /// [`RuntimeError::Preparing`] when the server is still deploying it,
     /// [`RuntimeError::TooLarge`] (input), [`RuntimeError::Busy`] when every
-    /// instance slot is in use, [`RuntimeError::DigestChanged`] when the
+    /// instance slot is in use ([`RuntimeError::FunctionBusy`]: every
+    /// permit of the function's own limit), and stays so for
+    /// [`RuntimeConfig::slot_wait`], [`RuntimeError::DigestChanged`] when the
     /// request pins a digest the deployed function no longer has.
     pub async fn invoke(
         &self,
         name: &str,
         request: InvokeRequest,
     ) -> Result<Invocation, RuntimeError> {
-        let arrival = std::time::Instant::now();
+        let arrival = Instant::now();
         let name = FunctionName::parse(name)?;
         let function = self.inner.registry.lookup(name.as_str())?;
         if let Some(expected) = request.digest
@@ -171,24 +183,14 @@ impl Runtime {
                 limit,
             });
         }
-        let admitted = function.admit().inspect_err(|_| {
-            self.inner.metrics.record_rejected(name.as_str());
-            self.inner.platform.counters.rejected();
-        })?;
-        let Ok(slot) = self.inner.slots.clone().try_acquire_owned() else {
-            self.inner.metrics.record_rejected(name.as_str());
-            self.inner.platform.counters.rejected();
-            return Err(RuntimeError::Busy {
-                limit: self.inner.config.get_max_instances(),
-            });
-        };
+        let admission = self.inner.admit(&function, arrival).await?;
         let args = std::iter::once(name.to_string())
             .chain(function.info.args.iter().cloned())
             .chain(request.args)
             .collect();
         let input_bytes = request.input.len() as u64;
         let trace = request.trace;
-        let start = std::time::Instant::now();
+        let start = Instant::now();
         let run = RunRequest {
             args,
             input: Faasin::Bytes(request.input),
@@ -203,7 +205,10 @@ impl Runtime {
         // cross-thread hand-off sits on the invocation's path.
         let running = function.running();
         let mut invocation = self.inner.execute(&function, run).await;
-        drop((slot, admitted, running));
+        let ended = Instant::now();
+        let dequeued = admission.waited_until.unwrap_or(arrival);
+        // The slot is free before the reply: a waiter may start now.
+        drop((admission, running));
         self.inner
             .platform
             .counters
@@ -213,22 +218,31 @@ impl Runtime {
             .record_invocation(name.as_str(), &invocation);
         let journal = &self.inner.journal;
         let native = function.is_native();
-        let end_ns = journal.nanos(std::time::Instant::now());
+        let usage = invocation.usage;
+        let end_ns = journal.nanos(ended);
+        // Taken last: what follows (keeping the record and the log) is the
+        // hand-back itself.
+        let reply = Instant::now();
         let seq = journal.record(InvocationRecord {
             seq: 0,
             function: function.journal_name.clone(),
             kind: if native { "native" } else { "wasm" },
             start_kind: function.start_kind(),
             arrival_ns: journal.nanos(arrival),
+            dequeue_ns: journal.nanos(dequeued),
             start_ns: journal.nanos(start),
-            ready_ns: journal.nanos(start + invocation.usage.ready_after),
+            ready_ns: journal.nanos(start + usage.ready_after),
             end_ns,
+            reply_ns: journal.nanos(reply),
             outcome: invocation.status.label(),
             exit_code: invocation.status.exit_code(),
             input_bytes,
             output_bytes: invocation.output.len() as u64,
-            cpu_ns: invocation.usage.cpu.map(|cpu| cpu.as_nanos() as u64),
-            peak_memory_bytes: invocation.usage.peak_memory_bytes,
+            cpu_ns: usage.cpu.map(|cpu| cpu.as_nanos() as u64),
+            peak_memory_bytes: usage.peak_memory_bytes,
+            cycles: usage.hw.map(|hw| hw.cycles),
+            instructions: usage.hw.map(|hw| hw.instructions),
+            llc_misses: usage.hw.map(|hw| hw.llc_misses),
             stage: None,
             trace,
         });
@@ -447,8 +461,10 @@ impl Inner {
             Executable::Wasm(prepared) => {
                 debug_assert!(os.stdin.is_none() && os.stdout.is_none());
                 let run = self.engines.of(prepared).run(prepared, run, access);
-                let (mut invocation, ran) = crate::poll_time::timed_polls(run).await;
+                let (mut invocation, ran, counted) =
+                    crate::poll_time::timed_polls(run, self.hw_counters).await;
                 invocation.usage.cpu = Some(ran);
+                invocation.usage.hw = counted;
                 invocation
             }
             Executable::Native(executable) => {
@@ -461,6 +477,24 @@ impl Inner {
             Some(kv) => self.commit_kv(&function.info, kv, invocation).await,
             None => invocation,
         }
+    }
+}
+
+/// Whether runs are counted with hardware counters: `config` asks for
+/// them and this machine allows them. The machine is probed either way,
+/// once per process, before `faasrt serve` installs its seccomp filter, so
+/// that `faasrt doctor`'s report never probes under it.
+fn counting_allowed(config: &RuntimeConfig) -> bool {
+    match crate::hw_counters::probe() {
+        Ok(()) => config.get_hw_counters(),
+        Err(error) if config.get_hw_counters() => {
+            tracing::warn!(
+                error = %crate::error_chain(error),
+                "hardware counters are on but this machine refuses them: the journal's cycles, instructions and llc_misses stay null (see faasrt doctor)"
+            );
+            false
+        }
+        Err(_) => false,
     }
 }
 

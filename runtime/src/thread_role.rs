@@ -52,6 +52,20 @@ pub fn install_server_seccomp(mode: RuntimeSeccomp) -> Result<(), IsolationError
     enable(mode)
 }
 
+/// [`install_server_seccomp`] with the runtime filter letting the
+/// syscalls in `allowed` through: those a runtime's configuration needs
+/// ([`crate::RuntimeConfig::seccomp_allowances`]).
+///
+/// # Errors
+/// A filter cannot be built or installed.
+pub fn install_server_seccomp_allowing(
+    mode: RuntimeSeccomp,
+    allowed: &[faasrt_isolation::Sysno],
+) -> Result<(), IsolationError> {
+    faasrt_isolation::install_runtime_filter_allowing(mode, allowed)?;
+    enable(mode)
+}
+
 /// Makes every thread that runs guest code from now on take the role, with
 /// the runtime filter's `mode`. Call it once the runtime filter is on.
 ///

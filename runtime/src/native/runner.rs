@@ -8,6 +8,7 @@ use super::sandbox::{Confinement, child_limits, sandboxed_command};
 use super::stdio::{Captured, OsStdio, drain_log, feed_stdin, pump_stdout};
 use crate::error::RuntimeError;
 use crate::host_threads::HostThreads;
+use crate::hw_counters::{CounterGroup, HARDWARE, Target};
 use crate::invocation::{Invocation, InvocationStatus, InvocationUsage, RunRequest};
 use bytes::Bytes;
 use faasrt_host_api::{Faasin, KvAccess, LogTail, PipeWriter};
@@ -38,15 +39,20 @@ pub(crate) struct NativeRunner {
     max_output_bytes: usize,
     /// Bytes of its log kept in the invocation's tail.
     log_tail_bytes: usize,
+    /// Whether each run is counted with hardware counters.
+    hw_counters: bool,
 }
 
 impl NativeRunner {
     /// Sets up what every native run shares: the seccomp filter, the
     /// Landlock view and the cgroups where this machine has them, and
     /// faasrt as child subreaper.
+    /// `hw_counters`: count each run's cycles, instructions and LLC misses
+    /// (the caller checked that this machine allows it).
     pub(crate) fn new(
         max_output_bytes: usize,
         log_tail_bytes: usize,
+        hw_counters: bool,
     ) -> Result<Self, RuntimeError> {
         let probed = faasrt_isolation::probe();
         let filter = if crate::doctor::available(&probed, "seccomp") {
@@ -88,6 +94,7 @@ impl NativeRunner {
             subreaper,
             max_output_bytes,
             log_tail_bytes,
+            hw_counters,
         })
     }
 
@@ -131,12 +138,12 @@ impl NativeRunner {
             filter: self.filter.clone(),
         };
         let command = sandboxed_command(exe, &run.args, os, confinement);
-        let spawned = spawn_on_host(host, command).await;
+        let spawned = spawn_on_host(host, command, self.hw_counters).await;
         // The child has its copy: the function's end closes when the last
         // of its processes is gone, which ends the channel.
         drop(kv_child);
-        let child = match spawned {
-            Ok(child) => child,
+        let (child, counters) = match spawned {
+            Ok(spawned) => spawned,
             Err(error) => {
                 let message = format!("cannot start the executable: {error}");
                 return finished(trapped(message, &error), Bytes::new(), &log, started);
@@ -164,6 +171,11 @@ impl NativeRunner {
             ready_after,
             cpu: used.map(|u| u.cpu),
             peak_memory_bytes: used.map(|u| u.peak_rss_bytes),
+            // Final once its processes are gone: what they counted was
+            // added to the group as each exited.
+            hw: counters
+                .and_then(|group| group.read().ok())
+                .and_then(|reading| reading.counts()),
         };
         invocation
     }
@@ -357,14 +369,26 @@ type WaitResult = Result<std::io::Result<std::process::ExitStatus>, tokio::time:
 /// pipes and its reaping are registered with the caller's runtime, which
 /// awaits them. The command holds the parent's copies of descriptors handed
 /// to the child (a splice edge's ends): they close with it, right after the
-/// spawn, or the next stage would never see EOF.
-async fn spawn_on_host(host: &HostThreads, mut command: Command) -> std::io::Result<Child> {
+/// spawn, or the next stage would never see EOF. With `count`, the child's
+/// hardware counters are opened right there, as soon after its `exec` as
+/// faasrt can (`None` when the kernel refused them).
+async fn spawn_on_host(
+    host: &HostThreads,
+    mut command: Command,
+    count: bool,
+) -> std::io::Result<(Child, Option<CounterGroup>)> {
     let caller = tokio::runtime::Handle::current();
     host.run(move || {
         let _caller = caller.enter();
         let spawned = command.spawn();
+        let counters = match (&spawned, count) {
+            (Ok(child), true) => child
+                .id()
+                .and_then(|pid| CounterGroup::open(&HARDWARE, Target::Process(pid)).ok()),
+            _ => None,
+        };
         drop(command);
-        spawned
+        spawned.map(|child| (child, counters))
     })
     .await
     .unwrap_or_else(|error| Err(std::io::Error::other(error)))
@@ -443,7 +467,7 @@ mod tests {
             "FAASRT_EXPECT_NATIVE",
             "native examples are built on x86_64 Linux only"
         );
-        let runner = NativeRunner::new(1 << 20, 4096).expect("runner");
+        let runner = NativeRunner::new(1 << 20, 4096, false).expect("runner");
         let host = HostThreads::start(crate::host_threads::DEFAULT_KEEP_ALIVE).expect("host");
         let cgroups = runner.cgroups.clone().expect("cgroups where delegated");
         let hello = faasrt_example_artifacts::get_native("hello-native").expect("hello-native");

@@ -10,6 +10,11 @@
 //! pipe semantics: the upstream stage's exit is EOF downstream, and the
 //! downstream stage's exit closes the upstream pipe (EPIPE or SIGPIPE
 //! upstream, as in a shell).
+//!
+//! The relay also times its own waits ([`RelayStats`]): for data from the
+//! upstream pipe and for room in the downstream one. They are what faasrt
+//! can see of the stages' blocking on this edge; a stage's own wait in
+//! `read(2)` or `write(2)` happens in the kernel, out of faasrt's sight.
 
 use rustix::event::{PollFd, PollFlags};
 use rustix::fs::OFlags;
@@ -18,6 +23,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
@@ -69,7 +75,7 @@ impl SpliceEdge {
             relay: Relay {
                 from: upstream.read,
                 to: downstream.write,
-                moved: Arc::default(),
+                stats: Arc::default(),
             },
         })
     }
@@ -79,9 +85,47 @@ impl SpliceEdge {
 pub(crate) struct Relay {
     from: OwnedFd,
     to: OwnedFd,
+    /// What it moved and how long it waited.
+    pub stats: Arc<RelayStats>,
+}
+
+/// What a relay did, read once it has ended.
+#[derive(Debug, Default)]
+pub(crate) struct RelayStats {
     /// Bytes moved so far: the upstream stage's `bytes_out` and the
     /// downstream stage's `bytes_in`.
-    pub moved: Arc<AtomicU64>,
+    moved: AtomicU64,
+    /// Nanoseconds it waited for the upstream pipe to have data (or its
+    /// end): the downstream stage's input ran dry meanwhile, once the
+    /// downstream pipe's buffer was read.
+    waited_for_data_ns: AtomicU64,
+    /// Nanoseconds it waited for room in the downstream pipe: the
+    /// upstream stage's output backed up meanwhile, once the upstream
+    /// pipe's buffer was full.
+    waited_for_room_ns: AtomicU64,
+}
+
+impl RelayStats {
+    /// Bytes moved.
+    pub(crate) fn moved(&self) -> u64 {
+        self.moved.load(Ordering::Relaxed)
+    }
+
+    /// How long it waited for data from upstream.
+    pub(crate) fn waited_for_data(&self) -> Duration {
+        Duration::from_nanos(self.waited_for_data_ns.load(Ordering::Relaxed))
+    }
+
+    /// How long it waited for room downstream.
+    pub(crate) fn waited_for_room(&self) -> Duration {
+        Duration::from_nanos(self.waited_for_room_ns.load(Ordering::Relaxed))
+    }
+}
+
+/// Adds the time since `since` to `total`.
+fn add_since(total: &AtomicU64, since: Instant) {
+    let nanos = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    total.fetch_add(nanos, Ordering::Relaxed);
 }
 
 impl Relay {
@@ -90,7 +134,7 @@ impl Relay {
     /// no reader left; then closes both ends, which passes the end on in
     /// each direction.
     pub(crate) async fn run(self) {
-        if let Err(error) = relay_until_an_end(self.from, self.to, &self.moved).await {
+        if let Err(error) = relay_until_an_end(self.from, self.to, &self.stats).await {
             // EPIPE is the downstream stage exiting first: expected.
             if error.raw_os_error() != Some(libc::EPIPE) {
                 tracing::debug!(%error, "pipe relay between native stages ended");
@@ -99,7 +143,7 @@ impl Relay {
     }
 }
 
-async fn relay_until_an_end(from: OwnedFd, to: OwnedFd, moved: &AtomicU64) -> io::Result<()> {
+async fn relay_until_an_end(from: OwnedFd, to: OwnedFd, stats: &RelayStats) -> io::Result<()> {
     set_nonblocking(from.as_fd())?;
     set_nonblocking(to.as_fd())?;
     // SAFETY: an `OwnedFd` is a valid open descriptor that stays open, and
@@ -121,7 +165,7 @@ async fn relay_until_an_end(from: OwnedFd, to: OwnedFd, moved: &AtomicU64) -> io
         ) {
             Ok(0) => return Ok(()),
             Ok(n) => {
-                moved.fetch_add(n as u64, Ordering::Relaxed);
+                stats.moved.fetch_add(n as u64, Ordering::Relaxed);
                 continue;
             }
             Err(rustix::io::Errno::INTR) => continue,
@@ -132,16 +176,22 @@ async fn relay_until_an_end(from: OwnedFd, to: OwnedFd, moved: &AtomicU64) -> io
         // that is missing (tokio's cached readiness may be stale, so it is
         // checked again and cleared when it lied).
         let (readable, writable) = ready_now(from.get_ref().as_fd(), to.get_ref().as_fd());
+        // Only these waits read the clock: a relay that never waits
+        // never does.
         if !readable {
+            let since = Instant::now();
             let mut guard = from.readable().await?;
             if !ready_now(from.get_ref().as_fd(), to.get_ref().as_fd()).0 {
                 guard.clear_ready();
             }
+            add_since(&stats.waited_for_data_ns, since);
         } else if !writable {
+            let since = Instant::now();
             let mut guard = to.writable().await?;
             if !ready_now(from.get_ref().as_fd(), to.get_ref().as_fd()).1 {
                 guard.clear_ready();
             }
+            add_since(&stats.waited_for_room_ns, since);
         } else {
             tokio::task::yield_now().await;
         }
@@ -188,7 +238,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn the_relay_moves_every_byte_and_passes_eof_on() {
         let edge = SpliceEdge::new().expect("pipes");
-        let moved = edge.relay.moved.clone();
+        let stats = edge.relay.stats.clone();
         let relay = tokio::spawn(edge.relay.run());
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
         let sent = data.clone();
@@ -213,7 +263,7 @@ mod tests {
             got.len(),
             data.len()
         );
-        assert_eq!(moved.load(Ordering::Relaxed), data.len() as u64);
+        assert_eq!(stats.moved(), data.len() as u64);
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -234,5 +284,40 @@ mod tests {
         });
         assert_eq!(writer.join().expect("writer"), Some(libc::EPIPE));
         relay.await.expect("relay");
+    }
+
+    #[tokio::test]
+    async fn the_relay_times_its_waits_for_data_and_for_room() {
+        let pause = Duration::from_millis(100);
+        let edge = SpliceEdge::new().expect("pipes");
+        let stats = edge.relay.stats.clone();
+        let upstream = edge.upstream_write;
+        // Nothing for a while (the relay waits for data), then more than
+        // both pipes hold, read only after two more pauses (it waits for
+        // room).
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(pause);
+            let mut file = std::fs::File::from(upstream);
+            file.write_all(&vec![7u8; 1 << 20]).expect("write");
+        });
+        let downstream = edge.downstream_read;
+        let reader = std::thread::spawn(move || {
+            std::thread::sleep(pause * 3);
+            let mut file = std::fs::File::from(downstream);
+            let mut got = Vec::new();
+            file.read_to_end(&mut got).expect("read to EOF");
+            got.len()
+        });
+        // Polled here at once, so its first wait starts before the writer
+        // wakes (on a loaded machine a spawned task might start later).
+        let threads = tokio::task::spawn_blocking(move || {
+            writer.join().expect("writer");
+            reader.join().expect("reader")
+        });
+        let ((), read) = tokio::join!(edge.relay.run(), threads);
+        assert_eq!(read.expect("joins"), 1 << 20);
+        // Half of each pause: room for a machine busy with other tests.
+        assert!(stats.waited_for_data() >= pause / 2, "{stats:?}");
+        assert!(stats.waited_for_room() >= pause, "{stats:?}");
     }
 }

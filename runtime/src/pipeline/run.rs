@@ -6,14 +6,13 @@ use crate::function_logs::LogEntry;
 use crate::invocation::{InvocationUsage, RunRequest};
 use crate::journal::{InvocationRecord, StageRecord};
 use crate::native::OsStdio;
-use crate::native::splice::SpliceEdge;
+use crate::native::splice::{RelayStats, SpliceEdge};
 use crate::registry::LoadedFunction;
 use crate::runtime::Runtime;
 use faasrt_host_api::{Faasin, PipeCounter, PipeReader, PipeWriter};
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::OwnedSemaphorePermit;
 
 /// A pipeline whose functions are resolved and whose instance slots are
@@ -81,9 +80,9 @@ impl PreparedPipeline {
             let both_native = pair[0].is_native() && pair[1].is_native();
             match both_native.then(SpliceEdge::new) {
                 Some(Ok(edge)) => {
-                    let moved = edge.relay.moved.clone();
-                    outputs.push(StageOutput::Os(edge.upstream_write, moved.clone()));
-                    inputs.push(StageInput::Os(edge.downstream_read, moved));
+                    let stats = edge.relay.stats.clone();
+                    outputs.push(StageOutput::Os(edge.upstream_write, stats.clone()));
+                    inputs.push(StageInput::Os(edge.downstream_read, stats));
                     // On a host thread, off the threads that run guests.
                     relays.push(inner.host.spawn(edge.relay.run()));
                     inner.metrics.record_spliced_edge();
@@ -152,6 +151,8 @@ impl PreparedPipeline {
                         usage: invocation.usage,
                         input_edge: bytes_in.edge(),
                         output_edge: bytes_out.edge(),
+                        blocked_read: Duration::ZERO,
+                        blocked_write: Duration::ZERO,
                     };
                     (result, ran, bytes_in, bytes_out)
                 }
@@ -165,9 +166,11 @@ impl PreparedPipeline {
         // moves (and counts) after it.
         let (stages, runs): (Vec<StageResult>, Vec<StageRun>) = ended
             .into_iter()
-            .map(|(mut result, ran, bytes_in, bytes_out)| {
+            .map(|(mut result, mut ran, bytes_in, bytes_out)| {
                 result.bytes_in = bytes_in.get();
                 result.bytes_out = bytes_out.get();
+                ran.blocked_read = bytes_in.blocked();
+                ran.blocked_write = bytes_out.blocked();
                 (result, ran)
             })
             .unzip();
@@ -177,21 +180,26 @@ impl PreparedPipeline {
                 .record_stage(&stage.function, stage.outcome, stage.duration_us);
             inner.platform.counters.ended(stage.outcome);
         }
-        self.record(started, &stages, &runs);
+        let duration_us = started.elapsed().as_micros() as u64;
+        // Taken last, as an invocation's: what follows is the hand-back.
+        let reply = Instant::now();
+        self.record(started, reply, &stages, &runs);
         PipelineResult {
             stages,
-            duration_us: started.elapsed().as_micros() as u64,
+            duration_us,
         }
     }
 }
 
 impl PreparedPipeline {
-    /// Journals every stage of the run that began at `started`, and keeps
-    /// their logs.
-    fn record(&self, started: Instant, stages: &[StageResult], runs: &[StageRun]) {
+    /// Journals every stage of the run that began at `started` and whose
+    /// result is handed back at `reply`, and keeps their logs.
+    fn record(&self, started: Instant, reply: Instant, stages: &[StageResult], runs: &[StageRun]) {
         let inner = &self.runtime.inner;
         let journal = &inner.journal;
         let count = stages.len();
+        let arrival_ns = journal.nanos(self.prepared_at);
+        let reply_ns = journal.nanos(reply);
         let records = stages
             .iter()
             .zip(runs)
@@ -204,16 +212,22 @@ impl PreparedPipeline {
                     function: function.journal_name.clone(),
                     kind: if native { "native" } else { "wasm" },
                     start_kind: function.start_kind(),
-                    arrival_ns: journal.nanos(self.prepared_at),
+                    arrival_ns,
+                    // Its slot was reserved when the run was prepared.
+                    dequeue_ns: arrival_ns,
                     start_ns: journal.nanos(started),
                     ready_ns: journal.nanos(started + ran.usage.ready_after),
                     end_ns: journal.nanos(ran.ended),
+                    reply_ns,
                     outcome: stage.outcome.label(),
                     exit_code: stage.exit_code,
                     input_bytes: stage.bytes_in,
                     output_bytes: stage.bytes_out,
                     cpu_ns: ran.usage.cpu.map(|cpu| cpu.as_nanos() as u64),
                     peak_memory_bytes: ran.usage.peak_memory_bytes,
+                    cycles: ran.usage.hw.map(|hw| hw.cycles),
+                    instructions: ran.usage.hw.map(|hw| hw.instructions),
+                    llc_misses: ran.usage.hw.map(|hw| hw.llc_misses),
                     stage: Some(StageRecord {
                         run: 0,
                         index,
@@ -224,6 +238,8 @@ impl PreparedPipeline {
                         } else {
                             ran.output_edge
                         },
+                        blocked_read_ns: nanos(ran.blocked_read),
+                        blocked_write_ns: nanos(ran.blocked_write),
                     }),
                     trace: self.trace,
                 }
@@ -250,14 +266,22 @@ struct StageRun {
     usage: InvocationUsage,
     input_edge: &'static str,
     output_edge: &'static str,
+    /// Its waits on an empty faasin and a full faasout, read once every
+    /// relay is done.
+    blocked_read: Duration,
+    blocked_write: Duration,
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Where a stage reads from.
 enum StageInput {
     /// An in-process pipe (faasin; a native stage is bridged to it).
     Pipe(PipeReader),
-    /// The downstream end of a splice edge, and its byte count.
-    Os(OwnedFd, Arc<AtomicU64>),
+    /// The downstream end of a splice edge, and its relay's counts.
+    Os(OwnedFd, Arc<RelayStats>),
 }
 
 impl StageInput {
@@ -268,7 +292,9 @@ impl StageInput {
                 let count = ByteCount::Read(reader.counter());
                 (Faasin::Pipe(reader), None, count)
             }
-            StageInput::Os(fd, moved) => (Faasin::Unavailable, Some(fd), ByteCount::Moved(moved)),
+            StageInput::Os(fd, stats) => {
+                (Faasin::Unavailable, Some(fd), ByteCount::RelayedIn(stats))
+            }
         }
     }
 }
@@ -277,8 +303,8 @@ impl StageInput {
 enum StageOutput {
     /// An in-process pipe (faasout; a native stage is bridged to it).
     Pipe(PipeWriter),
-    /// The upstream end of a splice edge, and its byte count.
-    Os(OwnedFd, Arc<AtomicU64>),
+    /// The upstream end of a splice edge, and its relay's counts.
+    Os(OwnedFd, Arc<RelayStats>),
 }
 
 impl StageOutput {
@@ -290,17 +316,22 @@ impl StageOutput {
                 let count = ByteCount::Written(writer.counter());
                 (Some(writer), None, count)
             }
-            StageOutput::Os(fd, moved) => (None, Some(fd), ByteCount::Moved(moved)),
+            StageOutput::Os(fd, stats) => (None, Some(fd), ByteCount::RelayedOut(stats)),
         }
     }
 }
 
-/// A stage's byte count, read when the whole pipeline has ended (relays
-/// included).
+/// A stage's byte count and waits on one of its edges, read when the
+/// whole pipeline has ended (relays included).
 enum ByteCount {
+    /// Its faasin, a pipe it reads.
     Read(PipeCounter),
+    /// Its faasout, a pipe it writes.
     Written(PipeCounter),
-    Moved(Arc<AtomicU64>),
+    /// Its stdin, the downstream end of a splice edge.
+    RelayedIn(Arc<RelayStats>),
+    /// Its stdout, the upstream end of a splice edge.
+    RelayedOut(Arc<RelayStats>),
 }
 
 impl ByteCount {
@@ -308,7 +339,7 @@ impl ByteCount {
     fn edge(&self) -> &'static str {
         match self {
             ByteCount::Read(_) | ByteCount::Written(_) => "pipe",
-            ByteCount::Moved(_) => "splice",
+            ByteCount::RelayedIn(_) | ByteCount::RelayedOut(_) => "splice",
         }
     }
 
@@ -316,7 +347,18 @@ impl ByteCount {
         match self {
             ByteCount::Read(counter) => counter.read(),
             ByteCount::Written(counter) => counter.written(),
-            ByteCount::Moved(moved) => moved.load(Ordering::Relaxed),
+            ByteCount::RelayedIn(stats) | ByteCount::RelayedOut(stats) => stats.moved(),
+        }
+    }
+
+    /// How long the stage waited on this edge, as far as faasrt sees
+    /// (`StageRecord::blocked_read_ns`, `blocked_write_ns`).
+    fn blocked(&self) -> Duration {
+        match self {
+            ByteCount::Read(counter) => counter.read_blocked(),
+            ByteCount::Written(counter) => counter.write_blocked(),
+            ByteCount::RelayedIn(stats) => stats.waited_for_data(),
+            ByteCount::RelayedOut(stats) => stats.waited_for_room(),
         }
     }
 }

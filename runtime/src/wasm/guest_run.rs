@@ -167,6 +167,8 @@ impl FunctionEngine {
                 // Measured around this future by the caller.
                 cpu: None,
                 peak_memory_bytes: Some(peak_memory),
+                // Counted around this future's polls, as its CPU time.
+                hw: None,
             },
             seq: 0,
         }
