@@ -98,6 +98,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_body_bytes: args.max_body,
             source_dir: args.source_dir.clone(),
             sample_interval: (!args.sample_interval.is_zero()).then_some(args.sample_interval),
+            otlp_endpoint: args.otlp_endpoint.clone(),
         };
         let server = Server::bind(runtime.clone(), Token::new(token), server_config)
             .await

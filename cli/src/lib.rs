@@ -314,6 +314,12 @@ pub struct ServeArgs {
     /// core, memory, slots, in flight, ...), e.g. 1s; 0 turns sampling off.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub sample_interval: std::time::Duration,
+    /// Export every invocation and pipeline stage as an OpenTelemetry span
+    /// to this OTLP/HTTP receiver (protobuf, http:// only), e.g.
+    /// http://localhost:4318 (`/v1/traces` is appended unless the URL ends
+    /// in it); default: no export.
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<faasrt_server::OtlpEndpoint>,
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

@@ -54,6 +54,13 @@ impl Runtime {
         self.inner.journal.follow()
     }
 
+    /// Now on the journal's monotonic clock, in nanoseconds: the clock of
+    /// every record's `arrival_ns`, `start_ns`, `ready_ns` and `end_ns`,
+    /// for relating them to wall time (the OTLP exporter does, once).
+    pub fn journal_now_ns(&self) -> u64 {
+        self.inner.journal.nanos(std::time::Instant::now())
+    }
+
     /// Samples the platform: what happened since the previous sample and
     /// what the runtime holds now ([`crate::PlatformSample`]); the sample is
     /// kept for [`Runtime::platform_samples`] and sent to followers.

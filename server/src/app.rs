@@ -23,6 +23,8 @@ pub(crate) struct App {
     pub auth_all: bool,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The OTLP exporter's counters, shown in `/metrics`, when it runs.
+    pub otlp: Option<std::sync::Arc<crate::otlp::OtlpMetrics>>,
     /// Set when the server shuts down: never-ending answers (a followed
     /// stream output) end then.
     pub closing: tokio::sync::watch::Sender<bool>,

@@ -6,7 +6,8 @@
 //! lives here: routing and handlers (`routes`, `pipelines`, `streams`,
 //! `kv`), request
 //! plumbing (`body`, `query`, `app`), the error answers (`api_error`), the
-//! token (`auth`) and the names on the wire (`wire`). What must not: any
+//! token (`auth`), the names on the wire (`wire`) and the export of
+//! invocations as OpenTelemetry spans (`otlp`). What must not: any
 //! behaviour of functions themselves, and anything of the command line.
 
 mod api_error;
@@ -17,6 +18,7 @@ mod invocations;
 mod kv;
 mod logs;
 mod ndjson_feed;
+mod otlp;
 mod pipelines;
 mod platform;
 mod query;
@@ -28,6 +30,7 @@ mod wire;
 
 pub use api_error::ApiError;
 pub use auth::Token;
+pub use otlp::{OtlpEndpoint, OtlpEndpointError};
 pub use wire::{
     DURATION_HEADER, EXIT_CODE_HEADER, EXIT_CODE_TRAILER, NEXT_OFFSET_HEADER, OUTPUT_END_HEADER,
     PIPESTATUS_TRAILER, STAGE_ERRORS_TRAILER, StageError,
@@ -57,6 +60,9 @@ pub struct ServerConfig {
     pub source_dir: Option<std::path::PathBuf>,
     /// How often the platform is sampled (`GET /v1/platform`); `None`: never.
     pub sample_interval: Option<std::time::Duration>,
+    /// Where invocations are exported as OTLP spans; `None`: nowhere (no
+    /// export task runs).
+    pub otlp_endpoint: Option<OtlpEndpoint>,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +73,7 @@ impl Default for ServerConfig {
             max_body_bytes: 64 << 20,
             source_dir: None,
             sample_interval: Some(std::time::Duration::from_secs(1)),
+            otlp_endpoint: None,
         }
     }
 }
@@ -76,12 +83,14 @@ pub struct Server {
     listener: TcpListener,
     app: Arc<App>,
     sample_interval: Option<std::time::Duration>,
+    exporter: Option<otlp::Exporter>,
 }
 
 impl Server {
     /// Binds `config.listen` for `runtime`, with `token` guarding management
     /// calls, opens the runtime's streams and resumes those that were
-    /// running.
+    /// running. With `config.otlp_endpoint`, the exporter follows the
+    /// journal from here on.
     ///
     /// # Errors
     /// The address cannot be bound (in use, no permission), or the streams'
@@ -108,18 +117,23 @@ impl Server {
         if !resumed.is_empty() {
             tracing::info!(streams = ?resumed, "resumed running streams from their checkpoints");
         }
+        let exporter = config
+            .otlp_endpoint
+            .map(|endpoint| otlp::Exporter::follow(&runtime, endpoint));
         let app = Arc::new(App {
             runtime,
             streams,
             token,
             auth_all: config.auth_all,
             max_body_bytes: config.max_body_bytes,
+            otlp: exporter.as_ref().map(otlp::Exporter::metrics),
             closing: tokio::sync::watch::Sender::new(false),
         });
         Ok(Server {
             listener,
             app,
             sample_interval,
+            exporter,
         })
     }
 
@@ -132,6 +146,9 @@ impl Server {
     /// the connections in progress to finish their current request.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let graceful = GracefulShutdown::new();
+        if let Some(exporter) = self.exporter {
+            tokio::spawn(exporter.run(self.app.closing.subscribe()));
+        }
         if let Some(interval) = self.sample_interval {
             tokio::spawn(platform::sample_every(
                 self.app.runtime.clone(),

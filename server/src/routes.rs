@@ -66,8 +66,11 @@ async fn route(
     match segments.as_slice() {
         ["metrics"] => {
             only(&method, Method::GET, "GET")?;
-            let mut response =
-                Response::new(Full::new(Bytes::from(app.runtime.metrics_text())).boxed());
+            let mut text = app.runtime.metrics_text();
+            if let Some(otlp) = &app.otlp {
+                otlp.append_to(&mut text);
+            }
+            let mut response = Response::new(Full::new(Bytes::from(text)).boxed());
             response.headers_mut().insert(
                 CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -5,6 +5,7 @@
 mod cli;
 mod kv;
 mod logs;
+mod otlp;
 mod pipe;
 mod server_under_load;
 mod stream;

@@ -13,6 +13,7 @@ mod load_replay;
 mod logs;
 mod native;
 mod observed;
+mod otlp;
 mod pipelines_http;
 mod platform;
 mod preinit;

@@ -60,6 +60,15 @@ impl TestServer {
         server
     }
 
+    /// [`TestServer::fresh`] exporting its invocations as OTLP spans to
+    /// `endpoint`.
+    pub fn fresh_exporting(endpoint: faasrt_server::OtlpEndpoint) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut server = Self::start_full(dir.path(), |config| config, false, Some(endpoint));
+        server.own_data_dir = Some(dir);
+        server
+    }
+
     /// Starts a server on `data_dir`, listening on a free loopback port.
     pub fn start(data_dir: &Path) -> Self {
         Self::start_with(data_dir, |config| config, false)
@@ -70,6 +79,15 @@ impl TestServer {
         data_dir: &Path,
         configure: impl FnOnce(RuntimeConfig) -> RuntimeConfig,
         auth_all: bool,
+    ) -> Self {
+        Self::start_full(data_dir, configure, auth_all, None)
+    }
+
+    fn start_full(
+        data_dir: &Path,
+        configure: impl FnOnce(RuntimeConfig) -> RuntimeConfig,
+        auth_all: bool,
+        otlp_endpoint: Option<faasrt_server::OtlpEndpoint>,
     ) -> Self {
         let config = configure(
             RuntimeConfig::new(data_dir)
@@ -104,6 +122,7 @@ impl TestServer {
                     max_body_bytes: TEST_MAX_BODY,
                     source_dir: None,
                     sample_interval: Some(SAMPLE_INTERVAL),
+                    otlp_endpoint,
                 };
                 let server = Server::bind(runtime, Token::new(server_token), config)
                     .await
