@@ -15,9 +15,11 @@
 //! faasrt crate it depends on).
 
 pub mod arrival;
+pub mod calibration;
 mod closed_loop;
 pub mod cpus;
 pub mod dataset;
+pub mod demand;
 pub mod downscale;
 mod error;
 pub mod feed_follower;
@@ -27,6 +29,7 @@ pub mod platform_series;
 pub mod record;
 mod schedule;
 pub mod server_journal;
+pub mod sweep;
 pub mod synthetic;
 mod table;
 pub mod trace;

@@ -3,6 +3,7 @@
 //! was meant to be sent (latency free of coordinated omission).
 
 use crate::arrival::{Spread, function_arrivals, function_rng};
+use crate::demand::Demand;
 use crate::error::TraceError;
 use crate::trace::{azure2019::MinuteCounts, azure2021, faasload};
 use std::io::Write;
@@ -18,6 +19,10 @@ pub struct ScheduledInvocation {
     pub function: u32,
     /// Its input where the workload gives one (FaaSLoad traces).
     pub input: Option<String>,
+    /// What it asks of a stand-in function, where the workload says (a
+    /// trace's durations and memory): what the calibrated synthetic guest
+    /// is told to do.
+    pub demand: Option<Demand>,
 }
 
 /// Every invocation of a run, in send order, and the trace functions they
@@ -73,24 +78,43 @@ impl Schedule {
 
     /// The schedule of an Azure 2021 trace: each invocation at its start
     /// time, from the first start on, within the first `seconds` seconds
-    /// (all of them for `None`).
+    /// (all of them for `None`), its duration as its demand.
     pub fn from_invocations(rows: &[azure2021::Invocation], seconds: Option<f64>) -> Schedule {
+        Schedule::from_requests(
+            rows.iter().map(|row| {
+                let demand = Demand {
+                    duration_us: (row.duration_s * 1e6).round() as u64,
+                    ..Demand::default()
+                };
+                (row.function.id(), row.start_s, Some(demand))
+            }),
+            seconds,
+        )
+    }
+
+    /// The schedule of per-request rows `(function id, start in seconds,
+    /// demand)` in any order: each at its start, from the first start on,
+    /// within the first `seconds` seconds (all for `None`).
+    pub fn from_requests(
+        rows: impl Iterator<Item = (String, f64, Option<Demand>)> + Clone,
+        seconds: Option<f64>,
+    ) -> Schedule {
         let mut schedule = Schedule::default();
-        let Some(first) = rows.iter().map(|r| r.start_s).reduce(f64::min) else {
+        let Some(first) = rows.clone().map(|(_, start, _)| start).reduce(f64::min) else {
             return schedule;
         };
         let mut ids = std::collections::HashMap::new();
-        for row in rows {
-            let offset = row.start_s - first;
+        for (id, start_s, demand) in rows {
+            let offset = start_s - first;
             if seconds.is_some_and(|limit| offset >= limit) {
                 continue;
             }
-            let id = row.function.id();
             let function = schedule.function_index(&mut ids, id);
             schedule.entries.push(ScheduledInvocation {
                 at_ns: seconds_to_ns(offset),
                 function,
                 input: None,
+                demand,
             });
         }
         schedule.sort();
@@ -111,6 +135,7 @@ impl Schedule {
                     at_ns: u64::try_from(at.as_nanos()).unwrap_or(u64::MAX),
                     function,
                     input: Some(entry.input.clone()),
+                    demand: None,
                 });
             }
         }
@@ -133,6 +158,7 @@ impl Schedule {
                     at_ns: seconds_to_ns(t),
                     function,
                     input: input.clone(),
+                    demand: None,
                 }));
         }
         schedule.sort();
@@ -147,6 +173,23 @@ impl Schedule {
     /// The invocations, in send order.
     pub fn entries(&self) -> &[ScheduledInvocation] {
         &self.entries
+    }
+
+    /// Each invocation's function index and demand, in send order, to set.
+    pub fn demands_mut(&mut self) -> impl Iterator<Item = (u32, &mut Option<Demand>)> {
+        self.entries
+            .iter_mut()
+            .map(|entry| (entry.function, &mut entry.demand))
+    }
+
+    /// This schedule with each invocation's input replaced by `input_of`
+    /// it (the calibrated synthetic guest's parameters for its demand).
+    pub fn with_inputs(&self, input_of: impl Fn(&ScheduledInvocation) -> Option<String>) -> Self {
+        let mut schedule = self.clone();
+        for entry in &mut schedule.entries {
+            entry.input = input_of(entry);
+        }
+        schedule
     }
 
     /// How the schedule compares with `requested` invocations.
@@ -180,19 +223,35 @@ impl Schedule {
     }
 
     /// Writes the schedule as CSV: `scheduled_ns,function,input`, the
-    /// function by its trace id.
+    /// function by its trace id, then the demand, `duration_us,
+    /// memory_bytes,input_bytes,output_bytes` (empty without one).
     ///
     /// # Errors
     /// The file cannot be written.
     pub fn write_csv(&self, path: &Path) -> std::io::Result<()> {
         let file = std::fs::File::create(path)?;
         let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(file));
-        writer.write_record(["scheduled_ns", "function", "input"])?;
+        writer.write_record(
+            ["scheduled_ns", "function", "input"]
+                .iter()
+                .chain(&DEMAND_COLUMNS),
+        )?;
         for entry in &self.entries {
+            let at = entry.at_ns.to_string();
+            let demand = entry.demand.map(|d| {
+                [d.duration_us, d.memory_bytes, d.input_bytes, d.output_bytes]
+                    .map(|v| v.to_string())
+            });
+            let demand = demand.as_ref();
+            let field = |i: usize| demand.map_or("", |d| d[i].as_str());
             writer.write_record([
-                entry.at_ns.to_string().as_str(),
+                at.as_str(),
                 &self.functions[entry.function as usize],
                 entry.input.as_deref().unwrap_or(""),
+                field(0),
+                field(1),
+                field(2),
+                field(3),
             ])?;
         }
         writer.into_inner().map_err(|e| e.into_error())?.flush()
@@ -208,6 +267,8 @@ impl Schedule {
         let at = table.column("scheduled_ns")?;
         let function = table.column("function")?;
         let input = table.column("input")?;
+        // Schedules written before demands existed have none.
+        let demand = DEMAND_COLUMNS.map(|name| table.column(name).ok());
         let mut schedule = Schedule::default();
         let mut ids = std::collections::HashMap::new();
         let mut last = 0;
@@ -224,10 +285,12 @@ impl Schedule {
             let input = Some(row.text(input))
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned);
+            let demand = read_demand(row, &demand)?;
             schedule.entries.push(ScheduledInvocation {
                 at_ns,
                 function,
                 input,
+                demand,
             });
             Ok(())
         })?;
@@ -260,6 +323,33 @@ impl Schedule {
     fn sort(&mut self) {
         self.entries.sort_by_key(|entry| entry.at_ns);
     }
+}
+
+/// The demand's columns, in [`Demand`]'s order.
+const DEMAND_COLUMNS: [&str; 4] = ["duration_us", "memory_bytes", "input_bytes", "output_bytes"];
+
+/// A row's demand: none when its demand columns are absent or all empty.
+fn read_demand(
+    row: &crate::table::Row<'_>,
+    columns: &[Option<usize>; 4],
+) -> Result<Option<Demand>, TraceError> {
+    let mut values = [0u64; 4];
+    let mut any = false;
+    for ((value, column), name) in values.iter_mut().zip(columns).zip(DEMAND_COLUMNS) {
+        if let Some(column) = *column
+            && !row.text(column).is_empty()
+        {
+            *value = row.parse(column, name)?;
+            any = true;
+        }
+    }
+    let [duration_us, memory_bytes, input_bytes, output_bytes] = values;
+    Ok(any.then_some(Demand {
+        duration_us,
+        memory_bytes,
+        input_bytes,
+        output_bytes,
+    }))
 }
 
 fn seconds_to_ns(seconds: f64) -> u64 {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// One invocation as the server's journal recorded it (the fields of
 /// `GET /v1/invocations` that a run keeps).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq)]
 pub struct ServerRecord {
     /// Its place in the server's journal.
     pub seq: u64,

@@ -7,11 +7,17 @@
 //!   {"function": "hello", "rate": {"constant": 100}},
 //!   {"function": "upper", "rate": {"ramp": {"from": 10, "to": 200}}, "arrivals": "regular"},
 //!   {"function": "wc", "rate": {"steps": [[0, 10], [30, 100]]}, "active": [[0, 20], [40, 60]]},
-//!   {"function": "grep", "bursts": {"every_s": 10, "size": 50, "spread_ms": 5}, "input": "error"}
+//!   {"function": "grep", "bursts": {"every_s": 10, "size": 50, "spread_ms": 5}, "input": "error"},
+//!   {"function": "work", "rate": {"constant": 20}, "duration_ms": 5, "memory_mb": 32, "output_bytes": 100}
 //! ]}
 //! ```
+//!
+//! `duration_ms`, `memory_mb` and `output_bytes` give every invocation of a
+//! function that demand, for the calibrated synthetic guest
+//! (`faasrt-load run --synthetic-function`).
 
 use crate::arrival::function_rng;
+use crate::demand::Demand;
 use crate::schedule::Schedule;
 use rand::RngExt;
 use rand::rngs::ChaCha8Rng;
@@ -58,6 +64,15 @@ pub struct FunctionLoad {
     /// The input of each invocation.
     #[serde(default)]
     pub input: Option<String>,
+    /// How long each invocation runs, for the synthetic guest.
+    #[serde(default)]
+    pub duration_ms: Option<f64>,
+    /// Memory each invocation touches, in MiB, for the synthetic guest.
+    #[serde(default)]
+    pub memory_mb: Option<f64>,
+    /// Bytes each invocation answers, for the synthetic guest.
+    #[serde(default)]
+    pub output_bytes: Option<u64>,
 }
 
 /// A rate over time, in invocations per second.
@@ -207,6 +222,15 @@ impl Spec {
                     "{name}: every active window must be [from_s, to_s] with from_s <= to_s"
                 ));
             }
+            if [load.duration_ms, load.memory_mb]
+                .iter()
+                .flatten()
+                .any(|v| !(v.is_finite() && *v >= 0.0))
+            {
+                return bad(format!(
+                    "{name}: duration_ms and memory_mb must be finite numbers >= 0"
+                ));
+            }
         }
         Ok(())
     }
@@ -224,11 +248,38 @@ impl Spec {
                 (load.function.clone(), load.input.clone(), times.clone())
             })
             .collect::<Vec<_>>();
-        Schedule::from_times(per_function)
+        let mut schedule = Schedule::from_times(per_function);
+        let demands: Vec<Option<Demand>> = schedule
+            .functions()
+            .iter()
+            .map(|name| {
+                self.functions
+                    .iter()
+                    .find(|load| &load.function == name)
+                    .and_then(FunctionLoad::demand)
+            })
+            .collect();
+        for (function, demand) in schedule.demands_mut() {
+            *demand = demands[function as usize];
+        }
+        schedule
     }
 }
 
 impl FunctionLoad {
+    /// The demand of each of its invocations, when the spec gives one.
+    fn demand(&self) -> Option<Demand> {
+        if self.duration_ms.is_none() && self.memory_mb.is_none() && self.output_bytes.is_none() {
+            return None;
+        }
+        Some(Demand {
+            duration_us: (self.duration_ms.unwrap_or(0.0) * 1_000.0).round() as u64,
+            memory_bytes: (self.memory_mb.unwrap_or(0.0) * 1024.0 * 1024.0).round() as u64,
+            input_bytes: 0,
+            output_bytes: self.output_bytes.unwrap_or(0),
+        })
+    }
+
     /// The rate at `t` seconds, windows taken into account.
     fn rate_at(&self, t: f64, duration: f64) -> f64 {
         if !self.is_active(t) {
@@ -339,6 +390,27 @@ mod tests {
     }
 
     #[test]
+    fn a_function_s_demand_goes_to_every_invocation_of_it_only() {
+        let schedule = spec(
+            r#"{"duration_s": 1, "functions": [
+                {"function": "f", "rate": {"constant": 4}, "arrivals": "regular", "duration_ms": 2.5, "memory_mb": 1, "output_bytes": 9},
+                {"function": "g", "rate": {"constant": 4}, "arrivals": "regular"}]}"#,
+        )
+        .schedule();
+        let f = Demand {
+            duration_us: 2_500,
+            memory_bytes: 1 << 20,
+            input_bytes: 0,
+            output_bytes: 9,
+        };
+        for entry in schedule.entries() {
+            let name = &schedule.functions()[entry.function as usize];
+            let expected = (name == "f").then_some(f);
+            assert_eq!(entry.demand, expected, "{name}");
+        }
+    }
+
+    #[test]
     fn a_regular_constant_rate_is_evenly_spaced_from_the_start() {
         let times = times_of(&spec(
             r#"{"duration_s": 1, "functions": [{"function": "f", "rate": {"constant": 4}, "arrivals": "regular"}]}"#,
@@ -428,6 +500,10 @@ mod tests {
             (
                 r#"{"duration_s": 1, "functions": [{"function": "f", "rate": {"constant": 1}, "active": [[3, 1]]}]}"#,
                 "window",
+            ),
+            (
+                r#"{"duration_s": 1, "functions": [{"function": "f", "rate": {"constant": 1}, "duration_ms": -1}]}"#,
+                "duration_ms",
             ),
         ] {
             let spec: Spec = serde_json::from_str(json).unwrap();

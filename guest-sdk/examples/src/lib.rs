@@ -13,6 +13,7 @@ pub mod grep;
 pub mod head;
 pub mod hello;
 pub mod init_heavy;
+pub mod synthetic;
 pub mod upper;
 pub mod wc;
 pub mod word_count;

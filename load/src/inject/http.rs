@@ -53,11 +53,20 @@ impl HttpSender {
     async fn exchange(
         &self,
         function: usize,
+        args: &[String],
         input: Bytes,
         trace: TraceIds,
     ) -> Result<(u16, Bytes), String> {
-        let mut builder = hyper::Request::post(format!("{}{}", self.base, self.paths[function]))
-            .header("traceparent", trace.traceparent());
+        let mut uri = format!("{}{}", self.base, self.paths[function]);
+        if !args.is_empty() {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            for arg in args {
+                query.append_pair("arg", arg);
+            }
+            uri.push('?');
+            uri.push_str(&query.finish());
+        }
+        let mut builder = hyper::Request::post(uri).header("traceparent", trace.traceparent());
         if let Some(authorization) = &self.authorization {
             builder = builder.header("authorization", authorization);
         }
@@ -80,7 +89,18 @@ impl HttpSender {
 
 impl Target for HttpSender {
     async fn invoke(&self, function: usize, input: Bytes, trace: TraceIds) -> Answer {
-        match self.exchange(function, input, trace).await {
+        self.invoke_with_args(function, Vec::new(), input, trace)
+            .await
+    }
+
+    async fn invoke_with_args(
+        &self,
+        function: usize,
+        args: Vec<String>,
+        input: Bytes,
+        trace: TraceIds,
+    ) -> Answer {
+        match self.exchange(function, &args, input, trace).await {
             Ok((status, body)) if (200..300).contains(&status) => Answer::ok(body.len() as u64),
             Ok((status, body)) => Answer {
                 status,

@@ -104,7 +104,19 @@ pub struct RuntimeTarget {
 
 impl Target for RuntimeTarget {
     async fn invoke(&self, function: usize, input: Bytes, trace: TraceIds) -> Answer {
+        self.invoke_with_args(function, Vec::new(), input, trace)
+            .await
+    }
+
+    async fn invoke_with_args(
+        &self,
+        function: usize,
+        args: Vec<String>,
+        input: Bytes,
+        trace: TraceIds,
+    ) -> Answer {
         let request = InvokeRequest {
+            args,
             input,
             trace: faasrt_runtime::TraceContext::parse(&trace.traceparent()),
             ..InvokeRequest::default()

@@ -156,6 +156,17 @@ pub fn run_http(
     })
 }
 
+/// A client of the faasrt server `target` whose function `i` is
+/// `functions[i]`, with `options`' timeout, for a driver of its own (a
+/// dataset sweep). Make it inside the async runtime that will drive it.
+pub fn http_sender(
+    target: &HttpTarget,
+    functions: &[Arc<str>],
+    options: &InjectOptions,
+) -> impl Target + use<> {
+    HttpSender::new(target, functions, options)
+}
+
 /// The deployed function of each of `schedule`'s trace functions, in the
 /// schedule's function order.
 ///
@@ -527,7 +538,7 @@ impl Invoker {
 }
 
 /// A run id unlikely to repeat: the clock and the process id, hashed.
-fn new_run_id() -> u64 {
+pub(crate) fn new_run_id() -> u64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());

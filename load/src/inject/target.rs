@@ -57,6 +57,25 @@ pub trait Target: Send + Sync + 'static {
         trace: TraceIds,
     ) -> impl Future<Output = Answer> + Send;
 
+    /// Invokes function `function` with `args` after its name (a dataset
+    /// sweep's parameters; over HTTP, `?arg=`). A target that cannot pass
+    /// arguments answers a failure that says so, never a run without them.
+    fn invoke_with_args(
+        &self,
+        function: usize,
+        args: Vec<String>,
+        input: Bytes,
+        trace: TraceIds,
+    ) -> impl Future<Output = Answer> + Send {
+        async move {
+            if args.is_empty() {
+                self.invoke(function, input, trace).await
+            } else {
+                Answer::failed("this target cannot pass arguments to a function".into())
+            }
+        }
+    }
+
     /// Prepares before the run's clock starts (an HTTP target opens up to
     /// `connections` connections).
     fn warm_up(&self, connections: usize) -> impl Future<Output = ()> + Send {
@@ -72,6 +91,16 @@ pub struct NullTarget;
 
 impl Target for NullTarget {
     async fn invoke(&self, _function: usize, _input: Bytes, _trace: TraceIds) -> Answer {
+        Answer::ok(0)
+    }
+
+    async fn invoke_with_args(
+        &self,
+        _function: usize,
+        _args: Vec<String>,
+        _input: Bytes,
+        _trace: TraceIds,
+    ) -> Answer {
         Answer::ok(0)
     }
 }

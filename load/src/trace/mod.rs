@@ -5,6 +5,7 @@
 pub mod azure2019;
 pub mod azure2021;
 pub mod faasload;
+pub mod huawei2025;
 
 /// Which function of a trace: Azure's hashed owner, application and
 /// function names, which together identify one function.

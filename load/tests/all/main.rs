@@ -4,6 +4,8 @@
 mod cli;
 mod inject;
 mod schedule;
+mod sweep;
+mod synthetic_guest;
 mod traces;
 
 /// A fixture file under `tests/fixtures`.

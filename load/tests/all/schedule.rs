@@ -104,3 +104,62 @@ fn a_schedule_that_goes_back_in_time_is_refused() {
         "{error}"
     );
 }
+
+#[test]
+fn demands_are_saved_and_read_back_and_older_schedules_have_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = azure2021::read_invocations(&fixture("azure2021.csv")).unwrap();
+    let schedule = Schedule::from_invocations(&rows, None);
+    // The fixture's durations in send order (starts 8.0, 10.0, 11.0 s).
+    let durations: Vec<u64> = schedule
+        .entries()
+        .iter()
+        .map(|e| e.demand.unwrap().duration_us)
+        .collect();
+    assert_eq!(durations, vec![2_500_000, 500_000, 1_000_000]);
+    let path = dir.path().join("schedule.csv");
+    schedule.write_csv(&path).unwrap();
+    assert_eq!(Schedule::read_csv(&path).unwrap(), schedule);
+
+    let old = write(&dir, "old.csv", "scheduled_ns,function,input\n5,f,x\n");
+    let read = Schedule::read_csv(&old).unwrap();
+    assert_eq!(read.entries()[0].demand, None);
+    assert_eq!(read.entries()[0].input.as_deref(), Some("x"));
+
+    let bad = write(
+        &dir,
+        "bad.csv",
+        "scheduled_ns,function,input,duration_us,memory_bytes,input_bytes,output_bytes\n5,f,,12,x,0,0\n",
+    );
+    let error = Schedule::read_csv(&bad).unwrap_err().to_string();
+    assert!(
+        error.contains("line 2") && error.contains("memory_bytes"),
+        "{error}"
+    );
+}
+
+#[test]
+fn huawei2025_requests_are_sent_from_the_first_arrival_with_their_demands() {
+    use faasrt_load::trace::huawei2025;
+    let rows = huawei2025::read_requests(&fixture("huawei2025-requests.csv")).unwrap();
+    let schedule = Schedule::from_requests(
+        rows.iter()
+            .map(|r| (r.function.id(), r.arrival_s, Some(r.demand))),
+        None,
+    );
+    let sent: Vec<(u64, u64)> = schedule
+        .entries()
+        .iter()
+        .map(|e| (e.at_ns, e.demand.unwrap().duration_us))
+        .collect();
+    // Arrivals 2600186.101, .995 and 2600187.498.
+    assert_eq!(
+        sent,
+        vec![
+            (0, 1_499_800),
+            (894_000_000, 23_637),
+            (1_397_000_000, 9_900)
+        ]
+    );
+    assert_eq!(schedule.functions().len(), 2);
+}

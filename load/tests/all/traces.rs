@@ -180,3 +180,46 @@ fn faasload_malformed_lines_are_reported_with_their_line() {
         assert!(reason.contains(words), "{text:?}: {reason}");
     }
 }
+
+#[test]
+fn huawei2025_requests_give_arrivals_functions_and_demands() {
+    use faasrt_load::trace::huawei2025;
+    let rows = huawei2025::read_requests(&fixture("huawei2025-requests.csv")).unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].function.id(), "224/pool22-300-128/296");
+    // Two pods of one pool are one function.
+    assert_eq!(rows[1].function, rows[0].function);
+    assert_eq!(rows[0].arrival_s, 2600186.995);
+    assert_eq!(rows[0].demand.duration_us, 23_637);
+    assert_eq!(
+        rows[0].demand.memory_bytes,
+        (32.308594f64 * 1048576.0).round() as u64
+    );
+    assert_eq!(rows[0].demand.input_bytes, 1018);
+    assert_eq!(rows[2].demand.duration_us, 1_499_800);
+}
+
+#[test]
+fn huawei2025_columns_are_found_by_name_and_the_worker_time_stands_in() {
+    use faasrt_load::trace::huawei2025;
+    let dir = tempfile::tempdir().unwrap();
+    let text = "podID,funcName,time_worker,userID\npool1-100-64-0001,7,5.5,3\n";
+    let rows = huawei2025::read_requests(&write(&dir, "few.csv", text)).unwrap();
+    assert_eq!(rows[0].function.id(), "3/pool1-100-64/7");
+    assert_eq!(rows[0].arrival_s, 5.5);
+    assert_eq!(rows[0].demand, faasrt_load::demand::Demand::default());
+}
+
+#[test]
+fn a_bad_huawei2025_row_is_reported_with_its_line() {
+    use faasrt_load::trace::huawei2025;
+    let dir = tempfile::tempdir().unwrap();
+    let text = "time_frontend,funcName,userID,podID,runtimeCost\n1.0,7,3,pool1-1,0.5\n2.0,7,3,pool1-1,-1\n";
+    let (line, reason) =
+        bad_line(huawei2025::read_requests(&write(&dir, "bad.csv", text)).unwrap_err());
+    assert_eq!(line, 3);
+    assert!(reason.contains("runtimeCost"), "{reason}");
+    let text = "funcName,userID,podID\n7,3,pool1-1\n";
+    let error = huawei2025::read_requests(&write(&dir, "none.csv", text)).unwrap_err();
+    assert!(error.to_string().contains("time_worker"), "{error}");
+}

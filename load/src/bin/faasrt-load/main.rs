@@ -5,11 +5,12 @@
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use faasrt_load::trace::{azure2019, azure2021, faasload};
+use faasrt_load::trace::{azure2019, azure2021, faasload, huawei2025};
 use faasrt_load::{ArrivalLaw, Schedule, Spread};
 use std::path::PathBuf;
 
 mod run;
+mod sweep;
 
 /// faasrt-load: trace replay and workload injection for faasrt.
 #[derive(Parser)]
@@ -30,6 +31,40 @@ enum Command {
     /// Keep a number of clients sending back to back for a time (closed
     /// loop): the most a server sustains.
     Closed(ClosedArgs),
+    /// Sweep every function x input x parameter values of a spec, each
+    /// invocation alone (FaaSLoad's generator mode), checkpointed: write
+    /// `dataset.{csv,parquet}`.
+    Dataset(DatasetArgs),
+}
+
+#[derive(Args)]
+struct DatasetArgs {
+    /// The sweep's spec (JSON, or TOML for `*.toml`; docs/load.md).
+    #[arg(long)]
+    spec: PathBuf,
+    /// Go on with the sweep the run directory holds, from its checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// The server's address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    target: std::net::SocketAddr,
+    /// The server's token file, for a server run with `--auth-all`.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// Seconds one invocation may take.
+    #[arg(long, default_value_t = 60.0)]
+    timeout: f64,
+    /// Run the faasrt runtime inside the injector (no server): the
+    /// functions are those of `--module`.
+    #[arg(long, requires = "modules")]
+    in_process: bool,
+    /// A function for `--in-process`: `NAME=FILE.wasm` (repeatable).
+    #[arg(long = "module", value_name = "NAME=FILE")]
+    modules: Vec<faasrt_load::ModuleArg>,
+    /// The run directory (rows.jsonl and checkpoint.json while it runs,
+    /// then dataset.csv and dataset.parquet).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -83,7 +118,7 @@ struct ConnectArgs {
 #[derive(Args)]
 struct RunArgs {
     /// A schedule written by `faasrt-load schedule`.
-    #[arg(long, conflicts_with_all = ["azure2019", "azure2021", "faasload", "synthetic"])]
+    #[arg(long, conflicts_with_all = ["azure2019", "azure2021", "huawei2025", "faasload", "synthetic"])]
     schedule: Option<PathBuf>,
     #[command(flatten)]
     generate: GenerateArgs,
@@ -97,6 +132,16 @@ struct RunArgs {
     /// (repeatable).
     #[arg(long = "map")]
     pairs: Vec<String>,
+    /// Every trace function is played by this deployed function, the
+    /// synthetic example (`synthetic`), calibrated before the run: each
+    /// invocation spins for its duration, touches its memory and answers
+    /// its bytes (the schedule's demands).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["functions", "pairs", "null_target"])]
+    synthetic_function: Option<String>,
+    /// Scale every demand's memory by this factor (a trace's apps of
+    /// 100-300 MB on a machine that cannot hold them all at once).
+    #[arg(long, default_value_t = 1.0, requires = "synthetic_function")]
+    memory_scale: f64,
     /// Requests in flight at most.
     #[arg(long, default_value_t = 4096)]
     max_in_flight: usize,
@@ -136,6 +181,9 @@ struct Source {
     /// An Azure Functions 2021 trace (`app,func,end_timestamp,duration`).
     #[arg(long, group = "source")]
     azure2021: Option<PathBuf>,
+    /// A Huawei Cloud 2025 per-request table (CSV; columns by name).
+    #[arg(long, group = "source")]
+    huawei2025: Option<PathBuf>,
     /// FaaSLoad per-user trace files (repeatable); each file's stem names
     /// its function.
     #[arg(long, group = "source")]
@@ -174,9 +222,18 @@ struct GenerateArgs {
     /// How many minutes to replay (Azure 2019; default: to the end).
     #[arg(long)]
     minutes: Option<usize>,
-    /// Replay only the first this many seconds (Azure 2021).
+    /// Replay only the first this many seconds (Azure 2021, Huawei 2025).
     #[arg(long)]
     seconds: Option<f64>,
+    /// The same day's `function_durations_percentiles.anon.dNN.csv`
+    /// (Azure 2019): each invocation draws its duration from its
+    /// function's percentiles, for `--synthetic-function`.
+    #[arg(long, requires = "azure2019")]
+    durations: Option<PathBuf>,
+    /// The same day's `app_memory_percentiles.anon.dNN.csv` (Azure 2019):
+    /// each invocation draws its memory from its application's.
+    #[arg(long, requires = "azure2019")]
+    memory: Option<PathBuf>,
     /// Cut the trace's window down to this many invocations per second
     /// (Azure 2019), and write how representative the sample stays
     /// (`downscale.json`).
@@ -196,6 +253,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Run(args) => run::run(*args),
         Command::Closed(args) => run::closed(args),
+        Command::Dataset(args) => sweep::dataset(args),
     }
 }
 
@@ -297,10 +355,37 @@ fn generate(
             law: args.law,
             shift: args.shift,
         };
-        (
-            Schedule::from_minute_counts(&rows, start..end, spread, args.seed),
-            requested,
-        )
+        let mut schedule = Schedule::from_minute_counts(&rows, start..end, spread, args.seed);
+        if args.durations.is_some() || args.memory.is_some() {
+            let durations = match &args.durations {
+                Some(path) => azure2019::read_durations(path)?,
+                None => Vec::new(),
+            };
+            let memory = match &args.memory {
+                Some(path) => azure2019::read_memory(path)?,
+                None => Vec::new(),
+            };
+            let assigned = faasrt_load::demand::azure2019::assign(
+                &mut schedule,
+                &durations,
+                &memory,
+                args.seed,
+            );
+            println!(
+                "demands: {} of {} functions with their own durations, {} with their application's memory (the rest draw from the files' medians)",
+                assigned.own_durations, assigned.functions, assigned.own_memory
+            );
+        }
+        (schedule, requested)
+    } else if let Some(path) = &args.source.huawei2025 {
+        let rows = huawei2025::read_requests(path)?;
+        let schedule = Schedule::from_requests(
+            rows.iter()
+                .map(|row| (row.function.id(), row.arrival_s, Some(row.demand))),
+            args.seconds,
+        );
+        let requested = schedule.entries().len() as u64;
+        (schedule, requested)
     } else if let Some(path) = &args.source.azure2021 {
         let rows = azure2021::read_invocations(path)?;
         let schedule = Schedule::from_invocations(&rows, args.seconds);
@@ -326,7 +411,9 @@ fn generate(
         let requested = schedule.entries().len() as u64;
         (schedule, requested)
     } else {
-        anyhow::bail!("no workload: give --azure2019, --azure2021, --faasload or --synthetic");
+        anyhow::bail!(
+            "no workload: give --azure2019, --azure2021, --huawei2025, --faasload or --synthetic"
+        );
     };
     Ok((schedule, requested))
 }

@@ -3,6 +3,7 @@
 
 use super::{ClosedArgs, RunArgs, generate};
 use anyhow::Context;
+use faasrt_load::calibration::{self, Calibration};
 use faasrt_load::dataset;
 use faasrt_load::platform_series::{PlatformFollower, PlatformSample};
 use faasrt_load::server_journal::{Followed, JournalFollower, ServerRecord};
@@ -27,11 +28,44 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
             generate(&args.generate, Some(&args.out.join("schedule.csv")))?
         }
     };
-    let mapping = Mapping::new(&args.pairs, args.functions.clone())?;
     let target = target(args.connect.target, args.connect.token_file.as_deref())?;
     let options = options(args.max_in_flight, &args.connect)?;
     create_run_dir(&args.out)?;
     schedule.write_csv(&args.out.join("schedule.csv"))?;
+    let runtime = if args.in_process {
+        Some(open_runtime(&args.modules)?)
+    } else {
+        None
+    };
+    let (schedule, mapping, calibration) = match &args.synthetic_function {
+        Some(name) => {
+            let calibration =
+                calibrate_synthetic(name, &schedule, runtime.as_ref(), &target, &options)?;
+            std::fs::write(
+                args.out.join("calibration.json"),
+                serde_json::to_string_pretty(&calibration)? + "\n",
+            )?;
+            anyhow::ensure!(
+                args.memory_scale.is_finite() && args.memory_scale >= 0.0,
+                "--memory-scale must be a number >= 0"
+            );
+            let played = schedule.with_inputs(|entry| {
+                let mut demand = entry.demand.unwrap_or_default();
+                demand.memory_bytes = (demand.memory_bytes as f64 * args.memory_scale) as u64;
+                Some(calibration.input_for(&demand))
+            });
+            (
+                played,
+                Mapping::new(&[], vec![name.clone()])?,
+                Some(calibration),
+            )
+        }
+        None => (
+            schedule,
+            Mapping::new(&args.pairs, args.functions.clone())?,
+            None,
+        ),
+    };
     // Only a server has a journal and a platform series to follow.
     let remote = !args.in_process && !args.null_target;
     let follower = (remote && !args.no_journal).then(|| JournalFollower::start(&target));
@@ -41,8 +75,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
         progress: Some(progress.counts()),
         ..options
     };
-    let run = if args.in_process {
-        let runtime = open_runtime(&args.modules)?;
+    let run = if let Some(runtime) = runtime {
         let functions = deployed_functions(&schedule, &mapping)?;
         run_open_loop(&schedule, &functions, &options, |_| RuntimeTarget {
             runtime: runtime.clone(),
@@ -81,6 +114,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
         target: args.connect.target,
         seed: args.schedule.is_none().then_some(args.generate.seed),
         schedule: &args.out.join("schedule.csv"),
+        calibration,
     };
     report(
         &run,
@@ -206,6 +240,7 @@ pub(super) fn closed(args: ClosedArgs) -> anyhow::Result<()> {
         target: args.connect.target,
         seed: None,
         schedule: Path::new(""),
+        calibration: None,
     };
     report(&run, sent, sent, &manifest, &args.out)
 }
@@ -217,6 +252,54 @@ struct Manifest<'a> {
     seed: Option<u64>,
     /// The saved schedule, hashed into the manifest.
     schedule: &'a Path,
+    /// The synthetic guest's calibration, when it played the trace.
+    calibration: Option<Calibration>,
+}
+
+/// Calibrates the synthetic guest `name` through the run's target (the
+/// in-process `runtime`, or the server at `target`) and says what it
+/// measured.
+fn calibrate_synthetic(
+    name: &str,
+    schedule: &Schedule,
+    runtime: Option<&faasrt_runtime::Runtime>,
+    target: &HttpTarget,
+    options: &InjectOptions,
+) -> anyhow::Result<Calibration> {
+    let with_demand = schedule
+        .entries()
+        .iter()
+        .filter(|e| e.demand.is_some())
+        .count();
+    anyhow::ensure!(
+        with_demand > 0,
+        "--synthetic-function plays each invocation's demand (duration, memory, bytes), and this schedule has none: give an Azure 2019 trace with --durations and --memory, an Azure 2021 or Huawei 2025 trace, or a spec with duration_ms"
+    );
+    if with_demand < schedule.entries().len() {
+        eprintln!(
+            "warning: {} of {} invocations have no demand; {name} does no work for them",
+            schedule.entries().len() - with_demand,
+            schedule.entries().len()
+        );
+    }
+    let calibration = match runtime {
+        Some(runtime) => calibration::calibrate(
+            || RuntimeTarget {
+                runtime: runtime.clone(),
+                functions: vec![std::sync::Arc::from(name)],
+            },
+            name,
+        )?,
+        None => calibration::calibrate_http(target, name, options)?,
+    };
+    println!(
+        "calibrated {name}: {:.3} ns per unit of work (measured over {} units), {:.4} ns per byte of memory touched, {:.0} us for an invocation that does nothing",
+        calibration.ns_per_unit,
+        calibration.units_measured,
+        calibration.ns_per_memory_byte,
+        calibration.idle_invocation_us
+    );
+    Ok(calibration)
 }
 
 /// Writes `manifest.json`: the versions, the configuration and its hash,
@@ -257,6 +340,7 @@ fn write_manifest(manifest: &Manifest, out: &Path) -> anyhow::Result<()> {
         "config_xxh3": format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&hashed)),
         "schedule_xxh3": format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&schedule)),
         "seed": manifest.seed,
+        "calibration": manifest.calibration,
         "target": manifest.target.to_string(),
         "written_at_unix_s": started,
         "kernel": read("/proc/sys/kernel/osrelease").trim(),
