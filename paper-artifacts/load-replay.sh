@@ -27,7 +27,7 @@ out=paper-artifacts/out/load
 figures=paper-artifacts/figures
 mkdir -p "$out" "$figures"
 
-cargo build --release -p faasrt-cli -p faasrt-load >&2
+cargo build --release -p faasrt -p faasrt-load >&2
 if [ -n "${AZURE2019_DIR:-}" ]; then
     trace=$AZURE2019_DIR
     source_note="Azure Functions 2019, d01"

@@ -226,6 +226,9 @@ fn hello_at(rate: f64, seconds: f64) -> Schedule {
             bursts: None,
             active: None,
             input: None,
+            duration_ms: None,
+            memory_mb: None,
+            output_bytes: None,
         }],
     }
     .schedule()

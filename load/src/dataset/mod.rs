@@ -8,6 +8,7 @@ pub mod plots;
 
 pub use parquet_table::{ParquetError, Table, Values};
 
+use crate::demand::Demand;
 use crate::platform_series::PlatformSample;
 use crate::record::Record;
 use crate::server_journal::ServerRecord;
@@ -16,7 +17,15 @@ use std::collections::HashMap;
 /// The table of `invocations.{csv,parquet}`: the injector's view of each
 /// invocation, then the server's journal record of it (null where the
 /// invocation has no server record: never answered, or lost by the feed).
-pub fn invocations_table(records: &[Record], server: &HashMap<String, ServerRecord>) -> Table {
+///
+/// `demands` holds each schedule entry's demand by index (empty for a run
+/// without a schedule): the `demand_*` columns, what the trace asked of
+/// the invocation, beside what it took.
+pub fn invocations_table(
+    records: &[Record],
+    server: &HashMap<String, ServerRecord>,
+    demands: &[Option<Demand>],
+) -> Table {
     let trace_ids: Vec<String> = records.iter().map(Record::trace_id).collect();
     let joined: Vec<Option<&ServerRecord>> = trace_ids.iter().map(|id| server.get(id)).collect();
     let u64s = |f: fn(&Record) -> u64| Values::U64(records.iter().map(|r| Some(f(r))).collect());
@@ -68,6 +77,20 @@ pub fn invocations_table(records: &[Record], server: &HashMap<String, ServerReco
         .nullable("outcome", server_text(|s| s.outcome.clone()))
         .nullable("cpu_ns", server_u64(|s| s.cpu_ns))
         .nullable("peak_memory_bytes", server_u64(|s| s.peak_memory_bytes));
+    let demand = |f: fn(&Demand) -> u64| {
+        Values::U64(
+            records
+                .iter()
+                .map(|r| {
+                    let index = usize::try_from(r.index).ok()?;
+                    demands.get(index).copied().flatten().as_ref().map(f)
+                })
+                .collect(),
+        )
+    };
+    table
+        .nullable("demand_duration_us", demand(|d| d.duration_us))
+        .nullable("demand_memory_bytes", demand(|d| d.memory_bytes));
     table
 }
 
@@ -171,7 +194,15 @@ mod tests {
             trace: Some(record(0).trace_id()),
         };
         let records = [record(0), record(1)];
-        let table = invocations_table(&records, &HashMap::from([(record(0).trace_id(), server)]));
+        let demand = Demand {
+            duration_us: 7,
+            ..Demand::default()
+        };
+        let table = invocations_table(
+            &records,
+            &HashMap::from([(record(0).trace_id(), server)]),
+            &[Some(demand)],
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("invocations.parquet");
         table.write(&path).unwrap();
@@ -202,5 +233,10 @@ mod tests {
             "no server record: null"
         );
         assert_eq!(rows[1].get_int(column("status")).unwrap(), 200);
+        assert_eq!(rows[0].get_ulong(column("demand_duration_us")).unwrap(), 7);
+        assert!(
+            rows[1].get_ulong(column("demand_duration_us")).is_err(),
+            "no demand: null"
+        );
     }
 }

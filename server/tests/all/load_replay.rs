@@ -28,6 +28,9 @@ async fn a_replayed_schedule_joins_the_servers_journal_record_for_record() {
                 bursts: None,
                 active: None,
                 input: Some("abc".into()),
+                duration_ms: None,
+                memory_mb: None,
+                output_bytes: None,
             })
             .collect(),
     };

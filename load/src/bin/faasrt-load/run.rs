@@ -109,7 +109,8 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     let server = followed.map(|f| f.by_trace).unwrap_or_default();
     let samples = series.map(|s| s.collected.samples).unwrap_or_default();
-    write_dataset(&args.out, &run, &server, &samples)?;
+    let demands: Vec<_> = schedule.entries().iter().map(|e| e.demand).collect();
+    write_dataset(&args.out, &run, &server, &samples, &demands)?;
     let manifest = Manifest {
         target: args.connect.target,
         seed: args.schedule.is_none().then_some(args.generate.seed),
@@ -132,8 +133,9 @@ fn write_dataset(
     run: &Run,
     server: &HashMap<String, ServerRecord>,
     samples: &[PlatformSample],
+    demands: &[Option<faasrt_load::demand::Demand>],
 ) -> anyhow::Result<()> {
-    let invocations = dataset::invocations_table(&run.records, server);
+    let invocations = dataset::invocations_table(&run.records, server, demands);
     invocations.write_csv(&out.join("invocations.csv"))?;
     invocations.write(&out.join("invocations.parquet"))?;
     let platform = dataset::platform_table(samples);
@@ -235,7 +237,7 @@ pub(super) fn closed(args: ClosedArgs) -> anyhow::Result<()> {
         sent as f64 / run.wall.as_secs_f64(),
         load.clients
     );
-    write_dataset(&args.out, &run, &HashMap::new(), &[])?;
+    write_dataset(&args.out, &run, &HashMap::new(), &[], &[])?;
     let manifest = Manifest {
         target: args.connect.target,
         seed: None,
