@@ -121,15 +121,19 @@ pub(crate) struct SpanFields<'a> {
     pub(crate) kind: &'a str,
     pub(crate) start_kind: &'a str,
     pub(crate) arrival_ns: u64,
+    pub(crate) dequeue_ns: u64,
     pub(crate) start_ns: u64,
     pub(crate) ready_ns: u64,
     pub(crate) end_ns: u64,
+    pub(crate) reply_ns: u64,
     pub(crate) outcome: &'a str,
     pub(crate) exit_code: i32,
     pub(crate) input_bytes: u64,
     pub(crate) output_bytes: u64,
     pub(crate) cpu_ns: Option<u64>,
     pub(crate) peak_memory_bytes: Option<u64>,
+    /// Cycles, instructions and LLC misses, where counted.
+    pub(crate) hw: [Option<u64>; 3],
     pub(crate) stage: Option<StageFields<'a>>,
     pub(crate) trace: Option<TraceContext>,
 }
@@ -142,6 +146,8 @@ pub(crate) struct StageFields<'a> {
     pub(crate) stages: usize,
     pub(crate) input_edge: &'a str,
     pub(crate) output_edge: &'a str,
+    pub(crate) blocked_read_ns: u64,
+    pub(crate) blocked_write_ns: u64,
 }
 
 impl<'a> From<&'a InvocationRecord> for SpanFields<'a> {
@@ -152,21 +158,26 @@ impl<'a> From<&'a InvocationRecord> for SpanFields<'a> {
             kind: record.kind,
             start_kind: record.start_kind,
             arrival_ns: record.arrival_ns,
+            dequeue_ns: record.dequeue_ns,
             start_ns: record.start_ns,
             ready_ns: record.ready_ns,
             end_ns: record.end_ns,
+            reply_ns: record.reply_ns,
             outcome: record.outcome,
             exit_code: record.exit_code,
             input_bytes: record.input_bytes,
             output_bytes: record.output_bytes,
             cpu_ns: record.cpu_ns,
             peak_memory_bytes: record.peak_memory_bytes,
+            hw: [record.cycles, record.instructions, record.llc_misses],
             stage: record.stage.as_ref().map(|stage| StageFields {
                 run: stage.run,
                 index: stage.index,
                 stages: stage.stages,
                 input_edge: stage.input_edge,
                 output_edge: stage.output_edge,
+                blocked_read_ns: stage.blocked_read_ns,
+                blocked_write_ns: stage.blocked_write_ns,
             }),
             trace: record.trace,
         }
@@ -256,7 +267,25 @@ fn attributes(record: &SpanFields<'_>) -> Vec<KeyValue> {
             "faasrt.ready_offset_ns",
             record.ready_ns.saturating_sub(record.start_ns),
         ),
+        // Of the span's start too: the wait for an instance slot within
+        // the arrival offset, and when the result went back after the end.
+        count(
+            "faasrt.dequeue_offset_ns",
+            record.start_ns.saturating_sub(record.dequeue_ns),
+        ),
+        count(
+            "faasrt.reply_offset_ns",
+            record.reply_ns.saturating_sub(record.start_ns),
+        ),
     ];
+    for (key, value) in ["faasrt.cycles", "faasrt.instructions", "faasrt.llc_misses"]
+        .into_iter()
+        .zip(record.hw)
+    {
+        if let Some(value) = value {
+            attributes.push(count(key, value));
+        }
+    }
     if let Some(cpu_ns) = record.cpu_ns {
         attributes.push(count("faasrt.cpu_ns", cpu_ns));
     }
@@ -270,6 +299,8 @@ fn attributes(record: &SpanFields<'_>) -> Vec<KeyValue> {
             count("faasrt.stage.run", stage.run),
             text("faasrt.stage.input_edge", stage.input_edge),
             text("faasrt.stage.output_edge", stage.output_edge),
+            count("faasrt.stage.blocked_read_ns", stage.blocked_read_ns),
+            count("faasrt.stage.blocked_write_ns", stage.blocked_write_ns),
         ]);
     }
     attributes
@@ -351,15 +382,18 @@ mod tests {
             kind: "wasm",
             start_kind: "snapshot",
             arrival_ns: 1_000,
+            dequeue_ns: 1_200,
             start_ns: 1_500,
             ready_ns: 1_700,
             end_ns: 9_000,
+            reply_ns: 9_100,
             outcome: "ok",
             exit_code: 0,
             input_bytes: 12,
             output_bytes: 34,
             cpu_ns: None,
             peak_memory_bytes: None,
+            hw: [None; 3],
             stage: None,
             trace: None,
         }
@@ -405,6 +439,8 @@ mod tests {
         assert_eq!(int_of(&span, "faasrt.seq"), Some(7));
         assert_eq!(int_of(&span, "faasrt.arrival_offset_ns"), Some(500));
         assert_eq!(int_of(&span, "faasrt.ready_offset_ns"), Some(200));
+        assert_eq!(int_of(&span, "faasrt.dequeue_offset_ns"), Some(300));
+        assert_eq!(int_of(&span, "faasrt.reply_offset_ns"), Some(7_600));
         assert_eq!(span.trace_id.len(), 16);
         assert_ne!(span.trace_id, vec![0; 16]);
         assert_eq!(span.span_id.len(), 8);
@@ -414,7 +450,13 @@ mod tests {
     #[test]
     fn absent_fields_are_left_out_not_sent_as_zero() {
         let span = SpanMaker::new(WallClock::with_offset(0)).span(&record());
-        for key in ["faasrt.cpu_ns", "faasrt.peak_memory_bytes"] {
+        for key in [
+            "faasrt.cpu_ns",
+            "faasrt.peak_memory_bytes",
+            "faasrt.cycles",
+            "faasrt.instructions",
+            "faasrt.llc_misses",
+        ] {
             assert_eq!(value(&span, key), None, "{key}");
         }
         assert!(
@@ -427,6 +469,7 @@ mod tests {
         let measured = SpanFields {
             cpu_ns: Some(0),
             peak_memory_bytes: Some(65_536),
+            hw: [Some(1_000), Some(800), None],
             ..record()
         };
         let span = SpanMaker::new(WallClock::with_offset(0)).span(&measured);
@@ -436,6 +479,9 @@ mod tests {
             "a measured 0 is sent"
         );
         assert_eq!(int_of(&span, "faasrt.peak_memory_bytes"), Some(65_536));
+        assert_eq!(int_of(&span, "faasrt.cycles"), Some(1_000));
+        assert_eq!(int_of(&span, "faasrt.instructions"), Some(800));
+        assert_eq!(value(&span, "faasrt.llc_misses"), None);
     }
 
     #[test]
@@ -479,6 +525,8 @@ mod tests {
                 stages: 2,
                 input_edge: if index == 0 { "caller" } else { "pipe" },
                 output_edge: if index == 0 { "pipe" } else { "caller" },
+                blocked_read_ns: 40,
+                blocked_write_ns: 0,
             }),
             ..record()
         };
@@ -495,6 +543,7 @@ mod tests {
         assert_eq!(int_of(&a1, "faasrt.stage.run"), Some(10));
         assert_eq!(text_of(&a1, "faasrt.stage.input_edge"), Some("pipe"));
         assert_eq!(text_of(&a1, "faasrt.stage.output_edge"), Some("caller"));
+        assert_eq!(int_of(&a1, "faasrt.stage.blocked_read_ns"), Some(40));
         let (one, two) = (maker.span(&record()), maker.span(&record()));
         assert_ne!(one.trace_id, two.trace_id);
     }
