@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// One invocation as the server's journal recorded it (the fields of
 /// `GET /v1/invocations` that a run keeps).
-#[derive(Clone, Debug, Deserialize, serde::Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize, PartialEq)]
 pub struct ServerRecord {
     /// Its place in the server's journal.
     pub seq: u64,
@@ -20,6 +20,10 @@ pub struct ServerRecord {
     pub start_kind: String,
     /// When it reached the runtime, ns on the server's clock.
     pub arrival_ns: u64,
+    /// When it was admitted (its slot held; a server before the field
+    /// existed: 0).
+    #[serde(default)]
+    pub dequeue_ns: u64,
     /// When it began to run.
     pub start_ns: u64,
     /// When its instance or process was ready (a server before the field
@@ -28,6 +32,9 @@ pub struct ServerRecord {
     pub ready_ns: u64,
     /// When it ended.
     pub end_ns: u64,
+    /// When its result went back (a server before the field existed: 0).
+    #[serde(default)]
+    pub reply_ns: u64,
     /// How it ended.
     pub outcome: String,
     /// Its CPU time, ns, when the server measured it.
@@ -36,6 +43,15 @@ pub struct ServerRecord {
     /// The most memory it held, bytes, when the server measured it.
     #[serde(default)]
     pub peak_memory_bytes: Option<u64>,
+    /// CPU cycles, with `serve --hw-counters` where the machine counts them.
+    #[serde(default)]
+    pub cycles: Option<u64>,
+    /// Instructions retired, likewise.
+    #[serde(default)]
+    pub instructions: Option<u64>,
+    /// Last-level cache misses, likewise.
+    #[serde(default)]
+    pub llc_misses: Option<u64>,
     /// The trace id the injector sent.
     #[serde(default)]
     pub trace: Option<String>,

@@ -64,8 +64,10 @@ pub fn invocations_table(
         .nullable("start_kind", server_text(|s| s.start_kind.clone()))
         .nullable("server_arrival_ns", server_u64(|s| Some(s.arrival_ns)))
         .nullable("server_start_ns", server_u64(|s| Some(s.start_ns)))
+        .nullable("server_dequeue_ns", server_u64(|s| Some(s.dequeue_ns)))
         .nullable("server_ready_ns", server_u64(|s| Some(s.ready_ns)))
         .nullable("server_end_ns", server_u64(|s| Some(s.end_ns)))
+        .nullable("server_reply_ns", server_u64(|s| Some(s.reply_ns)))
         .nullable(
             "server_queue_ns",
             server_u64(|s| Some(s.start_ns.saturating_sub(s.arrival_ns))),
@@ -76,7 +78,10 @@ pub fn invocations_table(
         )
         .nullable("outcome", server_text(|s| s.outcome.clone()))
         .nullable("cpu_ns", server_u64(|s| s.cpu_ns))
-        .nullable("peak_memory_bytes", server_u64(|s| s.peak_memory_bytes));
+        .nullable("peak_memory_bytes", server_u64(|s| s.peak_memory_bytes))
+        .nullable("cycles", server_u64(|s| s.cycles))
+        .nullable("instructions", server_u64(|s| s.instructions))
+        .nullable("llc_misses", server_u64(|s| s.llc_misses));
     let demand = |f: fn(&Demand) -> u64| {
         Values::U64(
             records
@@ -185,13 +190,17 @@ mod tests {
             seq: 9,
             start_kind: "snapshot".into(),
             arrival_ns: 1_000,
+            dequeue_ns: 1_005,
             start_ns: 1_010,
             ready_ns: 1_020,
             end_ns: 1_050,
+            reply_ns: 1_060,
             outcome: "ok".into(),
             cpu_ns: Some(30),
             peak_memory_bytes: Some(65_536),
+            cycles: Some(5),
             trace: Some(record(0).trace_id()),
+            ..ServerRecord::default()
         };
         let records = [record(0), record(1)];
         let demand = Demand {
@@ -234,6 +243,16 @@ mod tests {
         );
         assert_eq!(rows[1].get_int(column("status")).unwrap(), 200);
         assert_eq!(rows[0].get_ulong(column("demand_duration_us")).unwrap(), 7);
+        assert_eq!(
+            rows[0].get_ulong(column("server_dequeue_ns")).unwrap(),
+            1_005
+        );
+        assert_eq!(rows[0].get_ulong(column("server_reply_ns")).unwrap(), 1_060);
+        assert_eq!(rows[0].get_ulong(column("cycles")).unwrap(), 5);
+        assert!(
+            rows[0].get_ulong(column("instructions")).is_err(),
+            "not counted: null"
+        );
         assert!(
             rows[1].get_ulong(column("demand_duration_us")).is_err(),
             "no demand: null"

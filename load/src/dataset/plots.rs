@@ -309,9 +309,8 @@ mod tests {
                         ready_ns: 2,
                         end_ns: 3,
                         outcome: "ok".into(),
-                        cpu_ns: None,
-                        peak_memory_bytes: None,
                         trace: Some(r.trace_id()),
+                        ..ServerRecord::default()
                     },
                 )
             })

@@ -283,6 +283,9 @@ fn rows_table(rows: &[SweepRow]) -> Table {
         )
         .nullable("outcome", server_text(|s| s.outcome.clone()))
         .nullable("cpu_ns", server_u64(|s| s.cpu_ns))
-        .nullable("peak_memory_bytes", server_u64(|s| s.peak_memory_bytes));
+        .nullable("peak_memory_bytes", server_u64(|s| s.peak_memory_bytes))
+        .nullable("cycles", server_u64(|s| s.cycles))
+        .nullable("instructions", server_u64(|s| s.instructions))
+        .nullable("llc_misses", server_u64(|s| s.llc_misses));
     table
 }
