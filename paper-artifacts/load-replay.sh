@@ -13,13 +13,13 @@
 # figures say so.
 #
 # Settings (environment): MINUTES (60), FROM_MINUTE (541, 09:00),
-# TARGET_RATE (invocations/s after down-scaling, 2), MEMORY_SCALE (0.25),
+# TARGET_RATE (invocations/s after down-scaling, 1), MEMORY_SCALE (0.25),
 # SEED (1), PORT (18480).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${MINUTES:-60}
 from=${FROM_MINUTE:-541}
-rate=${TARGET_RATE:-2}
+rate=${TARGET_RATE:-1}
 memory_scale=${MEMORY_SCALE:-0.25}
 seed=${SEED:-1}
 port=${PORT:-18480}
@@ -77,6 +77,7 @@ target/release/faasrt-load run \
     --target "127.0.0.1:$port" --cpus 0 \
     --out "$out/run" | tee "$out/run.txt"
 
+python3 paper-artifacts/replay_summary.py "$out/run" > "$out/replay-summary.json"
 for figure in latency_cdf over_time start_kinds memory; do
     cp "$out/run/$figure.svg" "$figures/load-replay-$figure.svg"
 done
@@ -91,5 +92,12 @@ played by the calibrated \`synthetic\` guest (memory x $memory_scale); the
 injector on CPU 0, the server on CPUs $server_cpus.
 
 $(cat "$out/run.txt")
+
+Summary (\`replay_summary.py\`: the server's run time over the trace's
+duration is the synthetic guest's slowdown on this machine):
+
+\`\`\`json
+$(cat "$out/replay-summary.json")
+\`\`\`
 NOTE
 echo "wrote $figures/load-replay-*.svg and $figures/load-replay.md" >&2
