@@ -1,6 +1,12 @@
 //! The HTTP target: a faasrt server, invoked with
 //! `POST /v1/functions/{name}/invoke` on keep-alive connections, each
 //! request carrying its invocation's `traceparent`.
+//!
+//! A sending thread keeps at most `connections` requests on the wire, one
+//! per connection it opened before the run; a request beyond them waits
+//! for one to be free (the wait is in its latency, counted from its
+//! scheduled time). Opening connections mid-run instead, to a server
+//! already falling behind, makes it fall further behind.
 
 use super::{Answer, InjectOptions, Target, TraceIds};
 use bytes::Bytes;
@@ -29,6 +35,8 @@ pub(crate) struct HttpSender {
     paths: Vec<String>,
     authorization: Option<String>,
     timeout: Duration,
+    /// One permit per connection: the requests on the wire at once.
+    on_the_wire: tokio::sync::Semaphore,
 }
 
 impl HttpSender {
@@ -47,6 +55,7 @@ impl HttpSender {
                 .collect(),
             authorization: target.token.as_ref().map(|t| format!("Bearer {t}")),
             timeout: options.request_timeout,
+            on_the_wire: tokio::sync::Semaphore::new(options.connections.max(1)),
         }
     }
 
@@ -57,6 +66,14 @@ impl HttpSender {
         input: Bytes,
         trace: TraceIds,
     ) -> Result<(u16, Bytes), String> {
+        let _connection = match self.on_the_wire.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => self
+                .on_the_wire
+                .acquire()
+                .await
+                .map_err(|e| e.to_string())?,
+        };
         let mut uri = format!("{}{}", self.base, self.paths[function]);
         if !args.is_empty() {
             let mut query = form_urlencoded::Serializer::new(String::new());

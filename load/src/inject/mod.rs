@@ -61,7 +61,8 @@ pub struct InjectOptions {
     /// while it is busiest, and the requests waiting for it fall behind:
     /// with too few, a run near the server's capacity collapses (measured:
     /// 16 collapsed at 12 000/s against a server that serves 16 000/s; 128
-    /// kept up, p99 send lag 14 us).
+    /// kept up, p99 send lag 14 us). They are also the most requests an
+    /// HTTP sending thread has on the wire; more wait for a free one.
     pub connections: usize,
 }
 

@@ -10,6 +10,7 @@ use hyper::body::Bytes;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +21,14 @@ type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 /// the body upper-cased for `/v1/functions/up/invoke`, 404 for any other
 /// function. It runs on its own thread until the test process ends.
 pub(crate) fn stand_in_server(delay: Duration) -> (SocketAddr, Received) {
+    let (addr, received, _) = counting_stand_in_server(delay);
+    (addr, received)
+}
+
+/// [`stand_in_server`], which also counts the connections it accepted.
+fn counting_stand_in_server(delay: Duration) -> (SocketAddr, Received, Arc<AtomicUsize>) {
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counted = accepted.clone();
     let received: Received = Arc::default();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -35,6 +44,7 @@ pub(crate) fn stand_in_server(delay: Duration) -> (SocketAddr, Received) {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             loop {
                 let (stream, _) = listener.accept().await.unwrap();
+                counted.fetch_add(1, Ordering::Relaxed);
                 let seen = seen.clone();
                 tokio::spawn(async move {
                     let service =
@@ -69,7 +79,7 @@ pub(crate) fn stand_in_server(delay: Duration) -> (SocketAddr, Received) {
             }
         });
     });
-    (addr, received)
+    (addr, received, accepted)
 }
 
 /// `n` invocations of trace function `f`, `gap` apart, each with input
@@ -130,6 +140,35 @@ fn every_invocation_is_sent_at_its_time_and_recorded_consistently() {
     let mut sent: Vec<Vec<u8>> = (0..200).map(|i| format!("in-{i}").into_bytes()).collect();
     sent.sort();
     assert_eq!(bodies, sent, "the server received each input once");
+}
+
+#[test]
+fn requests_beyond_the_warm_connections_wait_for_one_instead_of_opening_more() {
+    let (addr, _, accepted) = counting_stand_in_server(Duration::from_millis(40));
+    // 12 invocations due at once, 3 connections: four rounds of 40 ms.
+    let schedule = schedule(12, Duration::ZERO, "trace/f");
+    let mapping = Mapping::new(&["trace/f=up".into()], vec![]).unwrap();
+    let options = InjectOptions {
+        connections: 3,
+        ..InjectOptions::default()
+    };
+    let run = run_http(
+        &schedule,
+        &mapping,
+        &HttpTarget { addr, token: None },
+        &options,
+    )
+    .unwrap();
+    assert_eq!(run.records.iter().filter(|r| r.status == 200).count(), 12);
+    assert_eq!(
+        accepted.load(Ordering::Relaxed),
+        3,
+        "no connection beyond the warm ones"
+    );
+    let mut latencies: Vec<u64> = run.records.iter().map(|r| r.latency_ns()).collect();
+    latencies.sort_unstable();
+    // The last round waited for three before it: its latency shows it.
+    assert!(latencies[11] >= 150_000_000, "{latencies:?}");
 }
 
 #[test]

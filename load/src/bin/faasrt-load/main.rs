@@ -106,7 +106,9 @@ struct ConnectArgs {
     #[arg(long, default_value_t = 60.0)]
     timeout: f64,
     /// Keep-alive connections each sending thread opens before the run
-    /// starts (opening more mid-run makes a busy server fall behind).
+    /// starts, and the most requests it has on the wire: a request beyond
+    /// them waits for a free one, its wait in its latency (opening more
+    /// mid-run makes a busy server fall behind).
     #[arg(long, default_value_t = 128)]
     connections: usize,
     /// Pin the injector to these CPUs (`0`, `0,2`, `0-3`), away from the
