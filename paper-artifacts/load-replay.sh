@@ -13,13 +13,14 @@
 # figures say so.
 #
 # Settings (environment): MINUTES (60), FROM_MINUTE (541, 09:00),
-# TARGET_RATE (invocations/s after down-scaling, 1), MEMORY_SCALE (0.25),
+# TARGET_RATE (invocations/s after down-scaling, 0.5: what one core serves
+# of the stand-in day), MEMORY_SCALE (0.25),
 # SEED (1), PORT (18480).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${MINUTES:-60}
 from=${FROM_MINUTE:-541}
-rate=${TARGET_RATE:-1}
+rate=${TARGET_RATE:-0.5}
 memory_scale=${MEMORY_SCALE:-0.25}
 seed=${SEED:-1}
 port=${PORT:-18480}
@@ -47,7 +48,8 @@ trap cleanup EXIT
 cpus=$(nproc)
 server_cpus=$([ "$cpus" -ge 2 ] && echo "1-$((cpus - 1))" || echo 0)
 taskset -c "$server_cpus" target/release/faasrt serve --examples \
-    --listen "127.0.0.1:$port" --data-dir "$data" >"$out/server.log" 2>&1 &
+    --listen "127.0.0.1:$port" --data-dir "$data" --default-timeout 10m \
+    >"$out/server.log" 2>&1 &
 server_pid=$!
 ready() {
     python3 -c 'import sys, urllib.request
