@@ -208,21 +208,25 @@ pub fn run_open_loop<T: Target>(
     let mut buffers: Vec<Vec<Record>> = (0..workers)
         .map(|worker| prefaulted(entries.saturating_sub(worker).div_ceil(workers)))
         .collect();
+    // Made before the clock starts, so that sending allocates no input
+    // (for millions of invocations this takes a while: the clock starts
+    // after it).
+    let inputs = schedule
+        .entries()
+        .iter()
+        .map(|entry| entry.input.clone().map(Bytes::from).unwrap_or_default())
+        .collect();
+    let copy = schedule.clone();
     let start = Instant::now() + Duration::from_millis(200);
     let shared = Arc::new(Shared {
-        schedule: schedule.clone(),
+        schedule: copy,
         functions: functions.to_vec(),
         trace_functions: schedule
             .functions()
             .iter()
             .map(|id| Arc::from(id.as_str()))
             .collect(),
-        // Made before the clock starts, so that sending allocates no input.
-        inputs: schedule
-            .entries()
-            .iter()
-            .map(|entry| entry.input.clone().map(Bytes::from).unwrap_or_default())
-            .collect(),
+        inputs,
         start,
     });
     let outcomes = std::thread::scope(|scope| {
