@@ -208,9 +208,8 @@ pub fn run_open_loop<T: Target>(
     let mut buffers: Vec<Vec<Record>> = (0..workers)
         .map(|worker| prefaulted(entries.saturating_sub(worker).div_ceil(workers)))
         .collect();
-    // Made before the clock starts, so that sending allocates no input
-    // (for millions of invocations this takes a while: the clock starts
-    // after it).
+    // Made before the clock starts (which, for millions, takes a while),
+    // so that sending allocates no input.
     let inputs = schedule
         .entries()
         .iter()
@@ -338,8 +337,7 @@ async fn send_share<T: Target>(
         run_id: options.run_id,
     };
     let entries = shared.schedule.entries();
-    // This thread's share, made before the clock starts (at 1 M/s for 5 s
-    // it is 40 MB, whose page faults delayed the first sends).
+    // Before the clock: at 1 M/s for 5 s, 40 MB whose faults delayed sends.
     let mine: Vec<usize> = (worker..entries.len()).step_by(workers).collect();
     let records = Arc::new(std::sync::Mutex::new(records));
     tokio::time::sleep_until(shared.start.into()).await;
