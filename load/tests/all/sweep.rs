@@ -1,7 +1,7 @@
 //! `faasrt-load dataset`: a sweep in process over the examples, its rows,
 //! and a sweep stopped half-way that resumes from its checkpoint.
 
-use std::collections::HashMap;
+use super::rows;
 use std::process::{Command, Output};
 
 fn faasrt_load() -> Command {
@@ -28,22 +28,6 @@ fn sweep(spec: &std::path::Path, out: &std::path::Path, resume: bool) -> Output 
         command.arg("--resume");
     }
     command.output().unwrap()
-}
-
-fn rows(path: &std::path::Path) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let header = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            header
-                .iter()
-                .map(str::to_owned)
-                .zip(r.iter().map(str::to_owned))
-                .collect()
-        })
-        .collect()
 }
 
 const SPEC: &str = r#"{"repetitions": 2, "functions": [

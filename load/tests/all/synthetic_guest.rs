@@ -2,28 +2,11 @@
 //! `faasrt-load run --synthetic-function`, in process against the
 //! `synthetic` example.
 
-use std::collections::HashMap;
+use super::rows;
 use std::process::Command;
 
 fn faasrt_load() -> Command {
     Command::new(env!("CARGO_BIN_EXE_faasrt-load"))
-}
-
-/// The run's `invocations.csv` rows as column-name maps.
-fn rows(path: &std::path::Path) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let header = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            header
-                .iter()
-                .map(str::to_owned)
-                .zip(r.iter().map(str::to_owned))
-                .collect()
-        })
-        .collect()
 }
 
 fn median(mut values: Vec<u64>) -> u64 {
